@@ -1,0 +1,231 @@
+using System.Management.Automation;
+using StableDiffusion.Pipeline;
+using StableDiffusion.PowerShell.Objects;
+using StableDiffusion.PowerShell.Support;
+
+namespace StableDiffusion.PowerShell.Commands;
+
+/// <summary>
+/// <para type="synopsis">Generates images from text prompts.</para>
+/// <para type="description">Runs the Stable Diffusion pipeline for each prompt (piped by value or by property name) and writes SdImage objects as each batch finishes.</para>
+/// </summary>
+[Cmdlet(VerbsLifecycle.Invoke, "SdGeneration")]
+[OutputType(typeof(SdImage))]
+public sealed class InvokeSdGenerationCommand : PSCmdlet
+{
+    private readonly List<ImageRequest> _pending = [];
+    private GenerationSettings? _pendingSettings;
+    private readonly CancellationTokenSource _stop = new();
+    private int _nextIndex;
+    private int _done;
+
+    /// <summary>The loaded model (New-SdPipeline).</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public SdPipeline Pipeline { get; set; } = null!;
+
+    /// <summary>What to draw; several prompts give several images.</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [AllowEmptyString]
+    public string[] Prompt { get; set; } = [];
+
+    /// <summary>What to steer away from: one for every prompt, or one per prompt.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowEmptyString]
+    [AllowNull]
+    public string[]? NegativePrompt { get; set; }
+
+    /// <summary>Seeds: one for every prompt, or one per prompt; none gives a random seed, recorded in the image.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public long[]? Seed { get; set; }
+
+    /// <summary>Denoising steps.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public int Steps { get; set; } = 50;
+
+    /// <summary>Classifier-free guidance scale (1 or less: no guidance).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("CfgScale", "Guidance")]
+    public double GuidanceScale { get; set; } = 7.5;
+
+    /// <summary>Image width in pixels (a multiple of 8); default: the model's size.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public int? Width { get; set; }
+
+    /// <summary>Image height in pixels (a multiple of 8); default: the model's size.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public int? Height { get; set; }
+
+    /// <summary>Images per prompt; image j uses seed + j.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public int ImagesPerPrompt { get; set; } = 1;
+
+    /// <summary>Images sent through the UNet together.</summary>
+    [Parameter]
+    public int BatchSize { get; set; } = 1;
+
+    protected override void BeginProcessing()
+    {
+        if (BatchSize < 1)
+            ThrowTerminatingError(ErrorRecords.Argument($"BatchSize must be 1 or more; it is {BatchSize}.", "InvalidBatchSize", BatchSize));
+    }
+
+    protected override void ProcessRecord()
+    {
+        if (Pipeline.IsDisposed)
+        {
+            ThrowTerminatingError(ErrorRecords.Argument("The pipeline has been disposed; load the model again with New-SdPipeline.", "PipelineDisposed", Pipeline));
+        }
+        GenerationSettings settings;
+        List<ImageRequest> requests;
+        try
+        {
+            settings = new GenerationSettings
+            {
+                Steps = Steps,
+                GuidanceScale = (float)GuidanceScale,
+                Width = Width,
+                Height = Height,
+            };
+            settings.Validate();
+            requests = Expand();
+        }
+        catch (ArgumentException e)
+        {
+            WriteError(ErrorRecords.From(e, Prompt.Length == 1 ? Prompt[0] : Prompt, "InvalidGenerationArgument"));
+            return;
+        }
+
+        if (_pendingSettings is not null && _pendingSettings != settings)
+            Flush();
+        _pendingSettings = settings;
+        foreach (var request in requests)
+        {
+            _pending.Add(request);
+            if (_pending.Count >= BatchSize) Flush();
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        Flush();
+        WriteProgress(new ProgressRecord(1, "Generating images", "Done") { RecordType = ProgressRecordType.Completed });
+    }
+
+    protected override void StopProcessing() => _stop.Cancel();
+
+    /// <summary>Prompts × images per prompt, with their seeds and negative prompts.</summary>
+    private List<ImageRequest> Expand()
+    {
+        int n = Prompt.Length;
+        if (ImagesPerPrompt < 1)
+            throw new ArgumentOutOfRangeException(nameof(ImagesPerPrompt), ImagesPerPrompt, $"ImagesPerPrompt must be 1 or more; it is {ImagesPerPrompt}.");
+        var seeds = Seed ?? [];
+        if (seeds.Length > 1 && seeds.Length != n)
+            throw new ArgumentException(
+                $"{seeds.Length} seeds were given for {n} prompt(s): give one seed for every prompt, or exactly one per prompt. " +
+                "For several images of one prompt use -ImagesPerPrompt (image j uses seed + j).", nameof(Seed));
+        foreach (var s in seeds)
+            if (s < 0)
+                throw new ArgumentOutOfRangeException(nameof(Seed), s, $"Seeds must be 0 or more; {s} is not.");
+        var negatives = NegativePrompt ?? [];
+        if (negatives.Length > 1 && negatives.Length != n)
+            throw new ArgumentException(
+                $"{negatives.Length} negative prompts were given for {n} prompt(s): give one for every prompt, or exactly one per prompt.", nameof(NegativePrompt));
+
+        var list = new List<ImageRequest>(n * ImagesPerPrompt);
+        for (int p = 0; p < n; p++)
+        {
+            long seed = seeds.Length == 0 ? System.Random.Shared.NextInt64(0, 1L << 32) : seeds.Length == 1 ? seeds[0] : seeds[p];
+            string? negative = negatives.Length == 0 ? null : negatives.Length == 1 ? negatives[0] : negatives[p];
+            for (int j = 0; j < ImagesPerPrompt; j++)
+                list.Add(new ImageRequest(Prompt[p] ?? "", negative, seed + j, _nextIndex++));
+        }
+        return list;
+    }
+
+    private void Flush()
+    {
+        if (_pending.Count == 0 || _pendingSettings is null) return;
+        var batch = _pending.ToArray();
+        _pending.Clear();
+        foreach (var request in batch) WarnIfTruncated(request);
+        try
+        {
+            Emit(Generate(batch, _pendingSettings));
+        }
+        catch (OperationCanceledException)
+        {
+            throw new PipelineStoppedException();
+        }
+        catch (Exception e) when (batch.Length > 1 && e is not PipelineStoppedException)
+        {
+            // One bad image must not cost the others: retry them one by one so only the failing one reports.
+            WriteVerbose($"The batch of {batch.Length} failed ({e.Message}); retrying its images one at a time.");
+            foreach (var request in batch)
+            {
+                try
+                {
+                    Emit(Generate([request], _pendingSettings));
+                }
+                catch (OperationCanceledException)
+                {
+                    throw new PipelineStoppedException();
+                }
+                catch (Exception inner) when (inner is not PipelineStoppedException)
+                {
+                    WriteError(ErrorRecords.From(inner, request, "GenerationFailed"));
+                }
+            }
+        }
+        catch (Exception e) when (e is not PipelineStoppedException)
+        {
+            WriteError(ErrorRecords.From(e, batch[0], "GenerationFailed"));
+        }
+    }
+
+    private void Emit(IReadOnlyList<GenerationResult> results)
+    {
+        foreach (var result in results)
+        {
+            var t = result.Timings;
+            WriteVerbose($"Image {result.Request.Index} (seed {result.Request.Seed}): tokenize {t.Tokenize.TotalMilliseconds:F0} ms, " +
+                $"text encoder {t.TextEncoder.TotalMilliseconds:F0} ms, {t.Iterations} steps {(t.UNet + t.Scheduler).TotalMilliseconds:F0} ms " +
+                $"({t.IterationsPerSecond:F2} it/s), VAE {t.VaeDecoder.TotalMilliseconds:F0} ms (batch of {t.BatchSize}).");
+            WriteObject(new SdImage(result));
+            _done++;
+        }
+    }
+
+    private IReadOnlyList<GenerationResult> Generate(ImageRequest[] batch, GenerationSettings settings)
+    {
+        var progress = new ProgressObserver(this, batch, _done);
+        return Pipeline.Engine.Generate(batch, settings, progress, _stop.Token);
+    }
+
+    private void WarnIfTruncated(ImageRequest request)
+    {
+        foreach (var text in new[] { request.Prompt, request.NegativePrompt })
+        {
+            if (string.IsNullOrEmpty(text)) continue;
+            var tokens = Pipeline.Engine.Tokenizer.Encode(text);
+            if (tokens.Truncated)
+                WriteWarning($"Prompt of image {request.Index} is longer than the text encoder's {Pipeline.Engine.Tokenizer.MaxLength} tokens; this part is ignored: \"{tokens.TruncatedText}\"");
+        }
+    }
+
+    /// <summary>Turns pipeline steps into Write-Progress records (on the pipeline thread: Generate runs there).</summary>
+    private sealed class ProgressObserver(InvokeSdGenerationCommand command, ImageRequest[] batch, int done) : GenerationObserver
+    {
+        public override void OnStep(StepInfo step)
+        {
+            string prompt = batch[0].Prompt.Length > 60 ? batch[0].Prompt[..57] + "..." : batch[0].Prompt;
+            var record = new ProgressRecord(1, $"Generating '{prompt}'" + (batch.Length > 1 ? $" and {batch.Length - 1} more" : ""),
+                $"Step {step.Iteration + 1} of {step.Iterations} (images done: {done})")
+            {
+                PercentComplete = (int)(100.0 * (step.Iteration + 1) / step.Iterations),
+            };
+            command.WriteProgress(record);
+        }
+    }
+}

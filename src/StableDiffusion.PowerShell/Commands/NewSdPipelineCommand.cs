@@ -1,0 +1,50 @@
+using System.Management.Automation;
+using StableDiffusion.Models;
+using StableDiffusion.Pipeline;
+using StableDiffusion.PowerShell.Objects;
+using StableDiffusion.PowerShell.Support;
+
+namespace StableDiffusion.PowerShell.Commands;
+
+/// <summary>
+/// <para type="synopsis">Loads a Stable Diffusion ONNX model folder.</para>
+/// <para type="description">Loads a diffusers ONNX export (model_index.json, tokenizer, text_encoder, unet, vae_decoder, scheduler) and returns an SdPipeline that the other cmdlets use.</para>
+/// </summary>
+[Cmdlet(VerbsCommon.New, "SdPipeline")]
+[OutputType(typeof(SdPipeline))]
+public sealed class NewSdPipelineCommand : PSCmdlet
+{
+    /// <summary>The model folder (the one holding model_index.json).</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("FullName", "PSPath", "ModelPath")]
+    [ValidateNotNullOrEmpty]
+    public string Path { get; set; } = "";
+
+    /// <summary>Auto (CUDA when it loads, else CPU), Cpu or Cuda.</summary>
+    [Parameter]
+    public ExecutionProvider ExecutionProvider { get; set; } = ExecutionProvider.Auto;
+
+    /// <summary>CUDA device ordinal.</summary>
+    [Parameter]
+    [ValidateRange(0, 64)]
+    public int DeviceId { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        string full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
+        WriteVerbose($"Loading '{full}' on {ExecutionProvider}.");
+        StableDiffusionPipeline engine;
+        try
+        {
+            engine = StableDiffusionPipeline.Load(full, new PipelineOptions { ExecutionProvider = ExecutionProvider, DeviceId = DeviceId });
+        }
+        catch (Exception e) when (e is ModelLoadException or ArgumentException or IOException or UnauthorizedAccessException)
+        {
+            WriteError(ErrorRecords.From(e, full));
+            return;
+        }
+        if (engine.ProviderFallbackReason is { } reason)
+            WriteWarning($"CUDA is not available, running on the CPU. {reason}");
+        WriteObject(new SdPipeline(engine));
+    }
+}

@@ -1,0 +1,73 @@
+using System.Management.Automation;
+using StableDiffusion.Imaging;
+using StableDiffusion.Pipeline;
+using StableDiffusion.PowerShell.Objects;
+using StableDiffusion.PowerShell.Support;
+
+namespace StableDiffusion.PowerShell.Commands;
+
+/// <summary>
+/// <para type="synopsis">Saves generated images as PNG files with their generation parameters.</para>
+/// <para type="description">Writes each SdImage to a PNG whose 'parameters' text chunk holds everything needed to regenerate it. Files are written atomically (temporary file, then rename).</para>
+/// </summary>
+[Cmdlet(VerbsData.Save, "SdImage", SupportsShouldProcess = true, DefaultParameterSetName = PathSet)]
+[OutputType(typeof(FileInfo))]
+public sealed class SaveSdImageCommand : PSCmdlet
+{
+    private const string PathSet = "Path";
+    private const string DirectorySet = "Directory";
+
+    /// <summary>The image to save (from Invoke-SdGeneration).</summary>
+    [Parameter(Mandatory = true, ValueFromPipeline = true)]
+    [ValidateNotNull]
+    public SdImage InputObject { get; set; } = null!;
+
+    /// <summary>The PNG file to write.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet)]
+    [ValidateNotNullOrEmpty]
+    public string Path { get; set; } = "";
+
+    /// <summary>A folder to write into; each image is named from its index and seed.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = DirectorySet)]
+    [ValidateNotNullOrEmpty]
+    public string Directory { get; set; } = "";
+
+    /// <summary>Overwrite existing files.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    /// <summary>Write a FileInfo for each file saved.</summary>
+    [Parameter]
+    public SwitchParameter PassThru { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        string target = ParameterSetName == PathSet
+            ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path)
+            : System.IO.Path.Combine(SessionState.Path.GetUnresolvedProviderPathFromPSPath(Directory), DefaultName(InputObject));
+        if (!string.Equals(System.IO.Path.GetExtension(target), ".png", StringComparison.OrdinalIgnoreCase))
+            WriteWarning($"'{target}' does not end in .png; the file is a PNG all the same.");
+        if (!ShouldProcess(target, "Save PNG image"))
+            return;
+        try
+        {
+            string? folder = System.IO.Path.GetDirectoryName(target);
+            if (!string.IsNullOrEmpty(folder)) System.IO.Directory.CreateDirectory(folder);
+            var p = InputObject.Parameters;
+            var text = new Dictionary<string, string>
+            {
+                [GenerationParameters.TextKey] = p.ToText(),
+                [GenerationParameters.JsonKey] = p.ToJson(),
+            };
+            PngFile.Save(InputObject.Image, target, text, overwrite: Force.IsPresent);
+            if (PassThru) WriteObject(new FileInfo(target));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            string hint = File.Exists(target) && !Force ? " Use -Force to overwrite it." : "";
+            WriteError(ErrorRecords.From(new IOException($"Cannot save '{target}': {e.Message}{hint}", e), target, "SaveFailed"));
+        }
+    }
+
+    private static string DefaultName(SdImage image) => $"{image.Index:D4}-{image.Seed}.png";
+}

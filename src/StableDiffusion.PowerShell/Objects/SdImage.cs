@@ -1,0 +1,53 @@
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using StableDiffusion.Pipeline;
+
+namespace StableDiffusion.PowerShell.Objects;
+
+/// <summary>A generated image with everything needed to reproduce it.</summary>
+public sealed class SdImage : IDisposable
+{
+    internal SdImage(GenerationResult result)
+    {
+        Result = result;
+        Parameters = GenerationParameters.From(result);
+    }
+
+    /// <summary>The library result (pixels as floats, timings).</summary>
+    public GenerationResult Result { get; }
+
+    /// <summary>The settings as they go into the PNG.</summary>
+    public GenerationParameters Parameters { get; }
+
+    public string Prompt => Result.Request.Prompt;
+    public string? NegativePrompt => Result.Request.NegativePrompt;
+    public long Seed => Result.Request.Seed;
+    public int Steps => Result.Settings.Steps;
+    public float GuidanceScale => Result.Settings.GuidanceScale;
+    public float GuidanceRescale => Result.Settings.GuidanceRescale;
+    public float Eta => Result.Settings.Eta;
+    public string Scheduler => Result.Scheduler;
+    public IReadOnlyDictionary<string, object?> SchedulerOptions => Result.SchedulerOptions;
+    public int Width => Result.Width;
+    public int Height => Result.Height;
+    public string Model => Result.Model;
+    public string Precision => Result.Precision;
+
+    /// <summary>Position of the image in the Invoke-SdGeneration call.</summary>
+    public int Index => Result.Request.Index;
+
+    /// <summary>Time spent on this image (its share of the batch).</summary>
+    public TimeSpan Elapsed => Result.Elapsed;
+
+    /// <summary>Denoising iterations per second of the batch.</summary>
+    public double StepsPerSecond => Result.Timings.IterationsPerSecond;
+
+    public GenerationTimings Timings => Result.Timings;
+
+    /// <summary>The image (SixLabors.ImageSharp).</summary>
+    public Image<Rgb24> Image => Result.Image;
+
+    public void Dispose() => Result.Dispose();
+
+    public override string ToString() => $"{Width}x{Height} seed {Seed}: {Prompt}";
+}

@@ -1,0 +1,50 @@
+using StableDiffusion.Models;
+using StableDiffusion.Pipeline;
+
+namespace StableDiffusion.PowerShell.Objects;
+
+/// <summary>
+/// A loaded Stable Diffusion model, as the cmdlets pass it along the PowerShell pipeline. Dispose it
+/// (or let the session end) to free the ONNX Runtime sessions and their native memory.
+/// </summary>
+public sealed class SdPipeline : IDisposable
+{
+    internal SdPipeline(StableDiffusionPipeline engine) => Engine = engine;
+
+    /// <summary>The library pipeline behind this object.</summary>
+    public StableDiffusionPipeline Engine { get; }
+
+    /// <summary>Model folder name.</summary>
+    public string Model => Engine.Model.Name;
+
+    /// <summary>Model folder path.</summary>
+    public string Path => Engine.Model.Path;
+
+    /// <summary>The provider the networks run on.</summary>
+    public ExecutionProvider ExecutionProvider => Engine.Provider;
+
+    /// <summary>The provider that was asked for (Auto may have become Cpu).</summary>
+    public ExecutionProvider RequestedExecutionProvider => Engine.RequestedProvider;
+
+    public int DeviceId => Engine.DeviceId;
+
+    /// <summary>float32 or float16.</summary>
+    public string Precision => Engine.Precision;
+
+    /// <summary>The scheduler new generations use.</summary>
+    public string Scheduler => Engine.Scheduler.ToString();
+
+    /// <summary>Default image size of the model.</summary>
+    public int DefaultSize => Engine.Model.DefaultImageSize;
+
+    public bool IsDisposed { get; private set; }
+
+    public void Dispose()
+    {
+        if (IsDisposed) return;
+        IsDisposed = true;
+        Engine.Dispose();
+    }
+
+    public override string ToString() => $"{Model} ({ExecutionProvider}, {Precision}, {Scheduler})";
+}

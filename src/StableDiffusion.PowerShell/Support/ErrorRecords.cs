@@ -1,0 +1,41 @@
+using System.Management.Automation;
+using StableDiffusion.Models;
+
+namespace StableDiffusion.PowerShell.Support;
+
+/// <summary>Maps library exceptions to ErrorRecords with a sensible category, error id and target.</summary>
+internal static class ErrorRecords
+{
+    public static ErrorRecord From(Exception e, object? target, string? errorId = null)
+    {
+        if (e is ModelLoadException load)
+        {
+            var category = load.Error switch
+            {
+                ModelLoadError.FolderNotFound => ErrorCategory.ObjectNotFound,
+                ModelLoadError.MissingComponent => ErrorCategory.ObjectNotFound,
+                ModelLoadError.NotAModelFolder => ErrorCategory.InvalidArgument,
+                ModelLoadError.InvalidFile => ErrorCategory.InvalidData,
+                ModelLoadError.UnsupportedGraph => ErrorCategory.InvalidData,
+                ModelLoadError.ProviderUnavailable => ErrorCategory.ResourceUnavailable,
+                _ => ErrorCategory.NotSpecified,
+            };
+            return new ErrorRecord(e, errorId ?? $"Model{load.Error}", category, target ?? load.Target);
+        }
+        var cat = e switch
+        {
+            ArgumentException => ErrorCategory.InvalidArgument,
+            FormatException => ErrorCategory.InvalidData,
+            FileNotFoundException or DirectoryNotFoundException => ErrorCategory.ObjectNotFound,
+            UnauthorizedAccessException => ErrorCategory.PermissionDenied,
+            IOException => ErrorCategory.WriteError,
+            OperationCanceledException => ErrorCategory.OperationStopped,
+            OutOfMemoryException => ErrorCategory.ResourceUnavailable,
+            _ => ErrorCategory.NotSpecified,
+        };
+        return new ErrorRecord(e, errorId ?? e.GetType().Name.Replace("Exception", ""), cat, target);
+    }
+
+    public static ErrorRecord Argument(string message, string errorId, object? target) =>
+        new(new ArgumentException(message), errorId, ErrorCategory.InvalidArgument, target);
+}

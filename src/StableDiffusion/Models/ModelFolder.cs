@@ -1,0 +1,112 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace StableDiffusion.Models;
+
+/// <summary>
+/// A diffusers ONNX model folder (as written by diffusers' and Optimum's exporters): <c>model_index.json</c>,
+/// <c>tokenizer/</c>, <c>text_encoder/</c>, <c>unet/</c>, <c>vae_decoder/</c>, optional <c>vae_encoder/</c>,
+/// <c>scheduler/scheduler_config.json</c>. Opening it checks that every required file is there, so a bad
+/// folder fails before any session is created.
+/// </summary>
+public sealed class ModelFolder
+{
+    /// <summary>SD 1.x/2.x latent scaling when the VAE's config does not say otherwise.</summary>
+    public const float DefaultScalingFactor = 0.18215f;
+
+    private ModelFolder(string path) => Path = path;
+
+    /// <summary>Absolute path of the folder.</summary>
+    public string Path { get; }
+
+    /// <summary>Folder name, used as the model's display name.</summary>
+    public string Name => System.IO.Path.GetFileName(Path.TrimEnd(System.IO.Path.DirectorySeparatorChar));
+
+    /// <summary>The pipeline class named in model_index.json (e.g. OnnxStableDiffusionPipeline).</summary>
+    public string? PipelineClass { get; private set; }
+
+    public string TokenizerDirectory => Combine("tokenizer");
+    public string TextEncoderPath => Combine("text_encoder", "model.onnx");
+    public string UNetPath => Combine("unet", "model.onnx");
+    public string VaeDecoderPath => Combine("vae_decoder", "model.onnx");
+    public string VaeEncoderPath => Combine("vae_encoder", "model.onnx");
+    public string SchedulerConfigPath => Combine("scheduler", "scheduler_config.json");
+
+    /// <summary>True when the folder has a VAE encoder (needed for image-to-image).</summary>
+    public bool HasVaeEncoder => File.Exists(VaeEncoderPath);
+
+    /// <summary>The VAE's latent scaling factor (vae config <c>scaling_factor</c>, else 0.18215).</summary>
+    public float ScalingFactor { get; private set; } = DefaultScalingFactor;
+
+    /// <summary>2^(VAE levels - 1): image pixels per latent pixel (8 for every SD model).</summary>
+    public int VaeScaleFactor { get; private set; } = 8;
+
+    /// <summary>Default image size: the UNet config's sample_size × <see cref="VaeScaleFactor"/>, else 512.</summary>
+    public int DefaultImageSize { get; private set; } = 512;
+
+    /// <summary>Opens and checks a model folder.</summary>
+    /// <exception cref="ModelLoadException">The folder is missing, is not a model folder, or lacks a component.</exception>
+    public static ModelFolder Open(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        string full = System.IO.Path.GetFullPath(path);
+        if (!Directory.Exists(full))
+            throw new ModelLoadException(ModelLoadError.FolderNotFound, full,
+                File.Exists(full)
+                    ? $"'{full}' is a file; give the model folder that holds model_index.json."
+                    : $"Model folder '{full}' does not exist.");
+
+        var folder = new ModelFolder(full);
+        string index = folder.Combine("model_index.json");
+        if (!File.Exists(index))
+            throw new ModelLoadException(ModelLoadError.NotAModelFolder, full,
+                $"'{full}' is not a Stable Diffusion ONNX model folder: it has no model_index.json. " +
+                "Export one with diffusers' convert_stable_diffusion_checkpoint_to_onnx.py or " +
+                "'optimum-cli export onnx --model <id> <folder>'.");
+        folder.PipelineClass = ReadObject(index)["_class_name"]?.GetValue<string>();
+
+        folder.Require(folder.TextEncoderPath, "text encoder");
+        folder.Require(folder.UNetPath, "UNet");
+        folder.Require(folder.VaeDecoderPath, "VAE decoder");
+        folder.Require(System.IO.Path.Combine(folder.TokenizerDirectory, "vocab.json"), "tokenizer vocabulary");
+        folder.Require(System.IO.Path.Combine(folder.TokenizerDirectory, "merges.txt"), "tokenizer merges");
+        folder.Require(folder.SchedulerConfigPath, "scheduler configuration");
+        folder.ReadComponentConfigs();
+        return folder;
+    }
+
+    private void ReadComponentConfigs()
+    {
+        // Optimum writes each component's diffusers config beside its graph; the v0.12 script writes none.
+        var vae = ReadOptional(Combine("vae_decoder", "config.json"));
+        if (vae?["scaling_factor"] is JsonValue sf) ScalingFactor = (float)sf.GetValue<double>();
+        if (vae?["block_out_channels"] is JsonArray blocks && blocks.Count > 0) VaeScaleFactor = 1 << (blocks.Count - 1);
+        var unet = ReadOptional(Combine("unet", "config.json"));
+        DefaultImageSize = unet?["sample_size"] is JsonValue size ? size.GetValue<int>() * VaeScaleFactor : 512;
+    }
+
+    private void Require(string file, string what)
+    {
+        if (!File.Exists(file))
+            throw new ModelLoadException(ModelLoadError.MissingComponent, file,
+                $"The model folder '{Path}' has no {what}: '{file}' is missing. " +
+                "Re-export the model or copy the missing component from the original export.");
+    }
+
+    private string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
+
+    private static JsonObject? ReadOptional(string file) => File.Exists(file) ? ReadObject(file) : null;
+
+    private static JsonObject ReadObject(string file)
+    {
+        try
+        {
+            return JsonNode.Parse(File.ReadAllText(file)) as JsonObject
+                ?? throw new JsonException("the top level is not a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw new ModelLoadException(ModelLoadError.InvalidFile, file, $"'{file}' is not valid JSON: {e.Message}", e);
+        }
+    }
+}

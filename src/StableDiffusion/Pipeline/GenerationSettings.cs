@@ -1,0 +1,57 @@
+using StableDiffusion.Schedulers;
+
+namespace StableDiffusion.Pipeline;
+
+/// <summary>Settings shared by the images of a generation (diffusers' pipeline call arguments).</summary>
+public sealed record GenerationSettings
+{
+    /// <summary>Denoising steps (<c>num_inference_steps</c>).</summary>
+    public int Steps { get; init; } = 50;
+
+    /// <summary>Classifier-free guidance scale; at 1 or below the unconditional pass is skipped, as diffusers does.</summary>
+    public float GuidanceScale { get; init; } = 7.5f;
+
+    /// <summary>Image width in pixels; null takes the model's default size.</summary>
+    public int? Width { get; init; }
+
+    /// <summary>Image height in pixels; null takes the model's default size.</summary>
+    public int? Height { get; init; }
+
+    /// <summary>DDIM's η (0 = deterministic); ignored by schedulers without it, as diffusers does.</summary>
+    public float Eta { get; init; }
+
+    /// <summary>diffusers' <c>guidance_rescale</c> (0 = off), for zero-terminal-SNR v-prediction models.</summary>
+    public float GuidanceRescale { get; init; }
+
+    /// <summary>A scheduler for this call only (name and option overrides), else the pipeline's.</summary>
+    public SchedulerChoice? Scheduler { get; init; }
+
+    /// <summary>Whether classifier-free guidance runs (the UNet sees [uncond…, cond…]).</summary>
+    public bool UsesGuidance => GuidanceScale > 1f;
+
+    /// <summary>Throws ArgumentException naming the first invalid setting and the fix.</summary>
+    public void Validate()
+    {
+        if (Steps < 1)
+            throw new ArgumentOutOfRangeException(nameof(Steps), Steps, $"Steps must be 1 or more; it is {Steps}.");
+        if (!float.IsFinite(GuidanceScale))
+            throw new ArgumentOutOfRangeException(nameof(GuidanceScale), GuidanceScale, $"GuidanceScale must be a finite number; it is {GuidanceScale}.");
+        if (!float.IsFinite(Eta) || Eta < 0)
+            throw new ArgumentOutOfRangeException(nameof(Eta), Eta, $"Eta must be a finite number of 0 or more; it is {Eta}.");
+        if (!float.IsFinite(GuidanceRescale) || GuidanceRescale < 0 || GuidanceRescale > 1)
+            throw new ArgumentOutOfRangeException(nameof(GuidanceRescale), GuidanceRescale, $"GuidanceRescale must be between 0 and 1; it is {GuidanceRescale}.");
+        CheckSize(nameof(Width), Width);
+        CheckSize(nameof(Height), Height);
+    }
+
+    private static void CheckSize(string name, int? value)
+    {
+        if (value is null) return;
+        if (value < 8 || value % 8 != 0)
+        {
+            int lower = Math.Max(8, value.Value / 8 * 8);
+            throw new ArgumentOutOfRangeException(name, value,
+                $"{name} must be a positive multiple of 8 (the VAE works on 8×8 pixel blocks); it is {value}. Try {lower} or {lower + 8}.");
+        }
+    }
+}

@@ -1,0 +1,15 @@
+using StableDiffusion.Models;
+
+namespace StableDiffusion.Pipeline;
+
+/// <summary>How to load a pipeline.</summary>
+public sealed record PipelineOptions
+{
+    public ExecutionProvider ExecutionProvider { get; init; } = ExecutionProvider.Auto;
+
+    /// <summary>CUDA device ordinal.</summary>
+    public int DeviceId { get; init; }
+
+    /// <summary>Scheduler to start with (null: the model's own, from scheduler_config.json).</summary>
+    public SchedulerChoice? Scheduler { get; init; }
+}

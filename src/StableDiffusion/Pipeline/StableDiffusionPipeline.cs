@@ -1,0 +1,303 @@
+using System.Diagnostics;
+using StableDiffusion.Imaging;
+using StableDiffusion.Models;
+using StableDiffusion.Random;
+using StableDiffusion.Schedulers;
+using StableDiffusion.Tensors;
+using StableDiffusion.Text;
+
+namespace StableDiffusion.Pipeline;
+
+/// <summary>
+/// Text-to-image Stable Diffusion on ONNX Runtime with diffusers' semantics (StableDiffusionPipeline 0.35):
+/// tokenize → text encoder → per-image torch-exact noise → scheduler loop with classifier-free guidance → VAE decode.
+/// Owns its sessions; dispose it to free native memory. One generation at a time per instance.
+/// </summary>
+public sealed class StableDiffusionPipeline : IDisposable
+{
+    private readonly SessionFactory _sessions;
+    private readonly object _runLock = new();
+    private SchedulerChoice _scheduler;
+
+    private StableDiffusionPipeline(ModelFolder model, SessionFactory sessions, ClipTokenizer tokenizer,
+        TextEncoder textEncoder, UNet unet, VaeDecoder vaeDecoder, SchedulerConfig schedulerConfig, SchedulerChoice scheduler)
+    {
+        Model = model;
+        _sessions = sessions;
+        Tokenizer = tokenizer;
+        TextEncoder = textEncoder;
+        UNet = unet;
+        VaeDecoder = vaeDecoder;
+        SchedulerConfig = schedulerConfig;
+        _scheduler = scheduler;
+    }
+
+    public ModelFolder Model { get; }
+    public ClipTokenizer Tokenizer { get; }
+    public TextEncoder TextEncoder { get; }
+    public UNet UNet { get; }
+    public VaeDecoder VaeDecoder { get; }
+
+    /// <summary>The model's own scheduler configuration (scheduler/scheduler_config.json).</summary>
+    public SchedulerConfig SchedulerConfig { get; }
+
+    /// <summary>The scheduler new generations use unless a call overrides it.</summary>
+    public SchedulerChoice Scheduler
+    {
+        get => _scheduler;
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            CreateScheduler(value); // validates name and options now rather than at the next generation
+            _scheduler = value;
+        }
+    }
+
+    /// <summary>The provider asked for.</summary>
+    public ExecutionProvider RequestedProvider => _sessions.Requested;
+
+    /// <summary>The provider the sessions run on.</summary>
+    public ExecutionProvider Provider => _sessions.Effective ?? ExecutionProvider.Cpu;
+
+    /// <summary>Why Auto fell back to the CPU, if it did.</summary>
+    public string? ProviderFallbackReason => _sessions.FallbackReason;
+
+    public int DeviceId => _sessions.DeviceId;
+
+    /// <summary>"float32" or "float16": the UNet's float type.</summary>
+    public string Precision => UNet.FloatType == Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float16 ? "float16" : "float32";
+
+    /// <summary>Loads a diffusers ONNX model folder. Everything is checked before the first (slow) session is created.</summary>
+    /// <exception cref="ModelLoadException">The folder, a component or the provider cannot be loaded.</exception>
+    public static StableDiffusionPipeline Load(string path, PipelineOptions? options = null)
+    {
+        options ??= new PipelineOptions();
+        var model = ModelFolder.Open(path);
+        ClipTokenizer tokenizer;
+        SchedulerConfig schedulerConfig;
+        try
+        {
+            tokenizer = ClipTokenizer.FromDirectory(model.TokenizerDirectory);
+        }
+        catch (Exception e) when (e is IOException or FormatException or System.Text.Json.JsonException or InvalidDataException)
+        {
+            throw new ModelLoadException(ModelLoadError.InvalidFile, model.TokenizerDirectory, $"The tokenizer in '{model.TokenizerDirectory}' cannot be read: {e.Message}", e);
+        }
+        try
+        {
+            schedulerConfig = SchedulerConfig.Load(model.SchedulerConfigPath);
+        }
+        catch (Exception e) when (e is FormatException or System.Text.Json.JsonException)
+        {
+            throw new ModelLoadException(ModelLoadError.InvalidFile, model.SchedulerConfigPath, $"'{model.SchedulerConfigPath}' is not a valid scheduler configuration: {e.Message}", e);
+        }
+        var scheduler = options.Scheduler ?? new SchedulerChoice(schedulerConfig.ClassName ?? "PNDMScheduler");
+        SchedulerRegistry.Create(scheduler.Name, schedulerConfig, scheduler.Options); // fail before the sessions load
+
+        var sessions = new SessionFactory(options.ExecutionProvider, options.DeviceId);
+        var loaded = new List<IDisposable>();
+        try
+        {
+            var text = Track(new TextEncoder(sessions.Create(model.TextEncoderPath, "text_encoder"), model.TextEncoderPath), loaded);
+            var unet = Track(new UNet(sessions.Create(model.UNetPath, "unet"), model.UNetPath), loaded);
+            var vae = Track(new VaeDecoder(sessions.Create(model.VaeDecoderPath, "vae_decoder"), model.VaeDecoderPath), loaded);
+            return new StableDiffusionPipeline(model, sessions, tokenizer, text, unet, vae, schedulerConfig, scheduler);
+        }
+        catch
+        {
+            foreach (var d in loaded) d.Dispose();
+            throw;
+        }
+    }
+
+    private static T Track<T>(T item, List<IDisposable> list) where T : IDisposable
+    {
+        list.Add(item);
+        return item;
+    }
+
+    /// <summary>A fresh scheduler instance for <paramref name="choice"/> built on the model's configuration.</summary>
+    public IScheduler CreateScheduler(SchedulerChoice? choice = null)
+    {
+        choice ??= _scheduler;
+        return SchedulerRegistry.Create(choice.Name, SchedulerConfig, choice.Options);
+    }
+
+    /// <summary>Resolves null sizes to the model's default.</summary>
+    public GenerationSettings Resolve(GenerationSettings settings) => settings with
+    {
+        Width = settings.Width ?? Model.DefaultImageSize,
+        Height = settings.Height ?? Model.DefaultImageSize,
+        Scheduler = settings.Scheduler ?? _scheduler,
+    };
+
+    /// <summary>
+    /// Generates one batch: every image of <paramref name="batch"/> goes through the UNet together.
+    /// Results come in the order of <paramref name="batch"/>.
+    /// </summary>
+    public IReadOnlyList<GenerationResult> Generate(IReadOnlyList<ImageRequest> batch, GenerationSettings settings,
+        GenerationObserver? observer = null, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Count == 0) throw new ArgumentException("The batch is empty.", nameof(batch));
+        settings.Validate();
+        settings = Resolve(settings);
+        lock (_runLock)
+            return Run(batch, settings, observer, cancellation);
+    }
+
+    private IReadOnlyList<GenerationResult> Run(IReadOnlyList<ImageRequest> batch, GenerationSettings settings,
+        GenerationObserver? observer, CancellationToken cancellation)
+    {
+        var scheduler = CreateScheduler(settings.Scheduler);
+        if (scheduler is IEtaScheduler etaScheduler) etaScheduler.Eta = settings.Eta;
+        int b = batch.Count;
+        bool cfg = settings.UsesGuidance;
+        var clock = Stopwatch.StartNew();
+
+        // 1. Tokenize: [uncond…, cond…] when guiding, as diffusers concatenates them.
+        int seq = Tokenizer.MaxLength;
+        int rows = cfg ? 2 * b : b;
+        var ids = new int[rows * seq];
+        for (int i = 0; i < b; i++)
+        {
+            int condRow = cfg ? b + i : i;
+            Tokenizer.Encode(batch[i].Prompt).Ids.CopyTo(ids.AsSpan(condRow * seq, seq));
+            if (cfg) Tokenizer.Encode(batch[i].NegativePrompt ?? "").Ids.CopyTo(ids.AsSpan(i * seq, seq));
+        }
+        var tokenize = clock.Elapsed;
+
+        // 2. Text encoder.
+        var embeddings = TextEncoder.Encode(ids, rows, seq, cancellation);
+        int hidden = embeddings.Length / (rows * seq);
+        int half = b * seq * hidden;
+        observer?.OnTextEmbeddings(cfg ? embeddings.AsSpan(0, half) : default, embeddings.AsSpan(cfg ? half : 0, half));
+        var encode = clock.Elapsed - tokenize;
+
+        // 3. Initial noise: one torch generator per image, each drawing a [1, 4, h, w] tensor.
+        var shape = new LatentShape(b, 4, settings.Height!.Value / Model.VaeScaleFactor, settings.Width!.Value / Model.VaeScaleFactor);
+        var generators = new IRandomGenerator[b];
+        var latents = new float[shape.Length];
+        for (int i = 0; i < b; i++)
+        {
+            generators[i] = new TorchGenerator(unchecked((ulong)batch[i].Seed));
+            generators[i].Randn(latents.AsSpan(i * shape.ImageLength, shape.ImageLength));
+        }
+        observer?.OnInitialNoise(latents);
+        scheduler.SetTimesteps(settings.Steps);
+        float sigma = scheduler.InitNoiseSigma;
+        if (sigma != 1f)
+            for (int i = 0; i < latents.Length; i++) latents[i] *= sigma;
+
+        // 4. Denoising loop.
+        var unetShape = shape with { Batch = rows };
+        var modelInput = new float[unetShape.Length];
+        var modelOutput = new float[unetShape.Length];
+        var guided = cfg ? new float[shape.Length] : modelOutput;
+        var timesteps = scheduler.Timesteps;
+        TimeSpan unetTime = TimeSpan.Zero, schedulerTime = TimeSpan.Zero;
+        for (int iteration = 0; iteration < timesteps.Count; iteration++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var stepStart = clock.Elapsed;
+            double t = timesteps[iteration];
+            latents.CopyTo(modelInput, 0);
+            if (cfg) latents.CopyTo(modelInput, shape.Length);
+            scheduler.ScaleModelInput(modelInput, t);
+            var unetStart = clock.Elapsed;
+            try
+            {
+                UNet.Predict(modelInput, unetShape, t, embeddings, seq, modelOutput, cancellation);
+            }
+            catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException e) when (!cancellation.IsCancellationRequested)
+            {
+                throw new InvalidOperationException(
+                    $"The UNet failed on a {settings.Width}×{settings.Height} batch of {b}: {e.Message.Trim()} " +
+                    "If the size is the cause, try multiples of 64; if memory is, a smaller batch.", e);
+            }
+            var unetEnd = clock.Elapsed;
+            unetTime += unetEnd - unetStart;
+            if (cfg)
+            {
+                var cond = modelOutput.AsSpan(shape.Length, shape.Length);
+                Guidance.Combine(modelOutput.AsSpan(0, shape.Length), cond, settings.GuidanceScale, guided);
+                if (settings.GuidanceRescale > 0) Guidance.Rescale(guided, cond, b, settings.GuidanceRescale);
+            }
+            scheduler.Step(guided, t, latents, shape, generators);
+            schedulerTime += (clock.Elapsed - unetEnd) + (unetStart - stepStart);
+            observer?.OnStep(new StepInfo
+            {
+                Iteration = iteration,
+                Iterations = timesteps.Count,
+                Timestep = t,
+                Elapsed = clock.Elapsed - stepStart,
+                UNetInput = modelInput,
+                UNetOutput = modelOutput,
+                GuidedNoise = guided.AsSpan(0, shape.Length),
+                Latents = latents,
+            });
+        }
+
+        // 5. VAE decode: diffusers 0.35 divides by the scaling factor (0.12 multiplied by its reciprocal).
+        cancellation.ThrowIfCancellationRequested();
+        var decodeStart = clock.Elapsed;
+        float scaling = Model.ScalingFactor;
+        for (int i = 0; i < latents.Length; i++) latents[i] /= scaling;
+        var decoded = VaeDecoder.Decode(latents, shape, out int height, out int width, cancellation);
+        observer?.OnDecoded(latents, decoded);
+        var decode = clock.Elapsed - decodeStart;
+
+        // 6. Pixels: (x/2 + 0.5).clamp(0, 1), then 8-bit as numpy_to_pil.
+        var postStart = clock.Elapsed;
+        var pixels = new float[decoded.Length];
+        ImageConversion.ToUnitRange(decoded, b, height, width, pixels);
+        int imageLength = height * width * 3;
+        var images = new (float[] Pixels, SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24> Image)[b];
+        for (int i = 0; i < b; i++)
+        {
+            var own = pixels.AsSpan(i * imageLength, imageLength).ToArray();
+            images[i] = (own, ImageConversion.ToImage(own, 0, height, width));
+        }
+        var timings = new GenerationTimings(tokenize, encode, unetTime, schedulerTime, decode, clock.Elapsed - postStart, timesteps.Count, b);
+        var overrides = SchedulerOverrides(scheduler);
+        var results = new GenerationResult[b];
+        for (int i = 0; i < b; i++)
+        {
+            results[i] = new GenerationResult
+            {
+                Request = batch[i],
+                Settings = settings,
+                Scheduler = scheduler.Name,
+                SchedulerOptions = overrides,
+                Model = Model.Name,
+                Precision = Precision,
+                Image = images[i].Image,
+                Pixels = images[i].Pixels,
+                Elapsed = clock.Elapsed / b,
+                Timings = timings,
+            };
+        }
+        return results;
+    }
+
+    /// <summary>The keys of the effective scheduler config that differ from the model's own config.</summary>
+    private IReadOnlyDictionary<string, object?> SchedulerOverrides(IScheduler scheduler)
+    {
+        var result = new SortedDictionary<string, object?>(StringComparer.Ordinal);
+        foreach (var key in scheduler.Config.Keys)
+        {
+            if (key.StartsWith('_')) continue;
+            var mine = scheduler.Config.GetNode(key)?.ToJsonString();
+            var model = SchedulerConfig.GetNode(key)?.ToJsonString();
+            if (mine != model) result[key] = mine is null ? null : System.Text.Json.Nodes.JsonNode.Parse(mine);
+        }
+        return result;
+    }
+
+    public void Dispose()
+    {
+        TextEncoder.Dispose();
+        UNet.Dispose();
+        VaeDecoder.Dispose();
+    }
+}
