@@ -1,0 +1,29 @@
+@{
+    RootModule           = 'StableDiffusion.PowerShell.dll'
+    ModuleVersion        = '0.1.0'
+    GUID                 = '3f0c2a57-5d8e-4b61-9f3a-7c1d2e4b9a60'
+    Author               = 'StableDiffusion for PowerShell contributors'
+    CompanyName          = 'StableDiffusion for PowerShell'
+    Copyright            = '(c) StableDiffusion for PowerShell contributors. MIT licence.'
+    Description          = 'Stable Diffusion text-to-image in PowerShell: diffusers ONNX models on ONNX Runtime (CUDA float16 or CPU), with numerical parity to Hugging Face diffusers.'
+    PowerShellVersion    = '7.4'
+    CompatiblePSEditions = @('Core')
+    FormatsToProcess     = @('StableDiffusion.Format.ps1xml')
+    CmdletsToExport      = @(
+        'New-SdPipeline'
+        'Invoke-SdGeneration'
+        'Save-SdImage'
+        'Get-SdPromptToken'
+    )
+    FunctionsToExport    = @()
+    VariablesToExport    = @()
+    AliasesToExport      = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags         = @('StableDiffusion', 'Diffusion', 'ONNX', 'OnnxRuntime', 'AI', 'ImageGeneration', 'CUDA', 'Linux', 'Windows')
+            LicenseUri   = 'https://opensource.org/licenses/MIT'
+            ProjectUri   = 'https://github.com/stablediffusion-powershell/StableDiffusion'
+            ReleaseNotes = 'First slice: text to image identical to diffusers (CLIP tokenizer, torch-exact noise, PNDM, guidance, VAE).'
+        }
+    }
+}
