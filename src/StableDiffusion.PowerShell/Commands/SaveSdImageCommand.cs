@@ -59,7 +59,7 @@ public sealed class SaveSdImageCommand : PSCmdlet
                 [GenerationParameters.TextKey] = p.ToText(),
                 [GenerationParameters.JsonKey] = p.ToJson(),
             };
-            PngFile.Save(InputObject.Image, target, text, overwrite: Force.IsPresent);
+            PngFile.SaveWithText(InputObject.Image, target, text, overwrite: Force.IsPresent);
             if (PassThru) WriteObject(new FileInfo(target));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
