@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using StableDiffusion.Imaging;
+using StableDiffusion.Models;
+using StableDiffusion.Pipeline;
+
+// Per-stage timings of a generation: dotnet run -c Release --project bench/StableDiffusion.Bench -- [options]
+//   --model <folder>  (default ../shared/fixtures/tiny-sd)   --provider Cpu|Cuda|Auto   --steps 20
+//   --size 64         --batch 1   --runs 5   --warmup 1
+var options = Args.Parse(args);
+string model = options.Get("model", Path.Combine(Args.RepoRoot(), "..", "shared", "fixtures", "tiny-sd"));
+var provider = Enum.Parse<ExecutionProvider>(options.Get("provider", "Cpu"), ignoreCase: true);
+int steps = int.Parse(options.Get("steps", "20"));
+int size = int.Parse(options.Get("size", "64"));
+int batch = int.Parse(options.Get("batch", "1"));
+int runs = int.Parse(options.Get("runs", "5"));
+int warmup = int.Parse(options.Get("warmup", "1"));
+
+var load = Stopwatch.StartNew();
+using var pipeline = StableDiffusionPipeline.Load(model, new PipelineOptions { ExecutionProvider = provider });
+load.Stop();
+var settings = new GenerationSettings { Steps = steps, Width = size, Height = size };
+var requests = Enumerable.Range(0, batch).Select(i => new ImageRequest("a photo of a cat", null, i, i)).ToArray();
+
+var samples = new List<(GenerationTimings Timings, double PngMs, double WallMs)>();
+for (int run = 0; run < warmup + runs; run++)
+{
+    var wall = Stopwatch.StartNew();
+    var results = pipeline.Generate(requests, settings);
+    wall.Stop();
+    var png = Stopwatch.StartNew();
+    foreach (var r in results)
+    {
+        using var stream = new MemoryStream();
+        PngFile.Write(r.Image, stream, new Dictionary<string, string> { ["parameters"] = GenerationParameters.From(r).ToText() });
+    }
+    png.Stop();
+    if (run >= warmup) samples.Add((results[0].Timings, png.Elapsed.TotalMilliseconds, wall.Elapsed.TotalMilliseconds));
+    foreach (var r in results) r.Dispose();
+}
+
+double Median(Func<(GenerationTimings Timings, double PngMs, double WallMs), double> pick)
+{
+    var values = samples.Select(pick).OrderBy(v => v).ToArray();
+    return values.Length % 2 == 1 ? values[values.Length / 2] : (values[values.Length / 2 - 1] + values[values.Length / 2]) / 2;
+}
+
+int iterations = samples[0].Timings.Iterations;
+Console.WriteLine($"Model {pipeline.Model.Name} ({pipeline.Precision}) on {pipeline.Provider}, {size}x{size}, batch {batch}, " +
+    $"{steps} steps ({iterations} UNet calls), scheduler {pipeline.Scheduler}, median of {runs} runs after {warmup} warm-up; " +
+    $"{Environment.ProcessorCount} logical CPUs; load {load.Elapsed.TotalMilliseconds:F0} ms");
+Console.WriteLine();
+Console.WriteLine("| stage | ms |");
+Console.WriteLine("|---|---:|");
+Console.WriteLine($"| tokenize (batch) | {Median(s => s.Timings.Tokenize.TotalMilliseconds):F3} |");
+Console.WriteLine($"| text encoder (batch) | {Median(s => s.Timings.TextEncoder.TotalMilliseconds):F3} |");
+Console.WriteLine($"| UNet per step | {Median(s => s.Timings.UNet.TotalMilliseconds / iterations):F3} |");
+Console.WriteLine($"| non-UNet work per step (scale, guidance, scheduler) | {Median(s => s.Timings.Scheduler.TotalMilliseconds / iterations):F4} |");
+Console.WriteLine($"| VAE decode (batch) | {Median(s => s.Timings.VaeDecoder.TotalMilliseconds):F3} |");
+Console.WriteLine($"| post-process to 8-bit (batch) | {Median(s => s.Timings.Postprocess.TotalMilliseconds):F3} |");
+Console.WriteLine($"| PNG encode (batch) | {Median(s => s.PngMs):F3} |");
+Console.WriteLine($"| whole generation (batch) | {Median(s => s.WallMs):F1} |");
+
+/// <summary>Minimal --key value parsing.</summary>
+internal sealed class Args
+{
+    private readonly Dictionary<string, string> _values = new(StringComparer.OrdinalIgnoreCase);
+
+    public static Args Parse(string[] args)
+    {
+        var result = new Args();
+        for (int i = 0; i + 1 < args.Length; i += 2)
+            result._values[args[i].TrimStart('-')] = args[i + 1];
+        return result;
+    }
+
+    public string Get(string key, string fallback) => _values.TryGetValue(key, out var v) ? v : fallback;
+
+    public static string RepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "StableDiffusion.Pipeline.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? Directory.GetCurrentDirectory();
+    }
+}
