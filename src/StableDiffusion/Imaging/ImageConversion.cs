@@ -38,6 +38,9 @@ public static class ImageConversion
     /// <c>[batch, height, width, 3]</c> in [0, 1].
     /// </summary>
     /// <param name="nchw">The decoder output, exactly <c>batch * 3 * height * width</c> values.</param>
+    /// <param name="batch">Number of images.</param>
+    /// <param name="height">Image height in pixels.</param>
+    /// <param name="width">Image width in pixels.</param>
     /// <param name="nhwcDestination">At least as many values as <paramref name="nchw"/>.</param>
     public static void ToUnitRange(ReadOnlySpan<float> nchw, int batch, int height, int width, Span<float> nhwcDestination)
     {
@@ -73,6 +76,7 @@ public static class ImageConversion
     }
 
     /// <summary>numpy_to_pil on a whole span: <see cref="ToByte"/> per value.</summary>
+    /// <param name="unit">Values in [0, 1].</param>
     /// <param name="destination">At least as long as <paramref name="unit"/>.</param>
     public static void ToBytes(ReadOnlySpan<float> unit, Span<byte> destination)
     {

@@ -15,6 +15,9 @@ public static class PngFile
     public const string ParametersKeyword = "parameters";
 
     /// <summary>Saves <paramref name="image"/> with <paramref name="parameters"/> (if not null) under the <c>parameters</c> keyword.</summary>
+    /// <param name="image">The pixels to save.</param>
+    /// <param name="path">Target file; its folder must exist.</param>
+    /// <param name="parameters">Generation parameters text, or null for none.</param>
     /// <param name="overwrite">When false, an existing file is an error (IOException) and is left untouched.</param>
     /// <exception cref="IOException">The file exists and <paramref name="overwrite"/> is false, or the write failed.</exception>
     public static void Save(Image<Rgb24> image, string path, string? parameters, bool overwrite = false) =>
