@@ -62,14 +62,19 @@ function Invoke-BuildModule {
         Get-ChildItem $publish -Filter $pattern -File | Copy-Item -Destination $moduleDir
     }
     Copy-Item (Join-Path $root 'StableDiffusion.psd1') $moduleDir
-    $help = Join-Path $publish 'en-US'
-    if (Test-Path $help) { Copy-Item $help $moduleDir -Recurse }
     foreach ($required in 'StableDiffusion.dll', 'StableDiffusion.PowerShell.dll', 'Microsoft.ML.OnnxRuntime.dll') {
         if (-not (Test-Path (Join-Path $moduleDir $required))) { throw "The module layout lacks $required." }
     }
     if (-not (Get-ChildItem $moduleDir -Filter '*onnxruntime*' -File | Where-Object Extension -in '.so', '.dll', '.dylib' | Where-Object Name -notlike 'Microsoft.*')) {
         throw "No native ONNX Runtime library for $rid was laid out."
     }
+    # Help: MAML from docs/help (built in a fresh pwsh, which loads the module), plus the about topic.
+    $helpDir = Join-Path $moduleDir 'en-US'
+    $pwsh = (Get-Process -Id $PID).Path
+    & $pwsh -NoProfile -NonInteractive -File (Join-Path $root 'tools/New-MamlHelp.ps1') -ModulePath (Join-Path $moduleDir 'StableDiffusion.psd1') `
+        -SourceDirectory (Join-Path $root 'docs/help') -OutputFile (Join-Path $helpDir 'StableDiffusion.PowerShell.dll-Help.xml')
+    if ($LASTEXITCODE -ne 0) { throw 'Building the help failed.' }
+    Copy-Item (Join-Path $root 'docs/help/about_StableDiffusion.help.txt') $helpDir
     Write-Host "Module laid out at $moduleDir"
 }
 
