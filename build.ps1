@@ -30,6 +30,13 @@ $out = Join-Path $root 'out'
 $moduleDir = Join-Path $out 'StableDiffusion'
 $rid = [System.Runtime.InteropServices.RuntimeInformation]::RuntimeIdentifier
 
+# A fresh pwsh like this one: the local dotnet tool runs as 'dotnet pwsh.dll', an installed pwsh as itself.
+function Invoke-FreshPwsh {
+    $host_ = [Environment]::ProcessPath
+    if ([System.IO.Path]::GetFileNameWithoutExtension($host_) -eq 'dotnet') { & $host_ (Join-Path $PSHOME 'pwsh.dll') @args }
+    else { & $host_ @args }
+}
+
 function Invoke-Native([string] $what, [scriptblock] $command) {
     Write-Host "==> $what" -ForegroundColor Cyan
     & $command
@@ -55,9 +62,10 @@ function Invoke-BuildModule {
     $allow = @(
         'StableDiffusion.dll', 'StableDiffusion.PowerShell.dll', 'StableDiffusion.Format.ps1xml',
         'Microsoft.ML.OnnxRuntime.dll', 'Microsoft.ML.Tokenizers.dll', 'SixLabors.ImageSharp.dll',
-        'System.Numerics.Tensors.dll', 'Google.Protobuf.dll', 'Microsoft.Bcl.*.dll',
-        '*onnxruntime*.so', '*onnxruntime*.dll', '*onnxruntime*.dylib'
+        'System.Numerics.Tensors.dll', 'Google.Protobuf.dll', 'Microsoft.Bcl.*.dll'
     )
+    # Native libraries of this platform only (the GPU package brings Windows and Linux builds alike).
+    $allow += if ($IsWindows) { 'onnxruntime*.dll' } elseif ($IsMacOS) { 'libonnxruntime*.dylib' } else { 'libonnxruntime*.so' }
     foreach ($pattern in $allow) {
         Get-ChildItem $publish -Filter $pattern -File | Copy-Item -Destination $moduleDir
     }
@@ -65,13 +73,12 @@ function Invoke-BuildModule {
     foreach ($required in 'StableDiffusion.dll', 'StableDiffusion.PowerShell.dll', 'Microsoft.ML.OnnxRuntime.dll') {
         if (-not (Test-Path (Join-Path $moduleDir $required))) { throw "The module layout lacks $required." }
     }
-    if (-not (Get-ChildItem $moduleDir -Filter '*onnxruntime*' -File | Where-Object Extension -in '.so', '.dll', '.dylib' | Where-Object Name -notlike 'Microsoft.*')) {
+    if (-not (Get-ChildItem $moduleDir -File | Where-Object Name -like '*onnxruntime*' | Where-Object Name -notlike 'Microsoft.*')) {
         throw "No native ONNX Runtime library for $rid was laid out."
     }
     # Help: MAML from docs/help (built in a fresh pwsh, which loads the module), plus the about topic.
     $helpDir = Join-Path $moduleDir 'en-US'
-    $pwsh = (Get-Process -Id $PID).Path
-    & $pwsh -NoProfile -NonInteractive -File (Join-Path $root 'tools/New-MamlHelp.ps1') -ModulePath (Join-Path $moduleDir 'StableDiffusion.psd1') `
+    Invoke-FreshPwsh -NoProfile -NonInteractive -File (Join-Path $root 'tools/New-MamlHelp.ps1') -ModulePath (Join-Path $moduleDir 'StableDiffusion.psd1') `
         -SourceDirectory (Join-Path $root 'docs/help') -OutputFile (Join-Path $helpDir 'StableDiffusion.PowerShell.dll-Help.xml')
     if ($LASTEXITCODE -ne 0) { throw 'Building the help failed.' }
     Copy-Item (Join-Path $root 'docs/help/about_StableDiffusion.help.txt') $helpDir
@@ -121,8 +128,7 @@ Import-Module '$pester' -RequiredVersion 5.7.1
 `$r = Invoke-Pester -Configuration `$config
 @{ Passed = `$r.PassedCount; Failed = `$r.FailedCount + `$r.FailedBlocksCount + `$r.FailedContainersCount; Skipped = `$r.SkippedCount } | ConvertTo-Json | Set-Content '$summary'
 "@
-    $pwsh = (Get-Process -Id $PID).Path
-    & $pwsh -NoProfile -NonInteractive -Command $script
+    Invoke-FreshPwsh -NoProfile -NonInteractive -Command $script
     $pesterPassed = 0; $pesterFailed = 1
     if (Test-Path $summary) {
         $s = Get-Content $summary -Raw | ConvertFrom-Json
@@ -146,8 +152,7 @@ Import-Module '$moduleDir'
     Save-SdImage -Path '$png' -Force -PassThru | Format-Table Name, Length, LastWriteTime
 `$p.Dispose()
 "@
-    $pwsh = (Get-Process -Id $PID).Path
-    & $pwsh -NoProfile -NonInteractive -Command $script
+    Invoke-FreshPwsh -NoProfile -NonInteractive -Command $script
     if ($LASTEXITCODE -ne 0) { throw 'The demo generation failed.' }
     Write-Host "Wrote $png"
 }

@@ -7,8 +7,8 @@ BeforeAll {
 
     # Runs a command expected to fail and returns its single error record.
     function Get-SdError([scriptblock] $Command) {
-        $errors = $null
-        $out = & $Command -ErrorVariable errors -ErrorAction SilentlyContinue
+        $errors = [System.Collections.Generic.List[object]]::new()
+        $out = @(& $Command 2>&1 | ForEach-Object { if ($_ -is [System.Management.Automation.ErrorRecord]) { $errors.Add($_) } else { $_ } })
         $errors.Count | Should -Be 1 -Because 'exactly one error is expected'
         [pscustomobject]@{ Error = $errors[0]; Output = $out }
     }

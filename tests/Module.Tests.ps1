@@ -7,7 +7,7 @@ BeforeAll {
 Describe 'The StableDiffusion module' {
     It 'imports in a fresh pwsh and exports exactly the cmdlets of its manifest' {
         $script = "Import-Module '$script:ModulePath'; (Get-Command -Module StableDiffusion).Name -join ','"
-        $names = & (Get-Process -Id $PID).Path -NoProfile -NonInteractive -Command $script
+        $names = Invoke-SdFreshPwsh -NoProfile -NonInteractive -Command $script
         $LASTEXITCODE | Should -Be 0
         $manifest = Import-PowerShellDataFile $script:ModulePath
         ($names -split ',' | Sort-Object) | Should -Be ($manifest.CmdletsToExport | Sort-Object)

@@ -7,6 +7,13 @@ function Get-SdTestModulePath {
     $path
 }
 
+# Runs a fresh pwsh like the current one (the local dotnet tool runs as 'dotnet pwsh.dll').
+function Invoke-SdFreshPwsh {
+    $hostPath = [Environment]::ProcessPath
+    if ([System.IO.Path]::GetFileNameWithoutExtension($hostPath) -eq 'dotnet') { & $hostPath (Join-Path $PSHOME 'pwsh.dll') @args }
+    else { & $hostPath @args }
+}
+
 function Get-SdFixturePath([string] $Name = 'tiny-sd') {
     $path = [System.IO.Path]::GetFullPath((Join-Path $script:RepoRoot '..' 'shared' 'fixtures' $Name))
     if (-not (Test-Path (Join-Path $path 'model_index.json'))) {
@@ -54,4 +61,4 @@ function New-SdBrokenModel([string] $Destination, [string[]] $Without = @(), [st
     $Destination
 }
 
-Export-ModuleMember -Function Get-SdTestModulePath, Get-SdFixturePath, Get-SdExpectedPath, Get-SdPixelDifference, New-SdBrokenModel
+Export-ModuleMember -Function Invoke-SdFreshPwsh, Get-SdTestModulePath, Get-SdFixturePath, Get-SdExpectedPath, Get-SdPixelDifference, New-SdBrokenModel

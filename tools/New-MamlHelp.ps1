@@ -73,6 +73,7 @@ function Write-Parameter([System.Xml.XmlWriter] $w, $parameter, $setAttribute, [
     $w.WriteElementString('maml', 'name', $ns.maml, $parameter.Name)
     Write-Description $w $description
     $typeName = $parameter.ParameterType
+    if ([Nullable]::GetUnderlyingType($typeName)) { $typeName = [Nullable]::GetUnderlyingType($typeName) }
     if ($typeName -ne [System.Management.Automation.SwitchParameter]) {
         $w.WriteStartElement('command', 'parameterValue', $ns.command)
         $w.WriteAttributeString('required', 'true')

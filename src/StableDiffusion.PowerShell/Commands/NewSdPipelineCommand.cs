@@ -40,7 +40,7 @@ public sealed class NewSdPipelineCommand : PSCmdlet
         }
         catch (Exception e) when (e is ModelLoadException or ArgumentException or IOException or UnauthorizedAccessException)
         {
-            WriteError(ErrorRecords.From(e, full));
+            WriteError(ErrorRecords.From(e, e is ModelLoadException ? null : full)); // a load error targets the file at fault
             return;
         }
         if (engine.ProviderFallbackReason is { } reason)
