@@ -1,0 +1,298 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.ML.Tokenizers;
+
+namespace StableDiffusion.Text;
+
+/// <summary>
+/// CLIP's BPE tokenizer, giving the same ids as transformers' slow <c>CLIPTokenizer</c> (4.25.1) with ftfy 6.1.1
+/// installed, called as diffusers calls it (pad/truncate to <see cref="MaxLength"/>).
+/// </summary>
+/// <remarks>
+/// The byte-pair merging is Microsoft.ML.Tokenizers' <see cref="BpeTokenizer"/> (byte-level, "&lt;/w&gt;" end-of-word
+/// suffix); CLIP's text clean-up and pre-tokenization are supplied as <see cref="ClipTextNormalizer"/> and
+/// <see cref="ClipPreTokenizer"/>. As in transformers, the special-token strings are first split out of the raw
+/// prompt and every other piece is cleaned and tokenized on its own.
+/// Thread safety: an instance is immutable after <see cref="FromDirectory"/>; <see cref="Encode(string)"/> and
+/// <see cref="Normalize"/> may be called concurrently from any number of threads (BpeTokenizer's word cache is locked).
+/// </remarks>
+public sealed class ClipTokenizer
+{
+    // transformers' CLIPTokenizer reads only merges.txt lines [1 : 49152 - 256 - 2 + 1] (CLIP's 48,894 merges).
+    private const int MaxMerges = 49152 - 256 - 2;
+    private const int DefaultMaxLength = 77;
+    private const string DefaultBos = "<|startoftext|>";
+    private const string DefaultEos = "<|endoftext|>";
+
+    private readonly BpeTokenizer _bpe;
+    private readonly string[] _specialTokens; // split out of the raw prompt before cleaning, longest first
+    private readonly Dictionary<string, int> _specialIds;
+    private readonly string[] _idToToken;
+
+    private ClipTokenizer(BpeTokenizer bpe, Dictionary<string, int> vocab, int maxLength, int bosId, int eosId, int padId,
+        Dictionary<string, int> specialIds)
+    {
+        _bpe = bpe;
+        MaxLength = maxLength;
+        BosId = bosId;
+        EosId = eosId;
+        PadId = padId;
+        _specialIds = specialIds;
+        _specialTokens = specialIds.Keys.OrderByDescending(k => k.Length).ThenBy(k => k, StringComparer.Ordinal).ToArray();
+        _idToToken = new string[vocab.Values.Max() + 1];
+        foreach (var (token, id) in vocab) _idToToken[id] = token;
+    }
+
+    /// <summary>Sequence length of <see cref="PromptTokens.Ids"/> (tokenizer_config.json model_max_length; default 77).</summary>
+    public int MaxLength { get; }
+
+    /// <summary>Id of the beginning-of-sequence token (<c>&lt;|startoftext|&gt;</c> = 49406 in CLIP).</summary>
+    public int BosId { get; }
+
+    /// <summary>Id of the end-of-sequence token (<c>&lt;|endoftext|&gt;</c> = 49407 in CLIP).</summary>
+    public int EosId { get; }
+
+    /// <summary>Id used to pad to <see cref="MaxLength"/> (Stable Diffusion 1.x pads with <c>&lt;|endoftext|&gt;</c>).</summary>
+    public int PadId { get; }
+
+    /// <summary>
+    /// Loads a Hugging Face CLIP tokenizer folder: <c>vocab.json</c> and <c>merges.txt</c> (required), and
+    /// <c>tokenizer_config.json</c> / <c>special_tokens_map.json</c> (optional; the latter wins, as in transformers)
+    /// for model_max_length and the bos/eos/pad/unk tokens.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="FileNotFoundException">vocab.json or merges.txt is missing.</exception>
+    /// <exception cref="FormatException">A file is not in the expected format; the message names the file.</exception>
+    public static ClipTokenizer FromDirectory(string tokenizerDirectory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(tokenizerDirectory);
+        if (!Directory.Exists(tokenizerDirectory))
+            throw new DirectoryNotFoundException($"The tokenizer folder '{tokenizerDirectory}' does not exist. Pass the model's 'tokenizer' folder (it holds vocab.json and merges.txt).");
+
+        string vocabPath = RequireFile(tokenizerDirectory, "vocab.json");
+        string mergesPath = RequireFile(tokenizerDirectory, "merges.txt");
+        Dictionary<string, int> vocab = ReadVocabulary(vocabPath);
+        List<string> merges = ReadMerges(mergesPath);
+
+        var settings = new TokenizerSettings();
+        settings.ReadFrom(Path.Combine(tokenizerDirectory, "tokenizer_config.json"), readMaxLength: true);
+        settings.ReadFrom(Path.Combine(tokenizerDirectory, "special_tokens_map.json"), readMaxLength: false);
+
+        int bosId = LookUp(vocab, settings.Bos, "bos_token", vocabPath);
+        int eosId = LookUp(vocab, settings.Eos, "eos_token", vocabPath);
+        int padId = LookUp(vocab, settings.Pad, "pad_token", vocabPath);
+        int unkId = LookUp(vocab, settings.Unk, "unk_token", vocabPath);
+
+        // transformers never splits its special tokens; CLIP's bpe() also maps the two literal strings to themselves.
+        var specialIds = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (string token in new[] { settings.Bos, settings.Eos, settings.Pad, settings.Unk, DefaultBos, DefaultEos })
+            if (vocab.TryGetValue(token, out int id)) specialIds[token] = id;
+
+        BpeTokenizer bpe;
+        try
+        {
+            bpe = BpeTokenizer.Create(new BpeOptions(vocab)
+            {
+                Merges = merges,
+                ByteLevel = true,
+                EndOfWordSuffix = "</w>",
+                UnknownToken = settings.Unk,
+                SpecialTokens = specialIds,
+                Normalizer = ClipTextNormalizer.Instance,
+                PreTokenizer = ClipPreTokenizer.Instance,
+            });
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new FormatException($"'{mergesPath}' does not match '{vocabPath}': {e.Message}", e);
+        }
+
+        return new ClipTokenizer(bpe, vocab, settings.MaxLength, bosId, eosId, padId, specialIds);
+    }
+
+    /// <summary>
+    /// The cleaned text CLIP tokenizes: <c>ftfy.fix_text</c> (see <see cref="FtfyTextFixer"/>), whitespace runs collapsed
+    /// to one space and stripped, then Python's <c>str.lower()</c>. Special-token strings are not treated specially here.
+    /// </summary>
+    public string Normalize(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return ClipTextNormalizer.Instance.Normalize(text);
+    }
+
+    /// <summary>Tokenizes one prompt (thread-safe).</summary>
+    public PromptTokens Encode(string prompt)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        var ids = new List<int>();
+        var tokens = new List<string>();
+        foreach (var (piece, isSpecial) in SplitSpecialTokens(prompt))
+        {
+            if (isSpecial)
+            {
+                ids.Add(_specialIds[piece]);
+                tokens.Add(piece);
+                continue;
+            }
+
+            foreach (EncodedToken token in _bpe.EncodeToTokens(piece, out _))
+            {
+                ids.Add(token.Id);
+                tokens.Add(token.Value);
+            }
+        }
+
+        int keep = Math.Min(ids.Count, MaxLength - 2);
+        var padded = new int[MaxLength];
+        padded[0] = BosId;
+        ids.CopyTo(0, padded, 1, keep);
+        padded[keep + 1] = EosId;
+        Array.Fill(padded, PadId, keep + 2, MaxLength - keep - 2);
+
+        int count = ids.Count + 2;
+        bool truncated = count > MaxLength;
+        // diffusers: batch_decode(untruncated_ids[:, model_max_length - 1 : -1]), i.e. every token after the first
+        // MaxLength - 2, decoded with transformers' clean_up_tokenization.
+        string? removed = truncated
+            ? CleanUpTokenization(ByteLevelAlphabet.TokensToString(ids.Skip(keep).Select(id => _idToToken[id])))
+            : null;
+        return new PromptTokens(padded, tokens.ToArray(), count, truncated, removed);
+    }
+
+    /// <summary>Tokenizes several prompts (each independently, in order).</summary>
+    public IReadOnlyList<PromptTokens> Encode(IEnumerable<string> prompts)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
+        return prompts.Select(Encode).ToArray();
+    }
+
+    /// <summary>transformers' Trie.split over the special-token strings: exact, case-sensitive, leftmost-longest.</summary>
+    private IEnumerable<(string Piece, bool IsSpecial)> SplitSpecialTokens(string text)
+    {
+        int start = 0, i = 0;
+        while (i < text.Length)
+        {
+            string? hit = null;
+            if (text[i] == '<' || _specialTokens.Any(s => s[0] == text[i]))
+                hit = _specialTokens.FirstOrDefault(s => string.CompareOrdinal(text, i, s, 0, s.Length) == 0);
+            if (hit is null)
+            {
+                i++;
+                continue;
+            }
+
+            if (i > start) yield return (text[start..i], false);
+            yield return (hit, true);
+            i += hit.Length;
+            start = i;
+        }
+
+        if (start < text.Length) yield return (text[start..], false);
+    }
+
+    /// <summary>transformers 4.25.1 <c>PreTrainedTokenizerBase.clean_up_tokenization</c> (decode's default).</summary>
+    internal static string CleanUpTokenization(string text) =>
+        text.Replace(" .", ".", StringComparison.Ordinal).Replace(" ?", "?", StringComparison.Ordinal)
+            .Replace(" !", "!", StringComparison.Ordinal).Replace(" ,", ",", StringComparison.Ordinal)
+            .Replace(" ' ", "'", StringComparison.Ordinal).Replace(" n't", "n't", StringComparison.Ordinal)
+            .Replace(" 'm", "'m", StringComparison.Ordinal).Replace(" 's", "'s", StringComparison.Ordinal)
+            .Replace(" 've", "'ve", StringComparison.Ordinal).Replace(" 're", "'re", StringComparison.Ordinal);
+
+    private static string RequireFile(string directory, string name)
+    {
+        string path = Path.Combine(directory, name);
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"The CLIP tokenizer file '{path}' is missing; a tokenizer folder needs vocab.json and merges.txt.", path);
+        return path;
+    }
+
+    private static Dictionary<string, int> ReadVocabulary(string path)
+    {
+        Dictionary<string, int>? vocab;
+        try
+        {
+            vocab = JsonSerializer.Deserialize<Dictionary<string, int>>(File.ReadAllText(path, Encoding.UTF8));
+        }
+        catch (JsonException e)
+        {
+            throw new FormatException($"'{path}' is not a JSON object mapping token strings to integer ids: {e.Message}", e);
+        }
+
+        if (vocab is null || vocab.Count == 0)
+            throw new FormatException($"'{path}' holds no vocabulary entries.");
+        if (vocab.Values.Any(id => id < 0))
+            throw new FormatException($"'{path}' contains a negative token id.");
+        return vocab;
+    }
+
+    private static List<string> ReadMerges(string path)
+    {
+        // Python: merges_handle.read().strip().split("\n")[1 : 48895], each line split on whitespace into a pair.
+        string[] lines = PythonText.Strip(File.ReadAllText(path, Encoding.UTF8)).Split('\n');
+        var merges = new List<string>(Math.Min(lines.Length, MaxMerges));
+        for (int i = 1; i < lines.Length && i <= MaxMerges; i++)
+        {
+            string[] parts = lines[i].Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length != 2)
+                throw new FormatException($"'{path}' line {i + 1} is not a merge of two tokens separated by a space: '{lines[i].TrimEnd()}'.");
+            merges.Add(parts[0] + " " + parts[1]);
+        }
+
+        if (merges.Count == 0)
+            throw new FormatException($"'{path}' holds no merges (expected a '#version' line followed by one 'left right' pair per line).");
+        return merges;
+    }
+
+    private static int LookUp(Dictionary<string, int> vocab, string token, string role, string vocabPath) =>
+        vocab.TryGetValue(token, out int id)
+            ? id
+            : throw new FormatException($"The {role} '{token}' is not in '{vocabPath}'.");
+
+    /// <summary>model_max_length and special tokens from tokenizer_config.json / special_tokens_map.json.</summary>
+    private sealed class TokenizerSettings
+    {
+        public int MaxLength = DefaultMaxLength;
+        public string Bos = DefaultBos;
+        public string Eos = DefaultEos;
+        public string Pad = DefaultEos;
+        public string Unk = DefaultEos;
+
+        public void ReadFrom(string path, bool readMaxLength)
+        {
+            if (!File.Exists(path)) return;
+            try
+            {
+                using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(path, Encoding.UTF8));
+                JsonElement root = doc.RootElement;
+                if (root.ValueKind != JsonValueKind.Object)
+                    throw new FormatException($"'{path}' must hold a JSON object.");
+                if (readMaxLength && root.TryGetProperty("model_max_length", out JsonElement max) && max.ValueKind != JsonValueKind.Null)
+                {
+                    if (max.ValueKind != JsonValueKind.Number || !max.TryGetInt32(out int value) || value < 3)
+                        throw new FormatException($"'{path}' has model_max_length {max.GetRawText()}; expected an integer of at least 3 (CLIP uses 77).");
+                    MaxLength = value;
+                }
+
+                Bos = TokenText(root, "bos_token", path) ?? Bos;
+                Eos = TokenText(root, "eos_token", path) ?? Eos;
+                Pad = TokenText(root, "pad_token", path) ?? Pad;
+                Unk = TokenText(root, "unk_token", path) ?? Unk;
+            }
+            catch (JsonException e)
+            {
+                throw new FormatException($"'{path}' is not valid JSON: {e.Message}", e);
+            }
+        }
+
+        // A token is written either as a string or as an AddedToken object with a "content" string.
+        private static string? TokenText(JsonElement root, string name, string path)
+        {
+            if (!root.TryGetProperty(name, out JsonElement value) || value.ValueKind == JsonValueKind.Null) return null;
+            if (value.ValueKind == JsonValueKind.String) return value.GetString();
+            if (value.ValueKind == JsonValueKind.Object && value.TryGetProperty("content", out JsonElement content)
+                && content.ValueKind == JsonValueKind.String)
+                return content.GetString();
+            throw new FormatException($"'{path}' has an unreadable {name}: {value.GetRawText()}.");
+        }
+    }
+}
