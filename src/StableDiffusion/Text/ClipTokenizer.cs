@@ -11,8 +11,9 @@ namespace StableDiffusion.Text;
 /// <remarks>
 /// The byte-pair merging is Microsoft.ML.Tokenizers' <see cref="BpeTokenizer"/> (byte-level, "&lt;/w&gt;" end-of-word
 /// suffix); CLIP's text clean-up and pre-tokenization are supplied as <see cref="ClipTextNormalizer"/> and
-/// <see cref="ClipPreTokenizer"/>. As in transformers, the special-token strings are first split out of the raw
-/// prompt and every other piece is cleaned and tokenized on its own.
+/// <see cref="ClipPreTokenizer"/>. As in transformers, the configured special-token strings (bos/eos/pad/unk) are first
+/// split out of the raw prompt and every other piece is cleaned and tokenized on its own.
+/// Not reproduced: ftfy's mojibake repair (<c>fix_encoding</c>), see <see cref="FtfyTextFixer"/>.
 /// Thread safety: an instance is immutable after <see cref="FromDirectory"/>; <see cref="Encode(string)"/> and
 /// <see cref="Normalize"/> may be called concurrently from any number of threads (BpeTokenizer's word cache is locked).
 /// </remarks>
@@ -81,12 +82,17 @@ public sealed class ClipTokenizer
         int bosId = LookUp(vocab, settings.Bos, "bos_token", vocabPath);
         int eosId = LookUp(vocab, settings.Eos, "eos_token", vocabPath);
         int padId = LookUp(vocab, settings.Pad, "pad_token", vocabPath);
-        int unkId = LookUp(vocab, settings.Unk, "unk_token", vocabPath);
+        _ = LookUp(vocab, settings.Unk, "unk_token", vocabPath);
 
-        // transformers never splits its special tokens; CLIP's bpe() also maps the two literal strings to themselves.
+        // transformers splits the configured special tokens (bos/eos/pad/unk) out of the raw prompt and never cuts them
+        // (with SD 2.x's pad_token "!" that includes "!"); inside a piece, CLIP's bpe() maps only the two literal
+        // strings <|startoftext|> and <|endoftext|> to themselves.
         var specialIds = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (string token in new[] { settings.Bos, settings.Eos, settings.Pad, settings.Unk, DefaultBos, DefaultEos })
-            if (vocab.TryGetValue(token, out int id)) specialIds[token] = id;
+        foreach (string token in new[] { settings.Bos, settings.Eos, settings.Pad, settings.Unk })
+            specialIds[token] = vocab[token];
+        var bpeLiterals = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (string token in new[] { DefaultBos, DefaultEos })
+            if (vocab.TryGetValue(token, out int id)) bpeLiterals[token] = id;
 
         BpeTokenizer bpe;
         try
@@ -97,7 +103,7 @@ public sealed class ClipTokenizer
                 ByteLevel = true,
                 EndOfWordSuffix = "</w>",
                 UnknownToken = settings.Unk,
-                SpecialTokens = specialIds,
+                SpecialTokens = bpeLiterals,
                 Normalizer = ClipTextNormalizer.Instance,
                 PreTokenizer = ClipPreTokenizer.Instance,
             });

@@ -216,6 +216,20 @@ public class ClipTokenizerTests
         Assert.Equal("photo", p.TruncatedText);
     }
 
+    [Fact]
+    public void ConfiguredPadTokenIsNeverSplitLikeTransformers()
+    {
+        // SD 2.x tokenizers use pad_token "!" (id 0). transformers registers every special token (bos/eos/unk/pad) as
+        // a no-split token (sanitize_special_tokens) and cuts it out of the raw prompt before _tokenize, so a typed "!"
+        // becomes id 0; a "!" that only appears after ftfy (full-width U+FF01) is ordinary BPE "!</w>" (256).
+        string dir = TempCopy(except: "special_tokens_map.json");
+        File.WriteAllText(Path.Combine(dir, "special_tokens_map.json"), "{ \"pad_token\": \"!\" }");
+        ClipTokenizer t = ClipTokenizer.FromDirectory(dir);
+        Assert.Equal(0, t.PadId);
+        Assert.Equal([Bos, 3306, 0, Eos, 0], t.Encode("hello!").Ids[..5]);
+        Assert.Equal([Bos, 3306, 256, Eos, 0], t.Encode("hello\uFF01").Ids[..5]);
+    }
+
     private static string TempCopy(string except)
     {
         string dir = Path.Combine(Path.GetTempPath(), "clip-tokenizer-test-" + Guid.NewGuid().ToString("N"));
