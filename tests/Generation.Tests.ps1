@@ -119,10 +119,11 @@ Describe 'Get-SdPromptToken' {
     }
 
     It 'warns about and reports a truncated prompt' {
-        $long = (1..100 | ForEach-Object { "word$_" }) -join ' '
+        $long = ((1..80 | ForEach-Object { 'cat' }) -join ' ') + ' riding a zebra'
         $t = Get-SdPromptToken -Pipeline $script:Pipeline -Prompt $long -WarningVariable w -WarningAction SilentlyContinue
         $t.Truncated | Should -BeTrue
         $w | Should -Not -BeNullOrEmpty
-        "$w" | Should -Match 'word100'
+        $t.Count | Should -Be 85   # BOS + 83 tokens + EOS
+        "$w" | Should -Match 'cat cat cat riding a zebra'
     }
 }
