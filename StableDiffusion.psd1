@@ -14,6 +14,8 @@
         'Invoke-SdGeneration'
         'Save-SdImage'
         'Get-SdPromptToken'
+        'Get-SdScheduler'
+        'Set-SdScheduler'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -60,6 +60,19 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public int ImagesPerPrompt { get; set; } = 1;
 
+    /// <summary>DDIM's η (0: deterministic); schedulers without it ignore it.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public double Eta { get; set; }
+
+    /// <summary>diffusers' guidance_rescale (0 to 1), for zero-terminal-SNR v-prediction models.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public double GuidanceRescale { get; set; }
+
+    /// <summary>A scheduler for this call only: a name, or a hashtable with Name and options.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ArgumentCompleter(typeof(SchedulerNameCompleter))]
+    public SdSchedulerArgument? Scheduler { get; set; }
+
     /// <summary>Images sent through the UNet together.</summary>
     [Parameter]
     public int BatchSize { get; set; } = 1;
@@ -86,9 +99,18 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
                 GuidanceScale = (float)GuidanceScale,
                 Width = Width,
                 Height = Height,
+                Eta = (float)Eta,
+                GuidanceRescale = (float)GuidanceRescale,
+                Scheduler = Scheduler?.Choice,
             };
             settings.Validate();
+            if (settings.Scheduler is not null) Pipeline.Engine.CreateScheduler(settings.Scheduler); // names and options checked now
             requests = Expand();
+        }
+        catch (FormatException e)
+        {
+            WriteError(ErrorRecords.From(new ArgumentException(e.Message, e), Scheduler, "InvalidSchedulerOption"));
+            return;
         }
         catch (ArgumentException e)
         {
