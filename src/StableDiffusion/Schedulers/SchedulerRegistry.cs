@@ -13,6 +13,7 @@ public static class SchedulerRegistry
     private static readonly SchedulerRegistration[] _registrations =
     [
         PndmScheduler.Registration,
+        EulerDiscreteScheduler.Registration,
     ];
 
     private static readonly Lazy<Dictionary<string, (SchedulerRegistration Registration, SchedulerAlias? Alias)>> _byName = new(BuildIndex);

@@ -7,11 +7,12 @@ namespace StableDiffusion.Schedulers;
 public static class TorchOps
 {
     /// <summary>
-    /// <c>torch.linspace(start, end, steps, dtype=torch.float32)</c> on the CPU. The kernel computes in float32:
-    /// <c>step = (end - start) / (steps - 1)</c>; the first half counts up from <c>start</c>, the second half down
-    /// from <c>end</c>; and the vectorised loop (blocks of 8 floats, two blocks per iteration) evaluates each block
-    /// as <c>base + k*step</c> where <c>base</c> is the block's first value, which rounds differently from the
-    /// scalar tail loop's <c>start + i*step</c>.
+    /// <c>torch.linspace(start, end, steps, dtype=torch.float32)</c> on the CPU (AVX2 kernel). The kernel computes in
+    /// float32: <c>step = (end - start) / (steps - 1)</c>; the first half counts up from <c>start</c>, the second half down
+    /// from <c>end</c>. The vectorised loop (blocks of 8 floats, two blocks per iteration) evaluates each block as
+    /// <c>base + k*step</c> from the block's first value, the scalar tail as <c>start + i*step</c>; GCC contracts each
+    /// of these multiply-adds into one fused multiply-add (verified against the fixtures' sigmas: without the FMA,
+    /// ᾱ drifts by 2–4 ulp above t ≈ 400).
     /// </summary>
     public static float[] LinspaceFloat32(double start, double end, int steps)
     {
@@ -31,13 +32,17 @@ public static class TorchOps
             for (int block = 0; block < 2; block++)
             {
                 long idx = i + block * vec;
-                float baseValue = idx < halfway ? s + step * idx : e - step * (steps - idx - 1);
+                float baseValue = idx < halfway
+                    ? MathF.FusedMultiplyAdd(step, idx, s)
+                    : MathF.FusedMultiplyAdd(-step, steps - idx - 1, e);
                 for (int k = 0; k < vec; k++)
-                    result[idx + k] = baseValue + k * step;
+                    result[idx + k] = MathF.FusedMultiplyAdd(k, step, baseValue);
             }
         }
         for (; i < steps; i++)
-            result[i] = i < halfway ? s + step * i : e - step * (steps - i - 1);
+            result[i] = i < halfway
+                ? MathF.FusedMultiplyAdd(step, i, s)
+                : MathF.FusedMultiplyAdd(-step, steps - i - 1, e);
         return result;
     }
 
