@@ -6,7 +6,7 @@ namespace StableDiffusion.Schedulers;
 
 /// <summary>
 /// A diffusers scheduler configuration: the keys of <c>scheduler_config.json</c> with their JSON values.
-/// Immutable; <see cref="With"/> returns a copy with overrides, which is how diffusers' <c>from_config</c>
+/// Immutable; <see cref="With(string, object?)"/> returns a copy with overrides, which is how diffusers' <c>from_config</c>
 /// swaps one scheduler for another while keeping the model's noise schedule.
 /// A key missing here takes the default of the scheduler class that reads it (current diffusers' defaults).
 /// </summary>
@@ -72,7 +72,7 @@ public sealed class SchedulerConfig
         if (node is null) return defaultValue;
         return node.GetValueKind() switch
         {
-            JsonValueKind.Number => node.GetValue<double>(),
+            JsonValueKind.Number => SchedulerOptions.ToDouble(node),
             JsonValueKind.String when double.TryParse(node.GetValue<string>(), NumberStyles.Float, CultureInfo.InvariantCulture, out var d) => d,
             _ => throw InvalidValue(key, node, "a number"),
         };
@@ -84,7 +84,7 @@ public sealed class SchedulerConfig
         if (node is null) return defaultValue;
         if (node.GetValueKind() == JsonValueKind.Number)
         {
-            double d = node.GetValue<double>();
+            double d = SchedulerOptions.ToDouble(node);
             if (d == Math.Floor(d) && d >= int.MinValue && d <= int.MaxValue) return (int)d;
         }
         throw InvalidValue(key, node, "an integer");
@@ -118,7 +118,7 @@ public sealed class SchedulerConfig
         var result = new double[array.Count];
         for (int i = 0; i < result.Length; i++)
             result[i] = array[i] is { } item && item.GetValueKind() == JsonValueKind.Number
-                ? item.GetValue<double>()
+                ? SchedulerOptions.ToDouble(item)
                 : throw InvalidValue(key, node, "an array of numbers");
         return result;
     }

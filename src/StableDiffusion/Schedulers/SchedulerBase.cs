@@ -1,0 +1,120 @@
+using StableDiffusion.Random;
+
+namespace StableDiffusion.Schedulers;
+
+/// <summary>
+/// Common plumbing of the diffusers schedulers: resolved options, the noise schedule, the timestep list and
+/// diffusers' step-index bookkeeping (<c>_init_step_index</c> / <c>index_for_timestep</c>), reusable work buffers
+/// so that <see cref="Step"/> does not allocate after the first call for a shape.
+/// </summary>
+public abstract class SchedulerBase : IScheduler
+{
+    private double[] _timesteps = [];
+    private int? _stepIndex;
+
+    protected SchedulerBase(SchedulerOptions options)
+    {
+        Options = options;
+    }
+
+    /// <summary>The resolved options (config value or class default for every declared key).</summary>
+    protected SchedulerOptions Options { get; }
+
+    public abstract string Name { get; }
+    public SchedulerConfig Config => Options.Effective;
+    public virtual int Order => 1;
+    public abstract float InitNoiseSigma { get; }
+
+    /// <summary>Number of inference steps of the last <see cref="SetTimesteps"/>, or null before it.</summary>
+    public int? InferenceSteps { get; private set; }
+
+    public IReadOnlyList<double> Timesteps => _timesteps;
+    public virtual IReadOnlyList<float>? Sigmas => null;
+
+    /// <summary>diffusers' <c>step_index</c>: the position in <see cref="Timesteps"/> of the next step, once started.</summary>
+    public int? StepIndex => _stepIndex;
+
+    /// <summary>diffusers' <c>begin_index</c> (set by img2img pipelines before the first step), or null.</summary>
+    public int? BeginIndex { get; private set; }
+
+    /// <summary>diffusers' <c>set_begin_index</c>: the first step starts at this index instead of being looked up.</summary>
+    public void SetBeginIndex(int beginIndex)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(beginIndex);
+        BeginIndex = beginIndex;
+    }
+
+    public void SetTimesteps(int inferenceSteps)
+    {
+        OnSetTimesteps(inferenceSteps);
+        InferenceSteps = inferenceSteps;
+        _stepIndex = null;
+        BeginIndex = null;
+    }
+
+    /// <summary>Computes the timesteps (call <see cref="SetTimestepValues"/>) and resets solver state.</summary>
+    protected abstract void OnSetTimesteps(int inferenceSteps);
+
+    protected void SetTimestepValues(double[] timesteps) => _timesteps = timesteps;
+
+    /// <summary>The timestep array itself (no copy) for derived classes.</summary>
+    protected ReadOnlySpan<double> TimestepSpan => _timesteps;
+
+    public abstract void ScaleModelInput(Span<float> sample, double timestep);
+
+    public abstract void Step(ReadOnlySpan<float> modelOutput, double timestep, Span<float> sample, LatentShape shape,
+                              IReadOnlyList<IRandomGenerator>? generators = null);
+
+    /// <summary>Throws unless <see cref="SetTimesteps"/> ran.</summary>
+    protected void EnsureTimestepsSet()
+    {
+        if (InferenceSteps is null)
+            throw new InvalidOperationException($"{Name}: call SetTimesteps before ScaleModelInput or Step.");
+    }
+
+    /// <summary>
+    /// diffusers' <c>index_for_timestep</c>: the index of <paramref name="timestep"/> in the schedule; when it occurs
+    /// more than once (Heun/KDPM2 repeat timesteps) the second occurrence, so that img2img starting mid-schedule
+    /// does not skip a sigma.
+    /// </summary>
+    protected int IndexForTimestep(double timestep)
+    {
+        int first = -1;
+        for (int i = 0; i < _timesteps.Length; i++)
+        {
+            if (_timesteps[i] != timestep) continue;
+            if (first >= 0) return i;
+            first = i;
+        }
+        if (first < 0)
+            throw new ArgumentException($"{Name}: timestep {timestep} is not in the schedule set by SetTimesteps.", nameof(timestep));
+        return first;
+    }
+
+    /// <summary>diffusers' <c>_init_step_index</c> on first use, then the current step index.</summary>
+    protected int CurrentStepIndex(double timestep)
+    {
+        EnsureTimestepsSet();
+        _stepIndex ??= BeginIndex ?? IndexForTimestep(timestep);
+        return _stepIndex.Value;
+    }
+
+    /// <summary>Advances the step index after a step (diffusers' <c>self._step_index += 1</c>).</summary>
+    protected void AdvanceStepIndex() => _stepIndex = (_stepIndex ?? 0) + 1;
+
+    /// <summary>Checks that the buffers agree with the latent shape.</summary>
+    protected void CheckShapes(ReadOnlySpan<float> modelOutput, Span<float> sample, LatentShape shape)
+    {
+        if (sample.Length != shape.Length)
+            throw new ArgumentException($"{Name}: sample has {sample.Length} elements but the shape {shape} needs {shape.Length}.", nameof(sample));
+        if (modelOutput.Length != sample.Length)
+            throw new ArgumentException($"{Name}: model output has {modelOutput.Length} elements, the sample {sample.Length}.", nameof(modelOutput));
+    }
+
+    /// <summary>Returns <paramref name="buffer"/> resized (allocating only when the length changes).</summary>
+    protected static float[] Rent(ref float[]? buffer, int length)
+    {
+        if (buffer is null || buffer.Length != length) buffer = new float[length];
+        return buffer;
+    }
+}

@@ -1,0 +1,57 @@
+namespace StableDiffusion.Schedulers;
+
+/// <summary>
+/// Bit-exact float32 re-implementations of the few PyTorch (1.13, CPU) tensor constructors that diffusers uses to
+/// build noise schedules. They matter because one ulp on a beta moves every sigma and timestep downstream.
+/// </summary>
+public static class TorchOps
+{
+    /// <summary>
+    /// <c>torch.linspace(start, end, steps, dtype=torch.float32)</c> on the CPU. The kernel computes in float32:
+    /// <c>step = (end - start) / (steps - 1)</c>; the first half counts up from <c>start</c>, the second half down
+    /// from <c>end</c>; and the vectorised loop (blocks of 8 floats, two blocks per iteration) evaluates each block
+    /// as <c>base + k*step</c> where <c>base</c> is the block's first value, which rounds differently from the
+    /// scalar tail loop's <c>start + i*step</c>.
+    /// </summary>
+    public static float[] LinspaceFloat32(double start, double end, int steps)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(steps);
+        var result = new float[steps];
+        if (steps == 0) return result;
+        if (steps == 1) { result[0] = (float)start; return result; }
+
+        float s = (float)start, e = (float)end;
+        float step = (e - s) / (steps - 1);
+        long halfway = steps / 2;
+        const int vec = 8;
+
+        int i = 0;
+        for (; i <= steps - 2 * vec; i += 2 * vec)
+        {
+            for (int block = 0; block < 2; block++)
+            {
+                long idx = i + block * vec;
+                float baseValue = idx < halfway ? s + step * idx : e - step * (steps - idx - 1);
+                for (int k = 0; k < vec; k++)
+                    result[idx + k] = baseValue + k * step;
+            }
+        }
+        for (; i < steps; i++)
+            result[i] = i < halfway ? s + step * i : e - step * (steps - i - 1);
+        return result;
+    }
+
+    /// <summary><c>torch.cumprod</c> of a float32 tensor on the CPU: the running product is kept in float64
+    /// (the CPU accumulate type of float) and rounded to float32 at every output.</summary>
+    public static float[] CumprodFloat32(ReadOnlySpan<float> values)
+    {
+        var result = new float[values.Length];
+        double acc = 1.0;
+        for (int i = 0; i < values.Length; i++)
+        {
+            acc *= values[i];
+            result[i] = (float)acc;
+        }
+        return result;
+    }
+}

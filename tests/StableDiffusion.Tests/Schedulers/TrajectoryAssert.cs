@@ -1,0 +1,75 @@
+using StableDiffusion.Schedulers;
+using StableDiffusion.Tests.Support;
+
+namespace StableDiffusion.Tests.Schedulers;
+
+/// <summary>Compares a C# trajectory with a fixture run.</summary>
+public static class TrajectoryAssert
+{
+    /// <summary>Tolerance on latents and scaled inputs: |a − e| ≤ 1e-5 · max(|e|, 1), i.e. 1e-5 relative for large
+    /// magnitudes (≈1.5e-4 absolute at the Euler family's σ_max ≈ 14.6) and 1e-5 absolute below 1.</summary>
+    public const double Tolerance = 1e-5;
+
+    /// <summary>The initial noise of every run: randn((1,4,8,8), Generator.manual_seed(0)) = latents[0] of a σ=1 run.</summary>
+    public static float[] InitialNoise()
+    {
+        var run = SchedulerRuns.Get("0.12.0", "DDIMScheduler", 1);
+        return TrajectoryRunner.ReadLatents(run.LatentsFile!, 0);
+    }
+
+    /// <summary>Timesteps, sigmas and init_noise_sigma must equal the run's exactly in float32.</summary>
+    public static void ScheduleEqual(SchedulerRun run, IScheduler scheduler)
+    {
+        Assert.Equal(run.Timesteps.Length, scheduler.Timesteps.Count);
+        for (int i = 0; i < run.Timesteps.Length; i++)
+            Assert.True((float)run.Timesteps[i] == (float)scheduler.Timesteps[i],
+                $"{run.Id}: timestep[{i}] = {scheduler.Timesteps[i]:R}, expected {run.Timesteps[i]:R}.");
+        if (run.Sigmas is null)
+        {
+            Assert.Null(scheduler.Sigmas);
+        }
+        else
+        {
+            Assert.NotNull(scheduler.Sigmas);
+            Assert.Equal(run.Sigmas.Length, scheduler.Sigmas!.Count);
+            for (int i = 0; i < run.Sigmas.Length; i++)
+                Assert.True(run.Sigmas[i] == scheduler.Sigmas[i],
+                    $"{run.Id}: sigma[{i}] = {scheduler.Sigmas[i]:R}, expected {run.Sigmas[i]:R}.");
+        }
+        Assert.True((float)run.InitNoiseSigma == scheduler.InitNoiseSigma,
+            $"{run.Id}: init_noise_sigma = {scheduler.InitNoiseSigma:R}, expected {run.InitNoiseSigma:R}.");
+        Assert.Equal(run.Order, scheduler.Order);
+    }
+
+    /// <summary>Largest scaled error |a − e| / max(|e|, 1) over a trajectory file.</summary>
+    public static double MaxError(string path, IReadOnlyList<float[]> actual, out int worstFrame)
+    {
+        var expected = Fixtures.ReadF32(path);
+        int n = TrajectoryRunner.Shape.Length;
+        Assert.Equal(expected.Length, actual.Count * n);
+        double max = 0;
+        worstFrame = -1;
+        for (int f = 0; f < actual.Count; f++)
+        {
+            for (int i = 0; i < n; i++)
+            {
+                double e = expected[f * n + i], a = actual[f][i];
+                double err = Math.Abs(a - e) / Math.Max(Math.Abs(e), 1.0);
+                if (double.IsNaN(err)) err = double.PositiveInfinity;
+                if (err > max) { max = err; worstFrame = f; }
+            }
+        }
+        return max;
+    }
+
+    /// <summary>Asserts the whole run: schedule exact, scaled inputs and latents within <see cref="Tolerance"/>.</summary>
+    public static (double Scaled, double Latents) RunMatches(SchedulerRun run, IScheduler scheduler, TrajectoryRunner.Result result)
+    {
+        ScheduleEqual(run, scheduler);
+        double scaled = MaxError(run.ScaledInputsFile!, result.ScaledInputs, out int fs);
+        double latents = MaxError(run.LatentsFile!, result.Latents, out int fl);
+        Assert.True(scaled <= Tolerance, $"{run.Id}: scaled inputs off by {scaled:G3} (frame {fs}).");
+        Assert.True(latents <= Tolerance, $"{run.Id}: latents off by {latents:G3} (frame {fl}).");
+        return (scaled, latents);
+    }
+}

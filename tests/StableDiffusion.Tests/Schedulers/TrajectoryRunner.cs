@@ -1,0 +1,56 @@
+using StableDiffusion.Random;
+using StableDiffusion.Schedulers;
+using StableDiffusion.Tests.Support;
+
+namespace StableDiffusion.Tests.Schedulers;
+
+/// <summary>
+/// Runs the fixture's fake denoising loop on a scheduler:
+/// x = init * init_noise_sigma; per t: x_in = scale_model_input(x, t); eps = x_in*0.1f + (float)(0.01*t/1000); x = step(eps, t, x).
+/// </summary>
+public static class TrajectoryRunner
+{
+    public static readonly LatentShape Shape = new(1, 4, 8, 8);
+
+    public sealed record Result(double[] Timesteps, float[]? Sigmas, float InitNoiseSigma, List<float[]> Latents, List<float[]> ScaledInputs);
+
+    /// <summary>
+    /// Runs the loop. <paramref name="initialNoise"/> is randn((1,4,8,8), seed 0) (before init_noise_sigma);
+    /// <paramref name="stepGenerator"/> is the generator passed to every step (seed 1000 in the fixtures).
+    /// </summary>
+    public static Result Run(IScheduler scheduler, int steps, float[] initialNoise, IRandomGenerator? stepGenerator = null,
+                             Action<IScheduler>? beforeLoop = null)
+    {
+        scheduler.SetTimesteps(steps);
+        beforeLoop?.Invoke(scheduler);
+        float sigma = scheduler.InitNoiseSigma;
+        var x = new float[Shape.Length];
+        for (int i = 0; i < x.Length; i++) x[i] = initialNoise[i] * sigma;
+        var latents = new List<float[]> { (float[])x.Clone() };
+        var scaled = new List<float[]>();
+        var xIn = new float[x.Length];
+        var eps = new float[x.Length];
+        IReadOnlyList<IRandomGenerator>? generators = stepGenerator is null ? null : [stepGenerator];
+        foreach (double t in scheduler.Timesteps.ToArray())
+        {
+            x.CopyTo(xIn, 0);
+            scheduler.ScaleModelInput(xIn, t);
+            scaled.Add((float[])xIn.Clone());
+            float shift = (float)(0.01 * t / 1000.0);
+            for (int i = 0; i < eps.Length; i++) eps[i] = xIn[i] * 0.1f + shift;
+            scheduler.Step(eps, t, x, Shape, generators);
+            latents.Add((float[])x.Clone());
+        }
+        return new Result(scheduler.Timesteps.ToArray(), scheduler.Sigmas?.ToArray(), scheduler.InitNoiseSigma, latents, scaled);
+    }
+
+    /// <summary>The run's initial noise: latents[0] / init_noise_sigma is not exact, so read latents[0] and divide only when sigma is 1.</summary>
+    public static float[] ReadLatents(string path, int index)
+    {
+        var all = Fixtures.ReadF32(path);
+        int n = Shape.Length;
+        return all[(index * n)..((index + 1) * n)];
+    }
+
+    public static int CountFrames(string path) => Fixtures.ReadF32(path).Length / Shape.Length;
+}
