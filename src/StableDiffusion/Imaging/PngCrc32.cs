@@ -1,0 +1,36 @@
+namespace StableDiffusion.Imaging;
+
+/// <summary>The CRC-32 of PNG chunks (ISO 3309 / ITU-T V.42, reflected polynomial 0xEDB88320).</summary>
+internal static class PngCrc32
+{
+    private static readonly uint[] Table = BuildTable();
+
+    /// <summary>CRC of the concatenation of <paramref name="first"/> and <paramref name="second"/> (chunk type, then data).</summary>
+    public static uint Compute(ReadOnlySpan<byte> first, ReadOnlySpan<byte> second)
+    {
+        uint crc = 0xFFFFFFFFu;
+        crc = Update(crc, first);
+        crc = Update(crc, second);
+        return crc ^ 0xFFFFFFFFu;
+    }
+
+    private static uint Update(uint crc, ReadOnlySpan<byte> data)
+    {
+        foreach (byte b in data)
+            crc = Table[(crc ^ b) & 0xFF] ^ (crc >> 8);
+        return crc;
+    }
+
+    private static uint[] BuildTable()
+    {
+        var table = new uint[256];
+        for (uint n = 0; n < 256; n++)
+        {
+            uint c = n;
+            for (int k = 0; k < 8; k++)
+                c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            table[n] = c;
+        }
+        return table;
+    }
+}
