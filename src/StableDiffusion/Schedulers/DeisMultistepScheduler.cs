@@ -12,6 +12,18 @@ public sealed class DeisMultistepScheduler : VpSolverScheduler
 {
     public const string ClassName = "DEISMultistepScheduler";
 
+    public static readonly SchedulerRegistration Registration = new(
+        ClassName, order: 1, stochastic: false,
+        "DEIS (log-rho multistep): deterministic, close to DPM++ 2M; good in 10–20 steps.",
+        VpSolverScheduler.BaseOptions()
+            .Add(SchedulerOption.Choice("algorithm_type", "deis", "deis", "dpmsolver", "dpmsolver++"))
+            .Add(SchedulerOption.Choice("solver_type", "logrho", "logrho", "midpoint", "heun", "bh1", "bh2"))
+            .Add(SchedulerOption.Boolean("lower_order_final", true))
+            .Add(CommonOptions.TimestepSpacing(TimestepSpacing.Linspace))
+            .Add(CommonOptions.StepsOffset(0)),
+        options => new DeisMultistepScheduler(options),
+        new SchedulerAlias("DEIS"));
+
     private readonly int _solverOrder;
     private readonly string _predictionType;
     private readonly bool _lowerOrderFinal;
@@ -22,37 +34,25 @@ public sealed class DeisMultistepScheduler : VpSolverScheduler
     private readonly ModelOutputHistory _history;
     private int _lowerOrderNums;
 
-    public DeisMultistepScheduler(SchedulerConfig config) : base(config, supportsZeroSnrRescale: false)
+    public DeisMultistepScheduler(SchedulerOptions options) : base(options)
     {
-        string algorithm = config.GetString("algorithm_type", "deis") ?? "deis";
-        if (algorithm is not ("deis" or "dpmsolver" or "dpmsolver++"))
-            throw new ArgumentException($"{ClassName}: algorithm_type '{algorithm}' is not supported; use 'deis'.", nameof(config));
-        string solverType = config.GetString("solver_type", "logrho") ?? "logrho";
-        if (solverType is not ("logrho" or "midpoint" or "heun" or "bh1" or "bh2"))
-            throw new ArgumentException($"{ClassName}: solver_type '{solverType}' is not supported; use 'logrho'.", nameof(config));
-        _solverOrder = config.GetInt("solver_order", 2);
+        // diffusers maps the DPM-Solver algorithm and solver types onto log-rho DEIS.
+        _solverOrder = options.GetInt("solver_order");
         if (_solverOrder is < 1 or > 3)
-            throw new ArgumentOutOfRangeException(nameof(config), _solverOrder, $"{ClassName}: solver_order must be 1, 2 or 3.");
-        _predictionType = config.GetString("prediction_type", "epsilon") ?? "epsilon";
-        if (_predictionType is not ("epsilon" or "sample" or "v_prediction"))
-            throw new NotSupportedException($"{ClassName}: prediction_type '{_predictionType}' is not supported; use 'epsilon', 'sample' or 'v_prediction'.");
-        _lowerOrderFinal = config.GetBool("lower_order_final", true);
-        _spacing = ReadChoice(config, "timestep_spacing", "linspace", "linspace", "leading", "trailing");
-        _stepsOffset = config.GetInt("steps_offset", 0);
-        RejectUnsupported(config, ClassName, "use_beta_sigmas", "use_flow_sigmas", "use_dynamic_shifting");
-        bool karras = config.GetBool("use_karras_sigmas", false), exponential = config.GetBool("use_exponential_sigmas", false);
-        if (karras && exponential)
-            throw new ArgumentException($"{ClassName}: only one of use_exponential_sigmas, use_karras_sigmas can be true.", nameof(config));
-        _sigmaSpacing = karras ? DpmSigmaSpacing.Karras : exponential ? DpmSigmaSpacing.Exponential : DpmSigmaSpacing.Interpolated;
-        if (config.GetBool("thresholding", false))
-            _thresholding = new DynamicThresholding(config.GetDouble("dynamic_thresholding_ratio", 0.995), config.GetDouble("sample_max_value", 1.0));
+            throw new ArgumentOutOfRangeException("solver_order", _solverOrder, $"{ClassName}: solver_order must be 1, 2 or 3.");
+        _predictionType = options.GetString("prediction_type");
+        _lowerOrderFinal = options.GetBool("lower_order_final");
+        _spacing = options.GetString("timestep_spacing");
+        _stepsOffset = options.GetInt("steps_offset");
+        _sigmaSpacing = ReadSigmaSpacing(options, ClassName);
+        _thresholding = ReadThresholding(options);
         _history = new ModelOutputHistory(_solverOrder);
     }
 
     public override string Name => ClassName;
 
     private protected override DpmSolverSchedule.Result BuildSchedule(int inferenceSteps) =>
-        DpmSolverSchedule.Build(AlphasCumprod, inferenceSteps, _spacing, _stepsOffset, double.NegativeInfinity,
+        DpmSolverSchedule.Build(NoiseSchedule, inferenceSteps, _spacing, _stepsOffset, double.NegativeInfinity,
             _sigmaSpacing, roundConvertedTimesteps: true,
             _sigmaSpacing == DpmSigmaSpacing.Interpolated ? DpmFinalSigma.TrainingMin : DpmFinalSigma.LastConverted);
 
@@ -62,10 +62,10 @@ public sealed class DeisMultistepScheduler : VpSolverScheduler
         _lowerOrderNums = 0;
     }
 
-    protected override void StepCore(ReadOnlySpan<float> modelOutput, Span<float> sample, LatentShape shape,
+    protected override void StepCore(int i, ReadOnlySpan<float> modelOutput, Span<float> sample, LatentShape shape,
                                      IReadOnlyList<IRandomGenerator>? generators)
     {
-        int n = StepCount, i = StepIndex;
+        int n = StepCount;
         bool small = _lowerOrderFinal && n < 15;
         bool lowerOrderFinal = i == n - 1 && small;
         bool lowerOrderSecond = i == n - 2 && small;

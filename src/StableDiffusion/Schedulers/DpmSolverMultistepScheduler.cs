@@ -12,38 +12,47 @@ public sealed class DpmSolverMultistepScheduler : VpSolverScheduler
 {
     public const string ClassName = "DPMSolverMultistepScheduler";
 
+    public static readonly SchedulerRegistration Registration = new(
+        ClassName, order: 1, stochastic: false,
+        "DPM++ 2M: the fast all-rounder (good images in 20–25 steps); Karras sigmas for fewer steps, the SDE variant for more texture.",
+        DpmSolverSettings.DeclareOptions(lowerOrderFinalDefault: true, "dpmsolver", "dpmsolver++", "sde-dpmsolver", "sde-dpmsolver++", "deis")
+            .Add(SchedulerOption.Boolean("euler_at_final", false))
+            .Add(SchedulerOption.Boolean("use_lu_lambdas", false))
+            .Add(CommonOptions.TimestepSpacing(TimestepSpacing.Linspace))
+            .Add(CommonOptions.StepsOffset(0))
+            .Add(CommonOptions.RescaleBetasZeroSnr()),
+        options => new DpmSolverMultistepScheduler(options),
+        new SchedulerAlias("DPM++ 2M"),
+        new SchedulerAlias("DPM++ 2M Karras", ("use_karras_sigmas", true)),
+        new SchedulerAlias("DPM++ 2M SDE", ("algorithm_type", "sde-dpmsolver++")),
+        new SchedulerAlias("DPM++ 2M SDE Karras", ("algorithm_type", "sde-dpmsolver++"), ("use_karras_sigmas", true)));
+
     private readonly DpmSolverSettings _settings;
     private readonly bool _eulerAtFinal;
-    private readonly bool _roundConvertedTimesteps;
     private readonly string _spacing;
     private readonly int _stepsOffset;
     private readonly double _lambdaMinClipped;
     private readonly ModelOutputHistory _history;
     private int _lowerOrderNums;
 
-    public DpmSolverMultistepScheduler(SchedulerConfig config) : base(config, supportsZeroSnrRescale: true)
+    public DpmSolverMultistepScheduler(SchedulerOptions options) : base(options)
     {
-        _settings = DpmSolverSettings.Read(config, ClassName,
-            allowedAlgorithms: ["dpmsolver", "dpmsolver++", "sde-dpmsolver", "sde-dpmsolver++"],
-            lowerOrderFinalDefault: true, allowLuLambdas: true);
+        _settings = DpmSolverSettings.Read(options, ClassName);
         if (_settings.Algorithm == DpmAlgorithm.SdeDpmSolver && _settings.SolverOrder == 3)
             throw new NotSupportedException(
                 $"{ClassName}: algorithm_type 'sde-dpmsolver' has no third-order update in diffusers 0.35.2; use solver_order 1 or 2.");
-        _eulerAtFinal = config.GetBool("euler_at_final", false);
-        _roundConvertedTimesteps = _settings.BetaSchedule != "squaredcos_cap_v2";
-        _spacing = ReadChoice(config, "timestep_spacing", "linspace", "linspace", "leading", "trailing");
-        _stepsOffset = config.GetInt("steps_offset", 0);
-        _lambdaMinClipped = config.GetDouble("lambda_min_clipped", double.NegativeInfinity);
+        _eulerAtFinal = options.GetBool("euler_at_final");
+        _spacing = options.GetString("timestep_spacing");
+        _stepsOffset = options.GetInt("steps_offset");
+        _lambdaMinClipped = options.GetDouble("lambda_min_clipped");
         _history = new ModelOutputHistory(_settings.SolverOrder);
-        if (config.GetBool("rescale_betas_zero_snr", false))
-            AlphasCumprod[^1] = MathF.Pow(2, -24); // diffusers: near zero so that the first sigma stays finite
     }
 
     public override string Name => ClassName;
 
     private protected override DpmSolverSchedule.Result BuildSchedule(int inferenceSteps) =>
-        DpmSolverSchedule.Build(AlphasCumprod, inferenceSteps, _spacing, _stepsOffset, _lambdaMinClipped,
-            _settings.SigmaSpacing, _roundConvertedTimesteps,
+        DpmSolverSchedule.Build(NoiseSchedule, inferenceSteps, _spacing, _stepsOffset, _lambdaMinClipped,
+            _settings.SigmaSpacing, roundConvertedTimesteps: _settings.BetaSchedule != NoiseSchedule.SquaredCosCapV2,
             _settings.FinalSigmaZero ? DpmFinalSigma.Zero : DpmFinalSigma.TrainingMin);
 
     protected override void ResetState(int inferenceSteps)
@@ -54,18 +63,17 @@ public sealed class DpmSolverMultistepScheduler : VpSolverScheduler
 
     protected override int ExpectedModelOutputLength(LatentShape shape) => _settings.ModelOutputLength(shape);
 
-    protected override void StepCore(ReadOnlySpan<float> modelOutput, Span<float> sample, LatentShape shape,
+    protected override void StepCore(int i, ReadOnlySpan<float> modelOutput, Span<float> sample, LatentShape shape,
                                      IReadOnlyList<IRandomGenerator>? generators)
     {
-        int n = StepCount, i = StepIndex;
+        int n = StepCount;
+        // diffusers lowers the order at the end for stability: few steps, Euler at the end, or a final sigma of 0.
         bool small = _settings.LowerOrderFinal && n < 15;
         bool lowerOrderFinal = i == n - 1 && (_eulerAtFinal || small || _settings.FinalSigmaZero);
         bool lowerOrderSecond = i == n - 2 && small;
 
         var sigmas = SigmaValues;
-        var converted = _history.Push(shape.Length);
-        _settings.ConvertModelOutput(modelOutput, sample, sigmas[i], shape, converted);
-
+        _settings.ConvertModelOutput(modelOutput, sample, sigmas[i], shape, _history.Push(shape.Length));
         ReadOnlySpan<float> noise = _settings.IsSde ? DrawNoise(generators, shape) : default;
 
         if (_settings.SolverOrder == 1 || _lowerOrderNums < 1 || lowerOrderFinal)

@@ -33,7 +33,7 @@ internal static class DpmSolverSchedule
 {
     public readonly record struct Result(long[] Timesteps, float[] Sigmas);
 
-    /// <param name="alphasCumprod">float32 cumulative alphas of the training schedule.</param>
+    /// <param name="schedule">The training noise schedule (float32 cumulative alphas).</param>
     /// <param name="steps">num_inference_steps.</param>
     /// <param name="spacing">timestep_spacing: linspace, leading or trailing.</param>
     /// <param name="stepsOffset">steps_offset (only 'leading' uses it).</param>
@@ -41,22 +41,15 @@ internal static class DpmSolverSchedule
     /// <param name="sigmaSpacing">Which converted sigmas, if any.</param>
     /// <param name="roundConvertedTimesteps">Whether the timesteps of Karras / Lu sigmas are rounded (not for squaredcos in DPM multistep).</param>
     /// <param name="finalSigma">The appended last sigma.</param>
-    public static Result Build(float[] alphasCumprod, int steps, string spacing, int stepsOffset, double lambdaMinClipped,
+    public static Result Build(NoiseSchedule schedule, int steps, string spacing, int stepsOffset, double lambdaMinClipped,
                                DpmSigmaSpacing sigmaSpacing, bool roundConvertedTimesteps, DpmFinalSigma finalSigma)
     {
         if (steps < 1)
             throw new ArgumentOutOfRangeException(nameof(steps), steps, "The number of inference steps must be at least 1.");
+        float[] alphasCumprod = schedule.AlphasCumprod;
         int trainSteps = alphasCumprod.Length;
-
-        // float32 training sigmas ((1-a)/a)^0.5 and their float32 log (np.log of a float32 array).
-        var trainSigmas = new float[trainSteps];
-        var logSigmas = new float[trainSteps];
-        for (int i = 0; i < trainSteps; i++)
-        {
-            float a = alphasCumprod[i];
-            trainSigmas[i] = MathF.Sqrt((1f - a) / a);
-            logSigmas[i] = MathF.Log(trainSigmas[i]);
-        }
+        float[] trainSigmas = schedule.TrainSigmas();
+        float[] logSigmas = SigmaSchedule.LogSigmas(trainSigmas);
 
         int lastTimestep = trainSteps - ClippedCount(alphasCumprod, lambdaMinClipped);
         double[] timesteps = GridTimesteps(steps, spacing, stepsOffset, lastTimestep, trainSteps);
@@ -65,27 +58,21 @@ internal static class DpmSolverSchedule
         switch (sigmaSpacing)
         {
             case DpmSigmaSpacing.Interpolated:
-                sigmas = new double[timesteps.Length];
-                for (int i = 0; i < sigmas.Length; i++)
-                    sigmas[i] = trainSigmas[(int)timesteps[i]]; // np.interp on an exact integer knot
+                sigmas = SigmaSchedule.Interpolate(timesteps, trainSigmas);
                 break;
             case DpmSigmaSpacing.Karras:
-                sigmas = Karras(trainSigmas[0], trainSigmas[^1], steps);
+                sigmas = SigmaSchedule.Karras(trainSigmas[0], trainSigmas[^1], steps);
                 timesteps = SigmasToTimesteps(sigmas, logSigmas, roundConvertedTimesteps);
                 break;
             case DpmSigmaSpacing.Exponential:
-            {
-                double[] logs = Linspace(Math.Log(trainSigmas[^1]), Math.Log(trainSigmas[0]), steps);
-                sigmas = new double[steps];
-                for (int i = 0; i < steps; i++) sigmas[i] = Math.Exp(logs[i]);
+                sigmas = SigmaSchedule.Exponential(trainSigmas[0], trainSigmas[^1], steps);
                 timesteps = SigmasToTimesteps(sigmas, logSigmas, round: false);
                 break;
-            }
             case DpmSigmaSpacing.LuLambdas:
             {
                 // diffusers ramps the float32 log-sigmas uniformly (rho = 1) and exponentiates.
                 double lambdaMin = logSigmas[0], lambdaMax = logSigmas[^1];
-                double[] ramp = Linspace(0, 1, steps);
+                double[] ramp = NumpyOps.Linspace(0, 1, steps);
                 sigmas = new double[steps];
                 for (int i = 0; i < steps; i++) sigmas[i] = Math.Exp(lambdaMax + ramp[i] * (lambdaMin - lambdaMax));
                 timesteps = SigmasToTimesteps(sigmas, logSigmas, roundConvertedTimesteps);
@@ -135,8 +122,8 @@ internal static class DpmSolverSchedule
         {
             case "linspace":
             {
-                double[] grid = Linspace(0, lastTimestep - 1, steps + 1);
-                for (int i = 0; i < steps; i++) t[i] = Math.Round(grid[steps - i], MidpointRounding.ToEven);
+                double[] grid = NumpyOps.Linspace(0, lastTimestep - 1, steps + 1);
+                for (int i = 0; i < steps; i++) t[i] = NumpyOps.Round(grid[steps - i]);
                 break;
             }
             case "leading":
@@ -147,37 +134,14 @@ internal static class DpmSolverSchedule
                 break;
             }
             case "trailing":
-            {
-                // np.arange(last, 0, -N/steps).round() - 1 with numpy's fill rule: [start, start+step, start+i*delta...];
-                // a clipped last timestep can give another count, which diffusers keeps.
-                double step = -(double)trainSteps / steps;
-                int count = Math.Max(0, (int)Math.Ceiling((0 - lastTimestep) / step));
-                t = new double[count];
-                double delta = (lastTimestep + step) - lastTimestep;
-                for (int i = 0; i < count; i++)
-                {
-                    double v = i == 0 ? lastTimestep : i == 1 ? lastTimestep + step : lastTimestep + i * delta;
-                    t[i] = Math.Round(v, MidpointRounding.ToEven) - 1;
-                }
+                // np.arange(last, 0, -N/steps).round() - 1; a clipped last timestep can give another count, which diffusers keeps.
+                t = NumpyOps.Arange(lastTimestep, 0, -(double)trainSteps / steps);
+                for (int i = 0; i < t.Length; i++) t[i] = NumpyOps.Round(t[i]) - 1;
                 break;
-            }
             default:
-                throw new ArgumentException(
-                    $"timestep_spacing '{spacing}' is not supported; choose 'linspace', 'leading' or 'trailing'.", nameof(spacing));
+                throw TimestepSpacing.InvalidSpacing(spacing);
         }
         return t;
-    }
-
-    /// <summary>Karras et al. (2022) rho = 7 schedule from sigma_max down to sigma_min, float64.</summary>
-    private static double[] Karras(double sigmaMin, double sigmaMax, int steps)
-    {
-        const double rho = 7.0;
-        double[] ramp = Linspace(0, 1, steps);
-        double minInvRho = Math.Pow(sigmaMin, 1 / rho);
-        double maxInvRho = Math.Pow(sigmaMax, 1 / rho);
-        var sigmas = new double[steps];
-        for (int i = 0; i < steps; i++) sigmas[i] = Math.Pow(maxInvRho + ramp[i] * (minInvRho - maxInvRho), rho);
-        return sigmas;
     }
 
     private static double[] SigmasToTimesteps(double[] sigmas, float[] logSigmas, bool round)
@@ -185,37 +149,9 @@ internal static class DpmSolverSchedule
         var t = new double[sigmas.Length];
         for (int i = 0; i < t.Length; i++)
         {
-            double v = SigmaToT(sigmas[i], logSigmas);
-            t[i] = round ? Math.Round(v, MidpointRounding.ToEven) : v;
+            double v = SigmaSchedule.SigmaToT(sigmas[i], logSigmas);
+            t[i] = round ? NumpyOps.Round(v) : v;
         }
         return t;
-    }
-
-    /// <summary>
-    /// diffusers' <c>_sigma_to_t</c> with numpy 1.x promotion: the float64 log-sigma meets the float32 table, so the
-    /// comparisons and the interpolation weight are float32; only the final blend of the indices is float64.
-    /// </summary>
-    private static double SigmaToT(double sigma, float[] logSigmas)
-    {
-        float logSigma = (float)Math.Log(Math.Max(sigma, 1e-10));
-        int low = 0;
-        for (int i = 0; i < logSigmas.Length; i++)
-            if (logSigma - logSigmas[i] >= 0f) low = i;
-        low = Math.Min(low, logSigmas.Length - 2);
-        float lo = logSigmas[low], hi = logSigmas[low + 1];
-        float w = (lo - logSigma) / (lo - hi);
-        w = Math.Clamp(w, 0f, 1f);
-        return (double)(1f - w) * low + (double)w * (low + 1);
-    }
-
-    /// <summary>np.linspace(start, stop, num) in float64 (i*step + start, last = stop).</summary>
-    private static double[] Linspace(double start, double stop, int num)
-    {
-        var y = new double[num];
-        if (num == 1) { y[0] = start; return y; }
-        double step = (stop - start) / (num - 1);
-        for (int i = 0; i < num; i++) y[i] = i * step + start;
-        y[num - 1] = stop;
-        return y;
     }
 }

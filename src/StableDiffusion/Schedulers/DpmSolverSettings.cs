@@ -19,8 +19,6 @@ internal enum DpmAlgorithm
 /// </summary>
 internal sealed class DpmSolverSettings
 {
-    private DynamicThresholding? _thresholding;
-
     public required DpmAlgorithm Algorithm { get; init; }
     public required int SolverOrder { get; init; }
     public required bool Heun { get; init; }
@@ -30,82 +28,57 @@ internal sealed class DpmSolverSettings
     public required DpmSigmaSpacing SigmaSpacing { get; init; }
     public required bool LearnedVariance { get; init; }
     public required string BetaSchedule { get; init; }
+    public DynamicThresholding? Thresholding { get; init; }
 
     public bool IsSde => Algorithm is DpmAlgorithm.SdeDpmSolver or DpmAlgorithm.SdeDpmSolverPlusPlus;
     public bool PredictsData => Algorithm is DpmAlgorithm.DpmSolverPlusPlus or DpmAlgorithm.SdeDpmSolverPlusPlus;
 
-    public static DpmSolverSettings Read(SchedulerConfig config, string scheduler, string[] allowedAlgorithms,
-                                         bool lowerOrderFinalDefault, bool allowLuLambdas)
+    /// <summary>
+    /// The options both DPM-Solver classes declare (diffusers 0.35.2 defaults); <c>deis</c> and the other families'
+    /// solver types are accepted and mapped as diffusers does.
+    /// </summary>
+    internal static SchedulerOptionSet DeclareOptions(bool lowerOrderFinalDefault, params string[] algorithms) =>
+        VpSolverScheduler.BaseOptions()
+            .Add(SchedulerOption.Choice("algorithm_type", "dpmsolver++", algorithms))
+            .Add(SchedulerOption.Choice("solver_type", "midpoint", "midpoint", "heun", "logrho", "bh1", "bh2"))
+            .Add(SchedulerOption.Boolean("lower_order_final", lowerOrderFinalDefault))
+            .Add(CommonOptions.FinalSigmasType())
+            .Add(SchedulerOption.Number("lambda_min_clipped", 0).WithDefault(System.Text.Json.Nodes.JsonValue.Create("-Infinity")))
+            .Add(SchedulerOption.NullableChoice("variance_type", null, "learned", "learned_range"));
+
+    public static DpmSolverSettings Read(SchedulerOptions options, string scheduler)
     {
         // Like diffusers: a DEIS/UniPC config maps onto the closest DPM-Solver settings.
-        string algorithm = config.GetString("algorithm_type", "dpmsolver++") ?? "dpmsolver++";
-        if (algorithm == "deis") algorithm = "dpmsolver++";
-        if (Array.IndexOf(allowedAlgorithms, algorithm) < 0)
-            throw new ArgumentException(
-                $"{scheduler}: algorithm_type '{algorithm}' is not supported; use one of {string.Join(", ", allowedAlgorithms)}.", nameof(config));
-        string solverType = config.GetString("solver_type", "midpoint") ?? "midpoint";
-        if (solverType is "logrho" or "bh1" or "bh2") solverType = "midpoint";
-        if (solverType is not ("midpoint" or "heun"))
-            throw new ArgumentException($"{scheduler}: solver_type '{solverType}' is not supported; use 'midpoint' or 'heun'.", nameof(config));
-
-        int order = config.GetInt("solver_order", 2);
-        if (order is < 1 or > 3)
-            throw new ArgumentOutOfRangeException(nameof(config), order, $"{scheduler}: solver_order must be 1, 2 or 3.");
-
-        string prediction = config.GetString("prediction_type", "epsilon") ?? "epsilon";
-        if (prediction is not ("epsilon" or "sample" or "v_prediction"))
-            throw new NotSupportedException($"{scheduler}: prediction_type '{prediction}' is not supported; use 'epsilon', 'sample' or 'v_prediction'.");
-
-        string finalSigmas = config.GetString("final_sigmas_type", "zero") ?? "zero";
-        if (finalSigmas is not ("zero" or "sigma_min"))
-            throw new ArgumentException($"{scheduler}: final_sigmas_type must be 'zero' or 'sigma_min', not '{finalSigmas}'.", nameof(config));
+        string algorithm = options.GetString("algorithm_type");
         var parsedAlgorithm = algorithm switch
         {
             "dpmsolver" => DpmAlgorithm.DpmSolver,
-            "dpmsolver++" => DpmAlgorithm.DpmSolverPlusPlus,
             "sde-dpmsolver" => DpmAlgorithm.SdeDpmSolver,
-            _ => DpmAlgorithm.SdeDpmSolverPlusPlus,
+            "sde-dpmsolver++" => DpmAlgorithm.SdeDpmSolverPlusPlus,
+            _ => DpmAlgorithm.DpmSolverPlusPlus, // dpmsolver++, deis
         };
-        if (finalSigmas == "zero" && parsedAlgorithm is DpmAlgorithm.DpmSolver or DpmAlgorithm.SdeDpmSolver)
+        bool finalZero = options.GetString("final_sigmas_type") == SigmaSchedule.FinalZero;
+        if (finalZero && parsedAlgorithm is DpmAlgorithm.DpmSolver or DpmAlgorithm.SdeDpmSolver)
             throw new ArgumentException(
-                $"{scheduler}: final_sigmas_type 'zero' is not supported with algorithm_type '{algorithm}'; choose 'sigma_min'.", nameof(config));
+                $"{scheduler}: final_sigmas_type 'zero' is not supported with algorithm_type '{algorithm}'; choose 'sigma_min'.",
+                "final_sigmas_type");
+        int order = options.GetInt("solver_order");
+        if (order is < 1 or > 3)
+            throw new ArgumentOutOfRangeException("solver_order", order, $"{scheduler}: solver_order must be 1, 2 or 3.");
 
-        bool karras = config.GetBool("use_karras_sigmas", false);
-        bool exponential = config.GetBool("use_exponential_sigmas", false);
-        bool beta = config.GetBool("use_beta_sigmas", false);
-        bool lu = allowLuLambdas && config.GetBool("use_lu_lambdas", false);
-        if ((karras ? 1 : 0) + (exponential ? 1 : 0) + (beta ? 1 : 0) > 1)
-            throw new ArgumentException(
-                $"{scheduler}: only one of use_beta_sigmas, use_exponential_sigmas, use_karras_sigmas can be true.", nameof(config));
-        if (beta)
-            throw new NotSupportedException($"{scheduler}: use_beta_sigmas (scipy's beta quantiles) is not supported by this implementation.");
-        foreach (var flag in new[] { "use_flow_sigmas", "use_dynamic_shifting" })
-            if (config.GetBool(flag, false))
-                throw new NotSupportedException($"{scheduler}: option '{flag}' = true is not supported by this implementation.");
-
-        string? variance = config.GetString("variance_type", null);
-        if (variance is not (null or "learned" or "learned_range"))
-            throw new ArgumentException($"{scheduler}: variance_type must be null, 'learned' or 'learned_range', not '{variance}'.", nameof(config));
-
-        var settings = new DpmSolverSettings
+        return new DpmSolverSettings
         {
             Algorithm = parsedAlgorithm,
             SolverOrder = order,
-            Heun = solverType == "heun",
-            PredictionType = prediction,
-            LowerOrderFinal = config.GetBool("lower_order_final", lowerOrderFinalDefault),
-            FinalSigmaZero = finalSigmas == "zero",
-            SigmaSpacing = karras ? DpmSigmaSpacing.Karras
-                : lu ? DpmSigmaSpacing.LuLambdas
-                : exponential ? DpmSigmaSpacing.Exponential
-                : DpmSigmaSpacing.Interpolated,
-            LearnedVariance = variance is not null,
-            BetaSchedule = config.GetString("beta_schedule", "linear") ?? "linear",
+            Heun = options.GetString("solver_type") == "heun",
+            PredictionType = options.GetString("prediction_type"),
+            LowerOrderFinal = options.GetBool("lower_order_final"),
+            FinalSigmaZero = finalZero,
+            SigmaSpacing = VpSolverScheduler.ReadSigmaSpacing(options, scheduler),
+            LearnedVariance = !options.IsNull("variance_type"),
+            BetaSchedule = options.GetString("beta_schedule"),
+            Thresholding = VpSolverScheduler.ReadThresholding(options),
         };
-        if (config.GetBool("thresholding", false))
-            settings._thresholding = new DynamicThresholding(
-                config.GetDouble("dynamic_thresholding_ratio", 0.995), config.GetDouble("sample_max_value", 1.0));
-        return settings;
     }
 
     /// <summary>With a learned variance the model appends as many variance channels as the sample has.</summary>
@@ -131,7 +104,7 @@ internal sealed class DpmSolverSettings
                     for (int k = 0; k < result.Length; k++) result[k] = alpha * sample[k] - sigmaT * result[k];
                     break;
             }
-            _thresholding?.Apply(result, shape);
+            Thresholding?.Apply(result, shape);
             return;
         }
 
@@ -144,11 +117,11 @@ internal sealed class DpmSolverSettings
                 for (int k = 0; k < result.Length; k++) result[k] = alpha * result[k] + sigmaT * sample[k];
                 break;
         }
-        if (_thresholding is not null)
+        if (Thresholding is not null)
         {
             // Threshold the implied x0, then return the epsilon that matches it.
             for (int k = 0; k < result.Length; k++) result[k] = (sample[k] - sigmaT * result[k]) / alpha;
-            _thresholding.Apply(result, shape);
+            Thresholding.Apply(result, shape);
             for (int k = 0; k < result.Length; k++) result[k] = (sample[k] - alpha * result[k]) / sigmaT;
         }
     }

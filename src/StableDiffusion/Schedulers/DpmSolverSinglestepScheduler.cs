@@ -6,24 +6,30 @@ namespace StableDiffusion.Schedulers;
 /// diffusers' <c>DPMSolverSinglestepScheduler</c> (0.35.2): singlestep DPM-Solver / DPM-Solver++ (and SDE-DPM-Solver++)
 /// of order 1–3. Each block of k steps restarts from the sample stored at its first (first-order) step, following a
 /// precomputed order list. Like diffusers, <c>SetTimesteps</c> switches <c>lower_order_final</c> on for good when
-/// the step count is not a multiple of the order or the final sigma is zero, and <see cref="IScheduler.Config"/> shows it.
+/// the step count is not a multiple of the order or the final sigma is zero (see <see cref="LowerOrderFinal"/>).
 /// </summary>
 public sealed class DpmSolverSinglestepScheduler : VpSolverScheduler
 {
     public const string ClassName = "DPMSolverSinglestepScheduler";
 
+    public static readonly SchedulerRegistration Registration = new(
+        ClassName, order: 1, stochastic: false,
+        "Singlestep DPM-Solver(++): each pair (or triple) of steps restarts from one sample; an alternative to DPM++ 2M.",
+        DpmSolverSettings.DeclareOptions(lowerOrderFinalDefault: false, "dpmsolver", "dpmsolver++", "sde-dpmsolver++", "deis"),
+        options => new DpmSolverSinglestepScheduler(options),
+        new SchedulerAlias("DPM++ 2S"),
+        new SchedulerAlias("DPM++ 2S Karras", ("use_karras_sigmas", true)));
+
     private readonly DpmSolverSettings _settings;
     private readonly double _lambdaMinClipped;
     private readonly ModelOutputHistory _history;
     private int[] _orders = [];
-    private float[] _storedSample = [];
+    private float[]? _storedSample;
 
-    public DpmSolverSinglestepScheduler(SchedulerConfig config) : base(config, supportsZeroSnrRescale: false)
+    public DpmSolverSinglestepScheduler(SchedulerOptions options) : base(options)
     {
-        _settings = DpmSolverSettings.Read(config, ClassName,
-            allowedAlgorithms: ["dpmsolver", "dpmsolver++", "sde-dpmsolver++"],
-            lowerOrderFinalDefault: false, allowLuLambdas: false);
-        _lambdaMinClipped = config.GetDouble("lambda_min_clipped", double.NegativeInfinity);
+        _settings = DpmSolverSettings.Read(options, ClassName);
+        _lambdaMinClipped = options.GetDouble("lambda_min_clipped");
         _history = new ModelOutputHistory(_settings.SolverOrder);
     }
 
@@ -32,9 +38,15 @@ public sealed class DpmSolverSinglestepScheduler : VpSolverScheduler
     /// <summary>The solver order of every step of the current run (diffusers' <c>order_list</c>).</summary>
     public IReadOnlyList<int> OrderList => _orders;
 
+    /// <summary>
+    /// The effective <c>lower_order_final</c>: diffusers' <c>set_timesteps</c> rewrites it to true (for good) when the
+    /// step count is not a multiple of <c>solver_order</c> or the final sigma is zero.
+    /// </summary>
+    public bool LowerOrderFinal => _settings.LowerOrderFinal;
+
     // The singlestep class has no timestep_spacing: always the clipped 'linspace' grid, Karras timesteps rounded.
     private protected override DpmSolverSchedule.Result BuildSchedule(int inferenceSteps) =>
-        DpmSolverSchedule.Build(AlphasCumprod, inferenceSteps, "linspace", 0, _lambdaMinClipped,
+        DpmSolverSchedule.Build(NoiseSchedule, inferenceSteps, "linspace", 0, _lambdaMinClipped,
             _settings.SigmaSpacing, roundConvertedTimesteps: true,
             _settings.FinalSigmaZero ? DpmFinalSigma.Zero : DpmFinalSigma.TrainingMin);
 
@@ -45,7 +57,6 @@ public sealed class DpmSolverSinglestepScheduler : VpSolverScheduler
         {
             // diffusers rewrites its config here (register_to_config), so the change outlives this run.
             _settings.LowerOrderFinal = true;
-            Config = Config.With("lower_order_final", true);
         }
         _orders = OrderListFor(inferenceSteps, _settings.SolverOrder, _settings.LowerOrderFinal, _settings.FinalSigmaZero);
     }
@@ -77,10 +88,9 @@ public sealed class DpmSolverSinglestepScheduler : VpSolverScheduler
 
     protected override int ExpectedModelOutputLength(LatentShape shape) => _settings.ModelOutputLength(shape);
 
-    protected override void StepCore(ReadOnlySpan<float> modelOutput, Span<float> sample, LatentShape shape,
+    protected override void StepCore(int i, ReadOnlySpan<float> modelOutput, Span<float> sample, LatentShape shape,
                                      IReadOnlyList<IRandomGenerator>? generators)
     {
-        int i = StepIndex;
         if (i >= _orders.Length)
             throw new InvalidOperationException(
                 $"{ClassName}: no solver order for step {i} ({_orders.Length} steps; solver_order {_settings.SolverOrder} needs a multiple of it).");
@@ -94,9 +104,9 @@ public sealed class DpmSolverSinglestepScheduler : VpSolverScheduler
         int order = _orders[i];
         while (_history.Count < order) order--;
 
-        if (_storedSample.Length != shape.Length) _storedSample = new float[shape.Length];
-        if (order == 1) sample.CopyTo(_storedSample);
-        else _storedSample.CopyTo(sample);
+        var stored = Rent(ref _storedSample, shape.Length);
+        if (order == 1) sample.CopyTo(stored);
+        else stored.CopyTo(sample);
 
         switch (order)
         {

@@ -13,6 +13,10 @@ public static class SchedulerRegistry
     private static readonly SchedulerRegistration[] _registrations =
     [
         PndmScheduler.Registration,
+        DpmSolverMultistepScheduler.Registration,
+        DpmSolverSinglestepScheduler.Registration,
+        DeisMultistepScheduler.Registration,
+        UniPCMultistepScheduler.Registration,
     ];
 
     private static readonly Lazy<Dictionary<string, (SchedulerRegistration Registration, SchedulerAlias? Alias)>> _byName = new(BuildIndex);

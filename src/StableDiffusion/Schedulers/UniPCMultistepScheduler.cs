@@ -13,6 +13,22 @@ public sealed class UniPCMultistepScheduler : VpSolverScheduler
 {
     public const string ClassName = "UniPCMultistepScheduler";
 
+    public static readonly SchedulerRegistration Registration = new(
+        ClassName, order: 1, stochastic: false,
+        "UniPC: predictor-corrector, the strongest deterministic choice at very few steps (5–15).",
+        VpSolverScheduler.BaseOptions()
+            .Add(SchedulerOption.Boolean("predict_x0", true))
+            .Add(SchedulerOption.Choice("solver_type", "bh2", "bh1", "bh2", "midpoint", "heun", "logrho"))
+            .Add(SchedulerOption.Boolean("lower_order_final", true))
+            .Add(SchedulerOption.IntegerArray("disable_corrector"))
+            .Add(SchedulerOption.NullableChoice("solver_p", null))
+            .Add(CommonOptions.TimestepSpacing(TimestepSpacing.Linspace))
+            .Add(CommonOptions.StepsOffset(0))
+            .Add(CommonOptions.FinalSigmasType())
+            .Add(CommonOptions.RescaleBetasZeroSnr()),
+        options => new UniPCMultistepScheduler(options),
+        new SchedulerAlias("UniPC"));
+
     private readonly int _solverOrder;
     private readonly string _predictionType;
     private readonly bool _predictX0;
@@ -26,49 +42,35 @@ public sealed class UniPCMultistepScheduler : VpSolverScheduler
     private readonly DynamicThresholding? _thresholding;
     // One more slot than the order: the new output is stored before the corrector reads the previous ones.
     private readonly ModelOutputHistory _history;
-    private float[] _lastSample = [];
+    private float[]? _lastSample;
     private bool _hasLastSample;
     private int _lowerOrderNums;
     private int _thisOrder;
 
-    public UniPCMultistepScheduler(SchedulerConfig config) : base(config, supportsZeroSnrRescale: true)
+    public UniPCMultistepScheduler(SchedulerOptions options) : base(options)
     {
-        _solverOrder = config.GetInt("solver_order", 2);
+        _solverOrder = options.GetInt("solver_order");
         if (_solverOrder is < 1 or > 3)
-            throw new ArgumentOutOfRangeException(nameof(config), _solverOrder, $"{ClassName}: solver_order must be 1, 2 or 3.");
-        _predictionType = config.GetString("prediction_type", "epsilon") ?? "epsilon";
-        if (_predictionType is not ("epsilon" or "sample" or "v_prediction"))
-            throw new NotSupportedException($"{ClassName}: prediction_type '{_predictionType}' is not supported; use 'epsilon', 'sample' or 'v_prediction'.");
-        _predictX0 = config.GetBool("predict_x0", true);
-        string solverType = config.GetString("solver_type", "bh2") ?? "bh2";
-        if (solverType is "midpoint" or "heun" or "logrho") solverType = "bh2"; // diffusers maps other families' types to bh2
-        if (solverType is not ("bh1" or "bh2"))
-            throw new ArgumentException($"{ClassName}: solver_type '{solverType}' is not supported; use 'bh1' or 'bh2'.", nameof(config));
-        _bh2 = solverType == "bh2";
-        _lowerOrderFinal = config.GetBool("lower_order_final", true);
-        _disableCorrector = ReadDisabledCorrectorSteps(config);
-        if (config.GetNode("solver_p") is not null)
+            throw new ArgumentOutOfRangeException("solver_order", _solverOrder, $"{ClassName}: solver_order must be 1, 2 or 3.");
+        _predictionType = options.GetString("prediction_type");
+        _predictX0 = options.GetBool("predict_x0");
+        _bh2 = options.GetString("solver_type") != "bh1"; // diffusers maps the other families' types to bh2
+        _lowerOrderFinal = options.GetBool("lower_order_final");
+        _disableCorrector = [.. options.GetIntArray("disable_corrector") ?? []];
+        if (!options.IsNull("solver_p"))
             throw new NotSupportedException($"{ClassName}: solver_p (an external predictor scheduler) is not supported.");
-        _spacing = ReadChoice(config, "timestep_spacing", "linspace", "linspace", "leading", "trailing");
-        _stepsOffset = config.GetInt("steps_offset", 0);
-        string finalSigmas = ReadChoice(config, "final_sigmas_type", "zero", "zero", "sigma_min");
-        _finalSigmaZero = finalSigmas == "zero";
-        RejectUnsupported(config, ClassName, "use_beta_sigmas", "use_flow_sigmas", "use_dynamic_shifting");
-        bool karras = config.GetBool("use_karras_sigmas", false), exponential = config.GetBool("use_exponential_sigmas", false);
-        if (karras && exponential)
-            throw new ArgumentException($"{ClassName}: only one of use_exponential_sigmas, use_karras_sigmas can be true.", nameof(config));
-        _sigmaSpacing = karras ? DpmSigmaSpacing.Karras : exponential ? DpmSigmaSpacing.Exponential : DpmSigmaSpacing.Interpolated;
-        if (config.GetBool("thresholding", false))
-            _thresholding = new DynamicThresholding(config.GetDouble("dynamic_thresholding_ratio", 0.995), config.GetDouble("sample_max_value", 1.0));
-        if (config.GetBool("rescale_betas_zero_snr", false))
-            AlphasCumprod[^1] = MathF.Pow(2, -24); // diffusers: near zero so that the first sigma stays finite
+        _spacing = options.GetString("timestep_spacing");
+        _stepsOffset = options.GetInt("steps_offset");
+        _finalSigmaZero = options.GetString("final_sigmas_type") == SigmaSchedule.FinalZero;
+        _sigmaSpacing = ReadSigmaSpacing(options, ClassName);
+        _thresholding = ReadThresholding(options);
         _history = new ModelOutputHistory(_solverOrder + 1);
     }
 
     public override string Name => ClassName;
 
     private protected override DpmSolverSchedule.Result BuildSchedule(int inferenceSteps) =>
-        DpmSolverSchedule.Build(AlphasCumprod, inferenceSteps, _spacing, _stepsOffset, double.NegativeInfinity,
+        DpmSolverSchedule.Build(NoiseSchedule, inferenceSteps, _spacing, _stepsOffset, double.NegativeInfinity,
             _sigmaSpacing, roundConvertedTimesteps: true,
             _finalSigmaZero ? DpmFinalSigma.Zero
                 : _sigmaSpacing == DpmSigmaSpacing.Interpolated ? DpmFinalSigma.TrainingMin : DpmFinalSigma.LastConverted);
@@ -81,10 +83,9 @@ public sealed class UniPCMultistepScheduler : VpSolverScheduler
         _thisOrder = 0;
     }
 
-    protected override void StepCore(ReadOnlySpan<float> modelOutput, Span<float> sample, LatentShape shape,
+    protected override void StepCore(int i, ReadOnlySpan<float> modelOutput, Span<float> sample, LatentShape shape,
                                      IReadOnlyList<IRandomGenerator>? generators)
     {
-        int i = StepIndex;
         var sigmas = SigmaValues;
         bool useCorrector = i > 0 && !_disableCorrector.Contains(i - 1) && _hasLastSample;
 
@@ -96,8 +97,7 @@ public sealed class UniPCMultistepScheduler : VpSolverScheduler
         int order = _lowerOrderFinal ? Math.Min(_solverOrder, StepCount - i) : _solverOrder;
         _thisOrder = Math.Min(order, _lowerOrderNums + 1);
 
-        if (_lastSample.Length != sample.Length) _lastSample = new float[sample.Length];
-        sample.CopyTo(_lastSample);
+        sample.CopyTo(Rent(ref _lastSample, sample.Length));
         _hasLastSample = true;
         Predictor(sigmas, i, _thisOrder, sample);
 
@@ -249,7 +249,7 @@ public sealed class UniPCMultistepScheduler : VpSolverScheduler
         var m0 = _history[1];
         var m1 = order >= 2 ? _history[2] : default;
         var m2 = order >= 3 ? _history[3] : default;
-        var last = _lastSample;
+        var last = _lastSample!;
         for (int k = 0; k < x.Length; k++)
         {
             float v = cx * last[k] - cm * m0[k];
@@ -264,19 +264,5 @@ public sealed class UniPCMultistepScheduler : VpSolverScheduler
             }
             x[k] = v - cr * corr;
         }
-    }
-
-    private static HashSet<int> ReadDisabledCorrectorSteps(SchedulerConfig config)
-    {
-        var values = config.GetDoubleArray("disable_corrector");
-        var set = new HashSet<int>();
-        if (values is null) return set;
-        foreach (var v in values)
-        {
-            if (v != Math.Floor(v))
-                throw new ArgumentException($"{ClassName}: disable_corrector must list step indices (integers), not {v}.", nameof(config));
-            set.Add((int)v);
-        }
-        return set;
     }
 }

@@ -4,72 +4,57 @@ namespace StableDiffusion.Schedulers;
 
 /// <summary>
 /// Common frame of diffusers' exponential-integrator solvers in sigma space (DPM-Solver multistep/singlestep,
-/// DEIS, UniPC): no input scaling, <c>init_noise_sigma</c> 1, integer timesteps with float32 sigmas, a step index
-/// found from the first timestep given to <see cref="Step"/> and advanced by one per call.
+/// DEIS, UniPC): no input scaling, <c>init_noise_sigma</c> 1, integer timesteps with float32 sigmas (one more than
+/// the timesteps), a step index found from the first timestep given to <see cref="Step"/> and advanced per call.
 /// </summary>
-public abstract class VpSolverScheduler : IScheduler
+public abstract class VpSolverScheduler : SchedulerBase
 {
-    private long[] _timestepValues = [];
-    private double[] _timesteps = [];
     private float[]? _sigmas;
-    private float[] _noise = [];
+    private float[]? _noise;
 
-    protected VpSolverScheduler(SchedulerConfig config, bool supportsZeroSnrRescale)
+    protected VpSolverScheduler(SchedulerOptions options) : base(options)
     {
-        ArgumentNullException.ThrowIfNull(config);
-        Config = config;
-        AlphasCumprod = TrainingSchedule.AlphasCumprod(config, supportsZeroSnrRescale);
+        NoiseSchedule = NoiseSchedule.FromOptions(options);
+        if (options.IsDeclared("rescale_betas_zero_snr") && options.GetBool("rescale_betas_zero_snr"))
+            NoiseSchedule.AlphasCumprod[^1] = MathF.Pow(2, -24); // diffusers: near zero so that the first sigma stays finite
+        RejectUnsupported(options, "use_beta_sigmas", "use_flow_sigmas", "use_dynamic_shifting");
     }
 
-    public abstract string Name { get; }
-    public SchedulerConfig Config { get; protected set; }
-    public int Order => 1;
-    public float InitNoiseSigma => 1f;
-    public IReadOnlyList<double> Timesteps => _timesteps;
-    public IReadOnlyList<float>? Sigmas => _sigmas;
+    public NoiseSchedule NoiseSchedule { get; }
+    public override float InitNoiseSigma => 1f;
+    public override IReadOnlyList<float>? Sigmas => _sigmas;
 
-    /// <summary>float32 cumulative product of the training alphas.</summary>
-    internal float[] AlphasCumprod { get; }
-
-    /// <summary>The float32 sigmas of the current run, one more than the timesteps.</summary>
-    protected float[] SigmaValues => _sigmas ?? throw NotPrepared();
-
-    /// <summary>Index of the current step in <see cref="Timesteps"/> (diffusers' <c>step_index</c>), −1 before the first step.</summary>
-    protected int StepIndex { get; private set; } = -1;
+    /// <summary>The float32 sigmas of the current run.</summary>
+    protected float[] SigmaValues => _sigmas ?? throw new InvalidOperationException($"{Name}: call SetTimesteps before Step.");
 
     /// <summary>Number of timesteps of the current run.</summary>
-    protected int StepCount => _timesteps.Length;
+    protected int StepCount => TimestepSpan.Length;
 
-    public void SetTimesteps(int inferenceSteps)
+    protected sealed override void OnSetTimesteps(int inferenceSteps)
     {
-        if (inferenceSteps < 1)
-            throw new ArgumentOutOfRangeException(nameof(inferenceSteps), inferenceSteps, "The number of inference steps must be at least 1.");
+        TimestepSpacing.ValidateSteps(inferenceSteps, NoiseSchedule.TrainTimesteps);
         var schedule = BuildSchedule(inferenceSteps);
-        _timestepValues = schedule.Timesteps;
-        _timesteps = Array.ConvertAll(schedule.Timesteps, t => (double)t);
+        SetTimestepValues(Array.ConvertAll(schedule.Timesteps, t => (double)t));
         _sigmas = schedule.Sigmas;
-        StepIndex = -1;
         ResetState(inferenceSteps);
     }
 
     /// <summary>The DPM family does not scale the model input.</summary>
-    public void ScaleModelInput(Span<float> sample, double timestep) { }
+    public sealed override void ScaleModelInput(Span<float> sample, double timestep) { }
 
-    public void Step(ReadOnlySpan<float> modelOutput, double timestep, Span<float> sample, LatentShape shape,
-                     IReadOnlyList<IRandomGenerator>? generators = null)
+    public sealed override void Step(ReadOnlySpan<float> modelOutput, double timestep, Span<float> sample, LatentShape shape,
+                                     IReadOnlyList<IRandomGenerator>? generators = null)
     {
-        if (_sigmas is null) throw NotPrepared();
         if (sample.Length != shape.Length)
-            throw new ArgumentException($"The sample holds {sample.Length} values but the shape {shape} needs {shape.Length}.", nameof(sample));
-        if (modelOutput.Length != ExpectedModelOutputLength(shape))
-            throw new ArgumentException(
-                $"The model output holds {modelOutput.Length} values; {Name} expects {ExpectedModelOutputLength(shape)} for the shape {shape}.",
-                nameof(modelOutput));
-        if (StepIndex < 0) StepIndex = IndexForTimestep(timestep);
-        if (StepIndex >= _timesteps.Length)
-            throw new InvalidOperationException($"{Name} has already run all {_timesteps.Length} steps; call SetTimesteps to start again.");
-        StepCore(modelOutput, sample, shape, generators);
-        StepIndex++;
+            throw new ArgumentException($"{Name}: sample has {sample.Length} elements but the shape {shape} needs {shape.Length}.", nameof(sample));
+        int expected = ExpectedModelOutputLength(shape);
+        if (modelOutput.Length != expected)
+            throw new ArgumentException($"{Name}: model output has {modelOutput.Length} elements; {expected} expected for {shape}.", nameof(modelOutput));
+        int index = CurrentStepIndex(timestep);
+        if (index >= StepCount)
+            throw new InvalidOperationException($"{Name} has already run all {StepCount} steps; call SetTimesteps to start again.");
+        StepCore(index, modelOutput, sample, shape, generators);
+        AdvanceStepIndex();
     }
 
     /// <summary>Computes this run's timesteps and sigmas (diffusers' <c>set_timesteps</c>).</summary>
@@ -78,75 +63,61 @@ public abstract class VpSolverScheduler : IScheduler
     /// <summary>Clears the solver state for a new run (model outputs, lower-order counters…).</summary>
     protected abstract void ResetState(int inferenceSteps);
 
-    /// <summary>One step at <see cref="StepIndex"/>: replaces <paramref name="sample"/> with the previous sample.</summary>
-    protected abstract void StepCore(ReadOnlySpan<float> modelOutput, Span<float> sample, LatentShape shape,
+    /// <summary>One step at <paramref name="index"/>: replaces <paramref name="sample"/> with the previous sample.</summary>
+    protected abstract void StepCore(int index, ReadOnlySpan<float> modelOutput, Span<float> sample, LatentShape shape,
                                      IReadOnlyList<IRandomGenerator>? generators);
 
-    /// <summary>Length of the model output for a sample of <paramref name="shape"/> (larger when variance channels are appended).</summary>
+    /// <summary>Length of the model output for a sample of <paramref name="shape"/> (larger when variance channels follow).</summary>
     protected virtual int ExpectedModelOutputLength(LatentShape shape) => shape.Length;
 
-    /// <summary>
-    /// diffusers' <c>index_for_timestep</c>: the position of <paramref name="timestep"/> in the schedule; with
-    /// duplicates the second one (so that a run started mid-schedule does not skip a sigma); the last if absent.
-    /// </summary>
-    private int IndexForTimestep(double timestep)
+    /// <summary>A reused buffer with fresh step noise drawn as diffusers' <c>randn_tensor</c> does.</summary>
+    protected ReadOnlySpan<float> DrawNoise(IReadOnlyList<IRandomGenerator>? generators, LatentShape shape)
     {
-        int first = -1;
-        for (int i = 0; i < _timestepValues.Length; i++)
-        {
-            if (_timestepValues[i] != timestep) continue;
-            if (first >= 0) return i;
-            first = i;
-        }
-        return first >= 0 ? first : _timestepValues.Length - 1;
-    }
-
-    /// <summary>
-    /// Returns a reused buffer filled with a standard normal draw like diffusers' <c>randn_tensor</c>: one [1, C, H, W]
-    /// draw per image from that image's generator, or a single draw of the whole batch when one generator is given.
-    /// </summary>
-    protected Span<float> DrawNoise(IReadOnlyList<IRandomGenerator>? generators, LatentShape shape)
-    {
-        if (generators is null || generators.Count == 0)
-            throw new ArgumentException(
-                $"{Name} with a stochastic algorithm draws fresh noise in every step: pass one generator per image.", nameof(generators));
-        if (_noise.Length != shape.Length) _noise = new float[shape.Length];
-        var noise = _noise.AsSpan();
-        if (generators.Count == shape.Batch)
-        {
-            for (int b = 0; b < shape.Batch; b++)
-                generators[b].Randn(noise.Slice(b * shape.ImageLength, shape.ImageLength));
-        }
-        else if (generators.Count == 1)
-        {
-            generators[0].Randn(noise);
-        }
-        else
-        {
-            throw new ArgumentException(
-                $"{generators.Count} generators were given for a batch of {shape.Batch}; pass one per image (or a single one).",
-                nameof(generators));
-        }
+        var noise = Rent(ref _noise, shape.Length);
+        NoiseSampler.Fill(noise, shape, generators, Name);
         return noise;
     }
 
-    private InvalidOperationException NotPrepared() =>
-        new($"{Name}: call SetTimesteps before Step.");
-
-    /// <summary>Reads a string option and checks it against the allowed values.</summary>
-    protected static string ReadChoice(SchedulerConfig config, string key, string defaultValue, params string[] allowed)
-    {
-        string value = config.GetString(key, defaultValue) ?? defaultValue;
-        if (Array.IndexOf(allowed, value) < 0)
-            throw new ArgumentException($"Scheduler option '{key}' is '{value}'; it must be one of: {string.Join(", ", allowed)}.", nameof(config));
-        return value;
-    }
-
-    /// <summary>Rejects options this implementation does not have (rather than silently ignoring them).</summary>
-    protected static void RejectUnsupported(SchedulerConfig config, string scheduler, params string[] flags)
+    /// <summary>Declared-but-unimplemented flags must stay false (never silently ignored).</summary>
+    private void RejectUnsupported(SchedulerOptions options, params string[] flags)
     {
         foreach (var flag in flags)
-            if (config.GetBool(flag, false))
-                throw new NotSupportedException($"{scheduler}: option '{flag}' = true is not supported by this implementation.");
+            if (options.IsDeclared(flag) && options.GetBool(flag))
+                throw new NotSupportedException($"{Name}: option '{flag}' = true is not supported by this implementation.");
     }
+
+    /// <summary>The options every VP solver class declares: noise schedule, solver order, prediction type, thresholding, sigma spacing flags.</summary>
+    internal static SchedulerOptionSet BaseOptions(int solverOrder = 2) =>
+        new SchedulerOptionSet(CommonOptions.NoiseSchedule())
+            .Add(SchedulerOption.Integer("solver_order", solverOrder))
+            .Add(CommonOptions.PredictionType())
+            .Add(CommonOptions.Thresholding())
+            .Add(CommonOptions.UseKarrasSigmas())
+            .Add(SchedulerOption.Boolean("use_exponential_sigmas", false))
+            .Add(SchedulerOption.Boolean("use_beta_sigmas", false))
+            .Add(SchedulerOption.Boolean("use_flow_sigmas", false))
+            .Add(SchedulerOption.Number("flow_shift", 1.0))
+            .Add(SchedulerOption.Boolean("use_dynamic_shifting", false))
+            .Add(SchedulerOption.Choice("time_shift_type", "exponential", "exponential"));
+
+    /// <summary>
+    /// The sigma spacing from the <c>use_*_sigmas</c> flags; like diffusers, at most one of Karras / exponential / beta.
+    /// </summary>
+    internal static DpmSigmaSpacing ReadSigmaSpacing(SchedulerOptions options, string scheduler)
+    {
+        bool karras = options.GetBool("use_karras_sigmas"), exponential = options.GetBool("use_exponential_sigmas");
+        bool beta = options.GetBool("use_beta_sigmas");
+        if ((karras ? 1 : 0) + (exponential ? 1 : 0) + (beta ? 1 : 0) > 1)
+            throw new ArgumentException(
+                $"{scheduler}: only one of use_beta_sigmas, use_exponential_sigmas, use_karras_sigmas can be true.", "use_karras_sigmas");
+        if (karras) return DpmSigmaSpacing.Karras;
+        if (options.IsDeclared("use_lu_lambdas") && options.GetBool("use_lu_lambdas")) return DpmSigmaSpacing.LuLambdas;
+        return exponential ? DpmSigmaSpacing.Exponential : DpmSigmaSpacing.Interpolated;
+    }
+
+    /// <summary>Dynamic thresholding when <c>thresholding</c> is on, else null.</summary>
+    internal static DynamicThresholding? ReadThresholding(SchedulerOptions options) =>
+        options.GetBool("thresholding")
+            ? new DynamicThresholding(options.GetDouble("dynamic_thresholding_ratio"), options.GetDouble("sample_max_value"))
+            : null;
 }
