@@ -32,13 +32,14 @@ internal sealed class ModelOutputHistory
     /// <summary>Makes room for a new newest output of <paramref name="length"/> elements and returns its buffer.</summary>
     public Span<float> Push(int length)
     {
-        _newest = (_newest + 1) % _buffers.Length;
-        if (_buffers[_newest].Length != length)
+        if (_buffers[0].Length != length)
         {
-            if (_count > 0 && _buffers[(_newest + _buffers.Length - 1) % _buffers.Length].Length != length)
+            if (_count > 0)
                 throw new ArgumentException("The latent shape changed between steps; call SetTimesteps before a new generation.");
-            _buffers[_newest] = new float[length];
+            // Size every slot on the first step so that later steps never allocate.
+            for (int i = 0; i < _buffers.Length; i++) _buffers[i] = new float[length];
         }
+        _newest = (_newest + 1) % _buffers.Length;
         _count = Math.Min(_count + 1, _buffers.Length);
         return _buffers[_newest];
     }
