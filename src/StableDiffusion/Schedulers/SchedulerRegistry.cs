@@ -14,6 +14,10 @@ public static class SchedulerRegistry
     [
         PndmScheduler.Registration,
         EulerDiscreteScheduler.Registration,
+        DpmSolverMultistepScheduler.Registration,
+        DpmSolverSinglestepScheduler.Registration,
+        DeisMultistepScheduler.Registration,
+        UniPCMultistepScheduler.Registration,
     ];
 
     private static readonly Lazy<Dictionary<string, (SchedulerRegistration Registration, SchedulerAlias? Alias)>> _byName = new(BuildIndex);

@@ -1,0 +1,268 @@
+using StableDiffusion.Random;
+using static StableDiffusion.Schedulers.VpSigmaMath;
+
+namespace StableDiffusion.Schedulers;
+
+/// <summary>
+/// diffusers' <c>UniPCMultistepScheduler</c> (0.35.2): the unified predictor–corrector solver (Zhao et al.) with the
+/// B(h) variants bh1/bh2, data (<c>predict_x0</c>) or noise prediction, orders 1–3, optional per-step corrector
+/// switch-off (<c>disable_corrector</c>). In each step the corrector first refines the sample the previous step
+/// predicted, using the new model output; then the predictor moves to the next sigma.
+/// </summary>
+public sealed class UniPCMultistepScheduler : VpSolverScheduler
+{
+    public const string ClassName = "UniPCMultistepScheduler";
+
+    public static readonly SchedulerRegistration Registration = new(
+        ClassName, order: 1, stochastic: false,
+        "UniPC: predictor-corrector, the strongest deterministic choice at very few steps (5–15).",
+        VpSolverScheduler.BaseOptions()
+            .Add(SchedulerOption.Boolean("predict_x0", true))
+            .Add(SchedulerOption.Choice("solver_type", "bh2", "bh1", "bh2", "midpoint", "heun", "logrho"))
+            .Add(SchedulerOption.Boolean("lower_order_final", true))
+            .Add(SchedulerOption.IntegerArray("disable_corrector"))
+            .Add(SchedulerOption.NullableChoice("solver_p", null))
+            .Add(CommonOptions.TimestepSpacing(TimestepSpacing.Linspace))
+            .Add(CommonOptions.StepsOffset(0))
+            .Add(CommonOptions.FinalSigmasType())
+            .Add(CommonOptions.RescaleBetasZeroSnr()),
+        options => new UniPCMultistepScheduler(options),
+        new SchedulerAlias("UniPC"));
+
+    private readonly int _solverOrder;
+    private readonly string _predictionType;
+    private readonly bool _predictX0;
+    private readonly bool _bh2;
+    private readonly bool _lowerOrderFinal;
+    private readonly HashSet<int> _disableCorrector;
+    private readonly string _spacing;
+    private readonly int _stepsOffset;
+    private readonly bool _finalSigmaZero;
+    private readonly DpmSigmaSpacing _sigmaSpacing;
+    private readonly DynamicThresholding? _thresholding;
+    // One more slot than the order: the new output is stored before the corrector reads the previous ones.
+    private readonly ModelOutputHistory _history;
+    private float[]? _lastSample;
+    private bool _hasLastSample;
+    private int _lowerOrderNums;
+    private int _thisOrder;
+
+    public UniPCMultistepScheduler(SchedulerOptions options) : base(options)
+    {
+        _solverOrder = options.GetInt("solver_order");
+        if (_solverOrder is < 1 or > 3)
+            throw new ArgumentOutOfRangeException("solver_order", _solverOrder, $"{ClassName}: solver_order must be 1, 2 or 3.");
+        _predictionType = options.GetString("prediction_type");
+        _predictX0 = options.GetBool("predict_x0");
+        _bh2 = options.GetString("solver_type") != "bh1"; // diffusers maps the other families' types to bh2
+        _lowerOrderFinal = options.GetBool("lower_order_final");
+        _disableCorrector = [.. options.GetIntArray("disable_corrector") ?? []];
+        if (!options.IsNull("solver_p"))
+            throw new NotSupportedException($"{ClassName}: solver_p (an external predictor scheduler) is not supported.");
+        _spacing = options.GetString("timestep_spacing");
+        _stepsOffset = options.GetInt("steps_offset");
+        _finalSigmaZero = options.GetString("final_sigmas_type") == SigmaSchedule.FinalZero;
+        _sigmaSpacing = ReadSigmaSpacing(options, ClassName);
+        _thresholding = ReadThresholding(options);
+        _history = new ModelOutputHistory(_solverOrder + 1);
+    }
+
+    public override string Name => ClassName;
+
+    private protected override DpmSolverSchedule.Result BuildSchedule(int inferenceSteps) =>
+        DpmSolverSchedule.Build(NoiseSchedule, inferenceSteps, _spacing, _stepsOffset, double.NegativeInfinity,
+            _sigmaSpacing, roundConvertedTimesteps: true,
+            _finalSigmaZero ? DpmFinalSigma.Zero
+                : _sigmaSpacing == DpmSigmaSpacing.Interpolated ? DpmFinalSigma.TrainingMin : DpmFinalSigma.LastConverted);
+
+    protected override void ResetState(int inferenceSteps)
+    {
+        _history.Clear();
+        _hasLastSample = false;
+        _lowerOrderNums = 0;
+        _thisOrder = 0;
+    }
+
+    protected override void StepCore(int i, ReadOnlySpan<float> modelOutput, Span<float> sample, LatentShape shape,
+                                     IReadOnlyList<IRandomGenerator>? generators)
+    {
+        var sigmas = SigmaValues;
+        bool useCorrector = i > 0 && !_disableCorrector.Contains(i - 1) && _hasLastSample;
+
+        // The conversion sees the uncorrected sample; after the push the previous outputs sit one slot further back.
+        ConvertModelOutput(modelOutput, sample, sigmas[i], shape, _history.Push(shape.Length));
+        if (useCorrector)
+            Corrector(sigmas, i, _thisOrder, sample);
+
+        int order = _lowerOrderFinal ? Math.Min(_solverOrder, StepCount - i) : _solverOrder;
+        _thisOrder = Math.Min(order, _lowerOrderNums + 1);
+
+        sample.CopyTo(Rent(ref _lastSample, sample.Length));
+        _hasLastSample = true;
+        Predictor(sigmas, i, _thisOrder, sample);
+
+        if (_lowerOrderNums < _solverOrder) _lowerOrderNums++;
+    }
+
+    private void ConvertModelOutput(ReadOnlySpan<float> modelOutput, ReadOnlySpan<float> sample, float sigma, LatentShape shape,
+                                    Span<float> result)
+    {
+        var (alpha, sigmaT) = AlphaSigma(sigma);
+        if (_predictX0)
+        {
+            switch (_predictionType)
+            {
+                case "epsilon":
+                    for (int k = 0; k < result.Length; k++) result[k] = (sample[k] - sigmaT * modelOutput[k]) / alpha;
+                    break;
+                case "sample":
+                    modelOutput.CopyTo(result);
+                    break;
+                default:
+                    for (int k = 0; k < result.Length; k++) result[k] = alpha * sample[k] - sigmaT * modelOutput[k];
+                    break;
+            }
+            _thresholding?.Apply(result, shape);
+            return;
+        }
+        switch (_predictionType)
+        {
+            case "epsilon":
+                modelOutput.CopyTo(result);
+                break;
+            case "sample":
+                for (int k = 0; k < result.Length; k++) result[k] = (sample[k] - alpha * modelOutput[k]) / sigmaT;
+                break;
+            default:
+                for (int k = 0; k < result.Length; k++) result[k] = alpha * modelOutput[k] + sigmaT * sample[k];
+                break;
+        }
+    }
+
+    /// <summary>
+    /// The B(h) coefficients shared by predictor and corrector: h·φ₁ and B(h) for the step from lambda_s0 over h, and
+    /// the system R·ρ = b (R[j][k] = r_k^j, r_order = 1) of <paramref name="order"/> rows.
+    /// </summary>
+    private (float HPhi1, float Bh) Coefficients(float h, int order, ReadOnlySpan<float> rks, Span<float> r, Span<float> b)
+    {
+        float hh = _predictX0 ? -h : h;
+        float hPhi1 = Expm1(hh);
+        float hPhiK = hPhi1 / hh - 1f;
+        float bh = _bh2 ? Expm1(hh) : hh;
+        int factorial = 1;
+        for (int j = 1; j <= order; j++)
+        {
+            for (int k = 0; k < order; k++)
+                r[(j - 1) * order + k] = j == 1 ? 1f : j == 2 ? rks[k] : rks[k] * rks[k];
+            b[j - 1] = hPhiK * factorial / bh;
+            factorial *= j + 1;
+            hPhiK = hPhiK / hh - (float)(1.0 / factorial);
+        }
+        return (hPhi1, bh);
+    }
+
+    /// <summary>UniP (diffusers' <c>multistep_uni_p_bh_update</c>): predicts the sample at sigmas[i+1] in place.</summary>
+    private void Predictor(float[] sigmas, int i, int order, Span<float> x)
+    {
+        var (alphaT, sT) = AlphaSigma(sigmas[i + 1]);
+        var (alphaS0, sS0) = AlphaSigma(sigmas[i]);
+        float lambdaS0 = Lambda(alphaS0, sS0);
+        float h = Lambda(alphaT, sT) - lambdaS0;
+
+        Span<float> rks = stackalloc float[3];
+        for (int k = 1; k < order; k++)
+        {
+            var (alphaSi, sSi) = AlphaSigma(sigmas[i - k]);
+            rks[k - 1] = (Lambda(alphaSi, sSi) - lambdaS0) / h;
+        }
+        rks[order - 1] = 1f;
+        Span<float> r = stackalloc float[9];
+        Span<float> b = stackalloc float[3];
+        var (hPhi1, bh) = Coefficients(h, order, rks, r, b);
+
+        // rhos_p: 0.5 for order 2, else the leading (order−1)×(order−1) system.
+        Span<float> rhos = stackalloc float[2];
+        if (order == 2) rhos[0] = 0.5f;
+        else if (order == 3)
+        {
+            Span<float> r2 = stackalloc float[4] { r[0], r[1], r[3], r[4] };
+            rhos[0] = b[0];
+            rhos[1] = b[1];
+            SolveInPlace(r2, rhos, 2);
+        }
+
+        float cx = _predictX0 ? sT / sS0 : alphaT / alphaS0;
+        float scale = _predictX0 ? alphaT : sT;
+        float cm = scale * hPhi1, cr = scale * bh;
+        var m0 = _history[0];
+        var m1 = order >= 2 ? _history[1] : default;
+        var m2 = order >= 3 ? _history[2] : default;
+        for (int k = 0; k < x.Length; k++)
+        {
+            float v = cx * x[k] - cm * m0[k];
+            if (order >= 2)
+            {
+                // D1s: (m_k − m0)/r_k; pred_res = Σ rhos_p[k]·D1s[k].
+                float res = rhos[0] * ((m1[k] - m0[k]) / rks[0]);
+                if (order == 3) res += rhos[1] * ((m2[k] - m0[k]) / rks[1]);
+                v -= cr * res;
+            }
+            x[k] = v;
+        }
+    }
+
+    /// <summary>
+    /// UniC (diffusers' <c>multistep_uni_c_bh_update</c>): corrects the sample predicted for sigmas[i] with the new
+    /// converted output (history slot 0), starting again from the stored previous sample at sigmas[i−1].
+    /// </summary>
+    private void Corrector(float[] sigmas, int i, int order, Span<float> x)
+    {
+        var (alphaT, sT) = AlphaSigma(sigmas[i]);
+        var (alphaS0, sS0) = AlphaSigma(sigmas[i - 1]);
+        float lambdaS0 = Lambda(alphaS0, sS0);
+        float h = Lambda(alphaT, sT) - lambdaS0;
+
+        Span<float> rks = stackalloc float[3];
+        for (int k = 1; k < order; k++)
+        {
+            var (alphaSi, sSi) = AlphaSigma(sigmas[i - (k + 1)]);
+            rks[k - 1] = (Lambda(alphaSi, sSi) - lambdaS0) / h;
+        }
+        rks[order - 1] = 1f;
+        Span<float> r = stackalloc float[9];
+        Span<float> b = stackalloc float[3];
+        var (hPhi1, bh) = Coefficients(h, order, rks, r, b);
+
+        Span<float> rhos = stackalloc float[3];
+        if (order == 1) rhos[0] = 0.5f;
+        else
+        {
+            b[..order].CopyTo(rhos);
+            SolveInPlace(r[..(order * order)], rhos, order);
+        }
+
+        float cx = _predictX0 ? sT / sS0 : alphaT / alphaS0;
+        float scale = _predictX0 ? alphaT : sT;
+        float cm = scale * hPhi1, cr = scale * bh;
+        float rhoLast = rhos[order - 1];
+        var modelT = _history[0];
+        var m0 = _history[1];
+        var m1 = order >= 2 ? _history[2] : default;
+        var m2 = order >= 3 ? _history[3] : default;
+        var last = _lastSample!;
+        for (int k = 0; k < x.Length; k++)
+        {
+            float v = cx * last[k] - cm * m0[k];
+            float d1t = modelT[k] - m0[k];
+            float corr;
+            if (order == 1) corr = rhoLast * d1t;
+            else
+            {
+                float res = rhos[0] * ((m1[k] - m0[k]) / rks[0]);
+                if (order == 3) res += rhos[1] * ((m2[k] - m0[k]) / rks[1]);
+                corr = res + rhoLast * d1t;
+            }
+            x[k] = v - cr * corr;
+        }
+    }
+}
