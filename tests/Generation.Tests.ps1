@@ -15,7 +15,7 @@ Describe 'New-SdPipeline' {
         $script:Pipeline.Model | Should -Be 'tiny-sd'
         $script:Pipeline.ExecutionProvider | Should -Be 'Cpu'
         $script:Pipeline.Precision | Should -Be 'float32'
-        $script:Pipeline.Scheduler | Should -Be 'PNDMScheduler'
+        "$($script:Pipeline.Scheduler)" | Should -Be 'PNDMScheduler'
     }
 
     It 'loads the float16-IO fixture' {

@@ -31,8 +31,11 @@ public sealed class SdPipeline : IDisposable
     /// <summary>float32 or float16.</summary>
     public string Precision => Engine.Precision;
 
-    /// <summary>The scheduler new generations use.</summary>
-    public string Scheduler => Engine.Scheduler.ToString();
+    /// <summary>
+    /// The scheduler new generations use (shown as its diffusers class name and the options that differ from the model's).
+    /// Typed as a -Scheduler argument so that piping the pipeline into Invoke-SdGeneration binds its own scheduler.
+    /// </summary>
+    public SdSchedulerArgument Scheduler => new(Engine.Scheduler, Engine.DescribeScheduler());
 
     /// <summary>Default image size of the model.</summary>
     public int DefaultSize => Engine.Model.DefaultImageSize;

@@ -23,9 +23,18 @@ public sealed class SdSchedulerArgument
         Choice = new SchedulerChoice(name, OptionTable.From(table, "Name"));
     }
 
-    internal SdSchedulerArgument(SchedulerChoice choice) => Choice = choice;
+    internal SdSchedulerArgument(SchedulerChoice choice, string? description = null)
+    {
+        Choice = choice;
+        _description = description;
+    }
+
+    private readonly string? _description;
 
     public SchedulerChoice Choice { get; }
 
-    public override string ToString() => Choice.ToString();
+    /// <summary>The name as given (class name, short name or UI name).</summary>
+    public string Name => Choice.Name;
+
+    public override string ToString() => _description ?? Choice.ToString();
 }

@@ -280,16 +280,30 @@ public sealed class StableDiffusionPipeline : IDisposable
         return results;
     }
 
-    /// <summary>The keys of the effective scheduler config that differ from the model's own config.</summary>
-    private IReadOnlyDictionary<string, object?> SchedulerOverrides(IScheduler scheduler)
+    /// <summary>"ClassName" or "ClassName (key=value, …)" with the options that differ from the model's configuration.</summary>
+    public string DescribeScheduler(SchedulerChoice? choice = null)
     {
+        var scheduler = CreateScheduler(choice);
+        var options = SchedulerOverrides(scheduler);
+        return options.Count == 0
+            ? scheduler.Name
+            : $"{scheduler.Name} ({string.Join(", ", options.Select(kv => $"{kv.Key}={(kv.Value is System.Text.Json.Nodes.JsonNode n ? n.ToJsonString() : kv.Value)}"))})";
+    }
+
+    /// <summary>
+    /// The options of <paramref name="scheduler"/> that differ from what its class takes from the model's configuration
+    /// alone: the user's and the alias's overrides, i.e. what must be recorded to rebuild it.
+    /// </summary>
+    public IReadOnlyDictionary<string, object?> SchedulerOverrides(IScheduler scheduler)
+    {
+        var baseline = SchedulerRegistry.Create(scheduler.Name, SchedulerConfig).Config;
         var result = new SortedDictionary<string, object?>(StringComparer.Ordinal);
         foreach (var key in scheduler.Config.Keys)
         {
             if (key.StartsWith('_')) continue;
             var mine = scheduler.Config.GetNode(key)?.ToJsonString();
-            var model = SchedulerConfig.GetNode(key)?.ToJsonString();
-            if (mine != model) result[key] = mine is null ? null : System.Text.Json.Nodes.JsonNode.Parse(mine);
+            if (mine != baseline.GetNode(key)?.ToJsonString())
+                result[key] = mine is null ? null : System.Text.Json.Nodes.JsonNode.Parse(mine);
         }
         return result;
     }

@@ -59,6 +59,8 @@ public sealed class PipelineCase
 
     public float[] F32(string name) => Fixtures.ReadF32(Path.Combine(ManifestFolder, _case.GetProperty("files").GetProperty(name).GetProperty("file").GetString()!));
 
+    public double[] F64(string name) => Fixtures.ReadF64(Path.Combine(ManifestFolder, _case.GetProperty("files").GetProperty(name).GetProperty("file").GetString()!));
+
     public string PngPath(int index) => Path.Combine(ManifestFolder, Id, $"image_{index}.png");
 
     public override string ToString() => Id;

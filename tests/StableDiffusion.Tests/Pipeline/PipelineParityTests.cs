@@ -81,6 +81,15 @@ public sealed class PipelineParityTests(PipelineFixture fixture) : IClassFixture
                 else
                     Assert.Empty(observer.Uncond);
                 Assert.Equal(c.F32("initial_noise"), observer.InitialNoise); // bit-exact torch noise
+                if (c.HasFile("unet_input_timestep"))
+                {
+                    // 0.35 timesteps are exact; 0.12 built Euler-type grids in float64 (README: ≤ 2 ulp apart).
+                    var expectedT = c.F64("unet_input_timestep");
+                    Assert.Equal(expectedT.Length, observer.Timesteps.Count);
+                    for (int i = 0; i < expectedT.Length; i++)
+                        Assert.True(legacy ? Math.Abs(expectedT[i] - observer.Timesteps[i]) <= 1e-3 : (float)expectedT[i] == (float)observer.Timesteps[i],
+                            $"{c.Id} timestep {i}: {observer.Timesteps[i]:R}, expected {expectedT[i]:R}");
+                }
                 if (c.HasFile("latents_after_step"))
                 {
                     var expected = c.F32("latents_after_step");
