@@ -6,7 +6,13 @@ using StableDiffusion.Pipeline;
 // Per-stage timings of a generation: dotnet run -c Release --project bench/StableDiffusion.Bench -- [options]
 //   --model <folder>  (default ../shared/fixtures/tiny-sd)   --provider Cpu|Cuda|Auto   --steps 20
 //   --size 64         --batch 1   --runs 5   --warmup 1
+//   --schedulers true  per-step cost of every scheduler on a 2×4×64×64 latent instead
 var options = Args.Parse(args);
+if (options.Get("schedulers", "") != "")
+{
+    SchedulerBench.Run(options.Get("model", Path.Combine(Args.RepoRoot(), "..", "shared", "fixtures", "tiny-sd")), int.Parse(options.Get("steps", "20")));
+    return;
+}
 string model = options.Get("model", Path.Combine(Args.RepoRoot(), "..", "shared", "fixtures", "tiny-sd"));
 var provider = Enum.Parse<ExecutionProvider>(options.Get("provider", "Cpu"), ignoreCase: true);
 int steps = int.Parse(options.Get("steps", "20"));
