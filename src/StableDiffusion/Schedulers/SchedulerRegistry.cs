@@ -14,6 +14,14 @@ public static class SchedulerRegistry
     [
         PndmScheduler.Registration,
         EulerDiscreteScheduler.Registration,
+        EulerAncestralDiscreteScheduler.Registration,
+        LmsDiscreteScheduler.Registration,
+        HeunDiscreteScheduler.Registration,
+        KDpm2DiscreteScheduler.Registration,
+        KDpm2AncestralDiscreteScheduler.Registration,
+        DdimScheduler.Registration,
+        DdpmScheduler.Registration,
+        LcmScheduler.Registration,
     ];
 
     private static readonly Lazy<Dictionary<string, (SchedulerRegistration Registration, SchedulerAlias? Alias)>> _byName = new(BuildIndex);
