@@ -18,6 +18,14 @@ public static class SchedulerRegistry
         DpmSolverSinglestepScheduler.Registration,
         DeisMultistepScheduler.Registration,
         UniPCMultistepScheduler.Registration,
+        EulerAncestralDiscreteScheduler.Registration,
+        LmsDiscreteScheduler.Registration,
+        HeunDiscreteScheduler.Registration,
+        KDpm2DiscreteScheduler.Registration,
+        KDpm2AncestralDiscreteScheduler.Registration,
+        DdimScheduler.Registration,
+        DdpmScheduler.Registration,
+        LcmScheduler.Registration,
     ];
 
     private static readonly Lazy<Dictionary<string, (SchedulerRegistration Registration, SchedulerAlias? Alias)>> _byName = new(BuildIndex);

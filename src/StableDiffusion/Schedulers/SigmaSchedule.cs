@@ -64,10 +64,20 @@ public static class SigmaSchedule
     /// </summary>
     public static double SigmaToT(double sigma, ReadOnlySpan<float> logSigmas)
     {
-        float logSigma = (float)NumpyMath.LogFloat64(Math.Max(sigma, 1e-10));
+        // float32(log σ): the float64 log is rounded when it meets the float32 log_sigmas array.
+        return SigmaToTFromLog((float)NumpyMath.LogFloat64(Math.Max(sigma, 1e-10)), logSigmas);
+    }
+
+    /// <summary>
+    /// <c>_sigma_to_t</c> called with a float32 torch sigma (KDPM2's interpolated sigmas): numpy takes the float32
+    /// log of max(σ, 1e-10) instead of the float64 log; the rest is as <see cref="SigmaToT(double, ReadOnlySpan{float})"/>.
+    /// </summary>
+    public static double SigmaToT(float sigma, ReadOnlySpan<float> logSigmas) =>
+        SigmaToTFromLog(NumpyMath.LogFloat32(Math.Max(sigma, 1e-10f)), logSigmas);
+
+    private static double SigmaToTFromLog(float logSigma, ReadOnlySpan<float> logSigmas)
+    {
         int n = logSigmas.Length;
-        // low_idx = argmax of cumsum(dists >= 0): the last index where log_sigma >= log_sigmas[i] (the cumsum
-        // reaches its maximum first there); 0 when there is none; clipped to n-2.
         int count = 0, lowIdx = 0, best = 0;
         for (int i = 0; i < n; i++)
         {
