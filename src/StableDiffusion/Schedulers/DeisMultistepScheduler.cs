@@ -141,7 +141,7 @@ public sealed class DeisMultistepScheduler : VpSolverScheduler
     private static float Integral2(float t, float b, float c) =>
         t * (-Log(c) + Log(t) - 1f) / (Log(b) - Log(c));
 
-    private static float Log(float x) => NumpyFloat32Log.Log(x);
+    private static float Log(float x) => NumpyMath.LogFloat32(x);
 
     /// <summary>∫ (log t − log c)(log t − log d)/((log b − log c)(log b − log d)) dt, float32 (third-order <c>ind_fn</c>).</summary>
     private static float Integral3(float t, float b, float c, float d)

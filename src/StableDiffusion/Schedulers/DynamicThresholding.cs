@@ -1,43 +1,46 @@
 namespace StableDiffusion.Schedulers;
 
 /// <summary>
-/// Imagen's dynamic thresholding of a predicted x0 (diffusers' <c>_threshold_sample</c>), per image:
-/// s = clamp(quantile(|x0|, ratio), 1, max); x0 = clamp(x0, −s, s) / s. Float32 like torch.quantile (linear).
+/// Imagen's dynamic thresholding (diffusers' <c>_threshold_sample</c>): per image, s = clamp(quantile(|x̂₀|, ratio), 1,
+/// sample_max_value); x̂₀ ← clamp(x̂₀, −s, s) / s. The quantile is torch's linear interpolation with the rank computed
+/// in float32.
 /// </summary>
-internal sealed class DynamicThresholding
+public sealed class DynamicThresholding
 {
     private readonly float _ratio;
     private readonly float _maxValue;
-    private float[] _sorted = [];
+    private float[]? _sorted;
 
-    public DynamicThresholding(double ratio, double maxValue)
+    public DynamicThresholding(double ratio, double sampleMaxValue)
     {
-        if (!(ratio >= 0 && ratio <= 1))
-            throw new ArgumentOutOfRangeException(nameof(ratio), ratio, "dynamic_thresholding_ratio must lie in [0, 1].");
+        if (ratio is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(ratio), ratio, "dynamic_thresholding_ratio must be in (0, 1].");
         _ratio = (float)ratio;
-        _maxValue = (float)maxValue;
+        _maxValue = (float)sampleMaxValue;
     }
 
-    /// <summary>Thresholds every image of <paramref name="x0"/> in place.</summary>
+    /// <summary>Reads <c>thresholding</c>, <c>dynamic_thresholding_ratio</c>, <c>sample_max_value</c>; null when off.</summary>
+    public static DynamicThresholding? FromOptions(SchedulerOptions options) =>
+        options.IsDeclared("thresholding") && options.GetBool("thresholding")
+            ? new DynamicThresholding(options.GetDouble("dynamic_thresholding_ratio"), options.GetDouble("sample_max_value"))
+            : null;
+
+    /// <summary>Thresholds <paramref name="x0"/> in place, image by image.</summary>
     public void Apply(Span<float> x0, LatentShape shape)
     {
         int n = shape.ImageLength;
-        if (_sorted.Length != n) _sorted = new float[n];
+        var sorted = _sorted is { Length: var l } && l == n ? _sorted : _sorted = new float[n];
         for (int b = 0; b < shape.Batch; b++)
         {
             var image = x0.Slice(b * n, n);
-            for (int i = 0; i < n; i++) _sorted[i] = MathF.Abs(image[i]);
-            Array.Sort(_sorted);
+            for (int i = 0; i < n; i++) sorted[i] = Math.Abs(image[i]);
+            Array.Sort(sorted);
             float rank = _ratio * (n - 1);
             int below = (int)rank;
-            int above = (int)MathF.Ceiling(rank);
+            int above = Math.Min(below + 1, n - 1);
             float weight = rank - below;
-            float lo = _sorted[below], hi = _sorted[above];
-            // torch.lerp's two-sided formula.
-            float s = weight < 0.5f ? lo + weight * (hi - lo) : hi - (hi - lo) * (1f - weight);
-            s = MathF.Min(MathF.Max(s, 1f), _maxValue);
-            for (int i = 0; i < n; i++)
-                image[i] = Math.Clamp(image[i], -s, s) / s;
+            float q = TorchMath.Lerp(sorted[below], sorted[above], weight);
+            float s = Math.Clamp(q, 1f, _maxValue);
+            for (int i = 0; i < n; i++) image[i] = Math.Clamp(image[i], -s, s) / s;
         }
     }
 }

@@ -13,6 +13,15 @@ public static class SchedulerRegistry
     private static readonly SchedulerRegistration[] _registrations =
     [
         PndmScheduler.Registration,
+        EulerDiscreteScheduler.Registration,
+        EulerAncestralDiscreteScheduler.Registration,
+        LmsDiscreteScheduler.Registration,
+        HeunDiscreteScheduler.Registration,
+        KDpm2DiscreteScheduler.Registration,
+        KDpm2AncestralDiscreteScheduler.Registration,
+        DdimScheduler.Registration,
+        DdpmScheduler.Registration,
+        LcmScheduler.Registration,
         DpmSolverMultistepScheduler.Registration,
         DpmSolverSinglestepScheduler.Registration,
         DeisMultistepScheduler.Registration,

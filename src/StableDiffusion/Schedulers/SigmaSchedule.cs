@@ -59,26 +59,37 @@ public static class SigmaSchedule
     /// <summary>
     /// diffusers' <c>_sigma_to_t</c>: the fractional timestep whose log-sigma interpolates <paramref name="sigma"/>
     /// between the two neighbouring training log-sigmas (<paramref name="logSigmas"/> ascending in t, float32).
-    /// The bracket difference is a float32 subtraction as in numpy; the rest is float64.
+    /// numpy 1.24's value-based casting keeps the arrays' float32: log σ is rounded to float32 before the distances
+    /// and the weight w = (low − log σ)/(low − high) is a float32 division; only t = (1−w)·lo + w·hi is float64.
     /// </summary>
     public static double SigmaToT(double sigma, ReadOnlySpan<float> logSigmas)
     {
-        double logSigma = Math.Log(Math.Max(sigma, 1e-10));
+        // float32(log σ): the float64 log is rounded when it meets the float32 log_sigmas array.
+        return SigmaToTFromLog((float)NumpyMath.LogFloat64(Math.Max(sigma, 1e-10)), logSigmas);
+    }
+
+    /// <summary>
+    /// <c>_sigma_to_t</c> called with a float32 torch sigma (KDPM2's interpolated sigmas): numpy takes the float32
+    /// log of max(σ, 1e-10) instead of the float64 log; the rest is as <see cref="SigmaToT(double, ReadOnlySpan{float})"/>.
+    /// </summary>
+    public static double SigmaToT(float sigma, ReadOnlySpan<float> logSigmas) =>
+        SigmaToTFromLog(NumpyMath.LogFloat32(Math.Max(sigma, 1e-10f)), logSigmas);
+
+    private static double SigmaToTFromLog(float logSigma, ReadOnlySpan<float> logSigmas)
+    {
         int n = logSigmas.Length;
-        // low_idx = argmax of cumsum(dists >= 0): the last index where log_sigma >= log_sigmas[i], as the cumsum
-        // reaches its maximum first there; 0 when there is none; clipped to n-2.
         int count = 0, lowIdx = 0, best = 0;
         for (int i = 0; i < n; i++)
         {
-            if (logSigma - logSigmas[i] >= 0) count++;
+            if (logSigma - logSigmas[i] >= 0f) count++;
             if (count > best) { best = count; lowIdx = i; }
         }
         lowIdx = Math.Min(lowIdx, n - 2);
         int highIdx = lowIdx + 1;
         float low = logSigmas[lowIdx], high = logSigmas[highIdx];
-        double w = (low - logSigma) / (double)(low - high);
-        w = Math.Clamp(w, 0, 1);
-        return (1 - w) * lowIdx + w * highIdx;
+        float w = (low - logSigma) / (low - high);
+        w = Math.Clamp(w, 0f, 1f);
+        return (double)(1f - w) * lowIdx + (double)w * highIdx;
     }
 
     /// <summary>The last sigma appended after the schedule: 0 ("zero") or the training σ at t = 0 ("sigma_min").</summary>
