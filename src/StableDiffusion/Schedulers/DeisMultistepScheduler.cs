@@ -135,14 +135,18 @@ public sealed class DeisMultistepScheduler : VpSolverScheduler
             x[k] = alphaT * (x[k] / alphaS0 + coef1 * m0[k] + coef2 * m1[k] + coef3 * m2[k]);
     }
 
+    // diffusers' ind_fn takes np.log of the 0-dim float32 tensors (numpy's float32 SIMD log), the rest is float32 torch.
+
     /// <summary>∫ (log t − log c)/(log b − log c) dt, float32 (diffusers' second-order <c>ind_fn</c>).</summary>
     private static float Integral2(float t, float b, float c) =>
-        t * (-MathF.Log(c) + MathF.Log(t) - 1f) / (MathF.Log(b) - MathF.Log(c));
+        t * (-Log(c) + Log(t) - 1f) / (Log(b) - Log(c));
+
+    private static float Log(float x) => NumpyMath.LogFloat32(x);
 
     /// <summary>∫ (log t − log c)(log t − log d)/((log b − log c)(log b − log d)) dt, float32 (third-order <c>ind_fn</c>).</summary>
     private static float Integral3(float t, float b, float c, float d)
     {
-        float lt = MathF.Log(t), lb = MathF.Log(b), lc = MathF.Log(c), ld = MathF.Log(d);
+        float lt = Log(t), lb = Log(b), lc = Log(c), ld = Log(d);
         float numerator = t * (lc * (ld - lt + 1f) - ld * lt + ld + lt * lt - 2f * lt + 2f);
         float denominator = (lb - lc) * (lb - ld);
         return numerator / denominator;

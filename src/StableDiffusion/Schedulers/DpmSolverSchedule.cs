@@ -108,7 +108,7 @@ internal static class DpmSolverSchedule
         int count = 0;
         foreach (float a in alphasCumprod)
         {
-            float lambda = MathF.Log(MathF.Sqrt(a)) - MathF.Log(MathF.Sqrt(1f - a));
+            float lambda = TorchMath.Log(MathF.Sqrt(a)) - TorchMath.Log(MathF.Sqrt(1f - a)); // torch.log: SLEEF
             if (lambda < clip) count++;
         }
         return count;

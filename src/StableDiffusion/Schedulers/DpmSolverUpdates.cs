@@ -6,7 +6,8 @@ namespace StableDiffusion.Schedulers;
 /// The DPM-Solver update rules of diffusers 0.35.2 (first order = DDIM; multistep and singlestep second/third
 /// order; ODE and SDE variants). The scalar coefficients are float32 like diffusers' 0-dim tensors; each tensor
 /// expression is evaluated element by element in diffusers' order with the signs folded into the coefficients
-/// (a − b·m equals a + (−b)·m bit for bit), so every element is rounded exactly as torch rounds it.
+/// (a − b·m equals a + (−b)·m bit for bit), so every element is rounded exactly as torch rounds it; exp and log are
+/// SLEEF's, as in torch's CPU kernels.
 /// </summary>
 internal static class DpmSolverUpdates
 {
@@ -22,24 +23,24 @@ internal static class DpmSolverUpdates
         {
             case DpmAlgorithm.DpmSolverPlusPlus:
                 cx = sT / sS;
-                cm = -(alphaT * (MathF.Exp(-h) - 1f));
+                cm = -(alphaT * (TorchMath.Exp(-h) - 1f));
                 break;
             case DpmAlgorithm.DpmSolver:
                 cx = alphaT / alphaS;
-                cm = -(sT * (MathF.Exp(h) - 1f));
+                cm = -(sT * (TorchMath.Exp(h) - 1f));
                 break;
             case DpmAlgorithm.SdeDpmSolverPlusPlus:
             {
-                float e2 = MathF.Exp(-2f * h);
-                cx = sT / sS * MathF.Exp(-h);
+                float e2 = TorchMath.Exp(-2f * h);
+                cx = sT / sS * TorchMath.Exp(-h);
                 cm = alphaT * (1f - e2);
                 cn = sT * MathF.Sqrt(1f - e2);
                 break;
             }
             default:
                 cx = alphaT / alphaS;
-                cm = -(2f * (sT * (MathF.Exp(h) - 1f)));
-                cn = sT * MathF.Sqrt(MathF.Exp(2f * h) - 1f);
+                cm = -(2f * (sT * (TorchMath.Exp(h) - 1f)));
+                cn = sT * MathF.Sqrt(TorchMath.Exp(2f * h) - 1f);
                 break;
         }
         if (noise.IsEmpty)
@@ -152,28 +153,28 @@ internal static class DpmSolverUpdates
         {
             case DpmAlgorithm.DpmSolverPlusPlus:
             {
-                float b = alphaT * (MathF.Exp(-h) - 1f);
-                float d1 = heun ? alphaT * ((MathF.Exp(-h) - 1f) / h + 1f) : -(0.5f * b);
+                float b = alphaT * (TorchMath.Exp(-h) - 1f);
+                float d1 = heun ? alphaT * ((TorchMath.Exp(-h) - 1f) / h + 1f) : -(0.5f * b);
                 return new(sT / sS, -b, d1, 0f, 0f);
             }
             case DpmAlgorithm.DpmSolver:
             {
-                float b = sT * (MathF.Exp(h) - 1f);
-                float d1 = heun ? sT * ((MathF.Exp(h) - 1f) / h - 1f) : 0.5f * b;
+                float b = sT * (TorchMath.Exp(h) - 1f);
+                float d1 = heun ? sT * ((TorchMath.Exp(h) - 1f) / h - 1f) : 0.5f * b;
                 return new(alphaT / alphaS, -b, -d1, 0f, 0f);
             }
             case DpmAlgorithm.SdeDpmSolverPlusPlus:
             {
-                float e2 = MathF.Exp(-2f * h);
+                float e2 = TorchMath.Exp(-2f * h);
                 float b = alphaT * (1f - e2);
                 float d1 = heun ? alphaT * ((1f - e2) / (-2f * h) + 1f) : 0.5f * b;
-                return new(sT / sS * MathF.Exp(-h), b, d1, 0f, sT * MathF.Sqrt(1f - e2));
+                return new(sT / sS * TorchMath.Exp(-h), b, d1, 0f, sT * MathF.Sqrt(1f - e2));
             }
             default:
             {
-                float b = sT * (MathF.Exp(h) - 1f);
-                float d1 = heun ? 2f * (sT * ((MathF.Exp(h) - 1f) / h - 1f)) : b;
-                return new(alphaT / alphaS, -(2f * b), -d1, 0f, sT * MathF.Sqrt(MathF.Exp(2f * h) - 1f));
+                float b = sT * (TorchMath.Exp(h) - 1f);
+                float d1 = heun ? 2f * (sT * ((TorchMath.Exp(h) - 1f) / h - 1f)) : b;
+                return new(alphaT / alphaS, -(2f * b), -d1, 0f, sT * MathF.Sqrt(TorchMath.Exp(2f * h) - 1f));
             }
         }
     }
@@ -196,21 +197,21 @@ internal static class DpmSolverUpdates
         {
             case DpmAlgorithm.DpmSolverPlusPlus:
             {
-                float em = MathF.Exp(-h) - 1f;
+                float em = TorchMath.Exp(-h) - 1f;
                 return new(sT / sS, -(alphaT * em), alphaT * (em / h + 1f),
-                    -(alphaT * ((MathF.Exp(-h) - 1f + h) / (h * h) - 0.5f)), 0f);
+                    -(alphaT * ((TorchMath.Exp(-h) - 1f + h) / (h * h) - 0.5f)), 0f);
             }
             case DpmAlgorithm.DpmSolver:
             {
-                float ep = MathF.Exp(h) - 1f;
+                float ep = TorchMath.Exp(h) - 1f;
                 return new(alphaT / alphaS, -(sT * ep), -(sT * (ep / h - 1f)),
-                    -(sT * ((MathF.Exp(h) - 1f - h) / (h * h) - 0.5f)), 0f);
+                    -(sT * ((TorchMath.Exp(h) - 1f - h) / (h * h) - 0.5f)), 0f);
             }
             case DpmAlgorithm.SdeDpmSolverPlusPlus:
             {
-                float e2 = MathF.Exp(-2f * h);
+                float e2 = TorchMath.Exp(-2f * h);
                 float twoH = 2f * h, minusTwoH = -2f * h;
-                return new(sT / sS * MathF.Exp(-h), alphaT * (1f - e2), alphaT * ((1f - e2) / minusTwoH + 1f),
+                return new(sT / sS * TorchMath.Exp(-h), alphaT * (1f - e2), alphaT * ((1f - e2) / minusTwoH + 1f),
                     alphaT * ((1f - e2 - twoH) / (twoH * twoH) - 0.5f), sT * MathF.Sqrt(1f - e2));
             }
             default:

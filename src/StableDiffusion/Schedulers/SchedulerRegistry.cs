@@ -13,18 +13,18 @@ public static class SchedulerRegistry
     private static readonly SchedulerRegistration[] _registrations =
     [
         PndmScheduler.Registration,
+        DdimScheduler.Registration,
+        DdpmScheduler.Registration,
         EulerDiscreteScheduler.Registration,
-        DpmSolverMultistepScheduler.Registration,
-        DpmSolverSinglestepScheduler.Registration,
-        DeisMultistepScheduler.Registration,
-        UniPCMultistepScheduler.Registration,
         EulerAncestralDiscreteScheduler.Registration,
         LmsDiscreteScheduler.Registration,
         HeunDiscreteScheduler.Registration,
         KDpm2DiscreteScheduler.Registration,
         KDpm2AncestralDiscreteScheduler.Registration,
-        DdimScheduler.Registration,
-        DdpmScheduler.Registration,
+        DpmSolverMultistepScheduler.Registration,
+        DpmSolverSinglestepScheduler.Registration,
+        DeisMultistepScheduler.Registration,
+        UniPCMultistepScheduler.Registration,
         LcmScheduler.Registration,
     ];
 

@@ -14,15 +14,11 @@ internal static class VpSigmaMath
         return (alpha, sigma * alpha);
     }
 
-    /// <summary>Half log-SNR: log(alpha) − log(sigma) in float32 (+∞ at sigma = 0, as torch gives).</summary>
-    public static float Lambda(float alpha, float sigma) => MathF.Log(alpha) - MathF.Log(sigma);
+    /// <summary>Half log-SNR: log(alpha) − log(sigma) in float32 with torch's (SLEEF) log; +∞ at sigma = 0, as torch gives.</summary>
+    public static float Lambda(float alpha, float sigma) => TorchMath.Log(alpha) - TorchMath.Log(sigma);
 
-    /// <summary>float32 <c>expm1</c>. .NET has none; exp − 1 in double then one rounding is within an ulp of torch's.</summary>
-    public static float Expm1(float x)
-    {
-        double d = x;
-        return (float)(Math.Abs(d) < 1e-5 ? d + 0.5 * d * d : Math.Exp(d) - 1.0);
-    }
+    /// <summary>torch.expm1 of a float32 tensor (SLEEF's polynomial, as PyTorch's CPU kernel).</summary>
+    public static float Expm1(float x) => SleefExpm1.Compute(x);
 
     /// <summary>
     /// Solves the small dense system <paramref name="a"/>·x = <paramref name="b"/> (n ≤ 3, row-major, overwritten)

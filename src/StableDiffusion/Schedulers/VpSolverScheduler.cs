@@ -116,8 +116,5 @@ public abstract class VpSolverScheduler : SchedulerBase
     }
 
     /// <summary>Dynamic thresholding when <c>thresholding</c> is on, else null.</summary>
-    internal static DynamicThresholding? ReadThresholding(SchedulerOptions options) =>
-        options.GetBool("thresholding")
-            ? new DynamicThresholding(options.GetDouble("dynamic_thresholding_ratio"), options.GetDouble("sample_max_value"))
-            : null;
+    internal static DynamicThresholding? ReadThresholding(SchedulerOptions options) => DynamicThresholding.FromOptions(options);
 }
