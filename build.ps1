@@ -116,8 +116,7 @@ function Invoke-Tests {
     $pester = Get-PesterPath
     $summary = Join-Path $results 'pester.json'
     $script = @"
-`$ErrorActionPreference = 'Stop'
-Import-Module '$pester' -RequiredVersion 5.7.1
+Import-Module '$pester' -RequiredVersion 5.7.1 -ErrorAction Stop
 `$config = New-PesterConfiguration
 `$config.Run.Path = '$(Join-Path $root 'tests')'
 `$config.Run.PassThru = `$true

@@ -7,6 +7,7 @@ BeforeAll {
 
     # Runs a command expected to fail and returns its single error record.
     function Get-SdError([scriptblock] $Command) {
+        $ErrorActionPreference = 'Continue'   # the errors under test are non-terminating, whatever the caller prefers
         $errors = [System.Collections.Generic.List[object]]::new()
         $out = @(& $Command 2>&1 | ForEach-Object { if ($_ -is [System.Management.Automation.ErrorRecord]) { $errors.Add($_) } else { $_ } })
         $errors.Count | Should -Be 1 -Because 'exactly one error is expected'

@@ -110,6 +110,7 @@ Describe 'Invoke-SdGeneration -Scheduler' {
     }
 
     It 'reports an unknown scheduler for the record and goes on' {
+        $ErrorActionPreference = 'Continue'
         $errors = [System.Collections.Generic.List[object]]::new()
         $images = @(Invoke-SdGeneration -Pipeline $script:Pipeline -Prompt 'a' -Scheduler 'Eulr' @script:Fast 2>&1 | ForEach-Object { if ($_ -is [System.Management.Automation.ErrorRecord]) { $errors.Add($_) } else { $_ } })
         $images.Count | Should -Be 0
