@@ -2,12 +2,6 @@ using StableDiffusion.Random;
 
 namespace StableDiffusion.Schedulers;
 
-/// <summary>A scheduler whose <c>step()</c> takes diffusers' <c>eta</c> argument (DDIM): 0 = deterministic, 1 = DDPM-like noise.</summary>
-public interface IEtaScheduler
-{
-    double Eta { get; set; }
-}
-
 /// <summary>
 /// diffusers' <c>DDIMScheduler</c> (Song et al. 2020): the non-Markovian DDIM update with optional noise (η),
 /// clipping or dynamic thresholding of x̂₀, and epsilon / sample / v-prediction. Deterministic when η = 0.

@@ -52,7 +52,7 @@ public sealed class EulerDiscreteScheduler : SigmaSchedulerBase
             timesteps = TimestepSpacing.Float32Timesteps(Spacing, Schedule.TrainTimesteps, inferenceSteps, StepsOffset);
             // torch.linspace(log σ_min, log σ_max, n + 1).exp() in float32 (diffusers' ascending order, kept as is).
             var logs = TorchOps.LinspaceFloat32(NumpyMath.LogFloat32(TrainSigmas[^1]), NumpyMath.LogFloat32(TrainSigmas[0]), inferenceSteps + 1);
-            sigmas = Array.ConvertAll(logs, l => (double)MathF.Exp(l));
+            sigmas = Array.ConvertAll(logs, l => (double)TorchMath.Exp(l));
             if (Ramp != SigmaRampKind.None)
             {
                 sigmas = SigmaRamp.Apply(Ramp, sigmas, inferenceSteps, _sigmaMin, _sigmaMax);
@@ -69,7 +69,7 @@ public sealed class EulerDiscreteScheduler : SigmaSchedulerBase
         {
             // EDM-style continuous timesteps for v-prediction models: 0.25·log σ (float32).
             var t = new double[SigmaValues.Length - 1];
-            for (int i = 0; i < t.Length; i++) t[i] = 0.25f * MathF.Log(SigmaValues[i]);
+            for (int i = 0; i < t.Length; i++) t[i] = 0.25f * TorchMath.Log(SigmaValues[i]);
             SetTimestepValues(t);
         }
         else

@@ -7,6 +7,12 @@ namespace StableDiffusion.Schedulers;
 /// Otherwise the interval is bisected adaptively (a simplification of dqags' extrapolation; never needed for
 /// polynomials of degree ≤ 3 like the LMS integrands).
 /// </summary>
+/// <summary>A function to integrate; a struct implementation keeps integration allocation-free.</summary>
+public interface IIntegrand
+{
+    double Evaluate(double x);
+}
+
 public static class GaussKronrod
 {
     private static readonly double[] Xgk =
@@ -40,7 +46,12 @@ public static class GaussKronrod
     private const double Uflow = 2.2250738585072014e-308;
 
     /// <summary>dqk21 on [a, b]: the Kronrod result, its error estimate and ∫|f|.</summary>
-    public static (double Result, double AbsErr, double ResAbs) Qk21(Func<double, double> f, double a, double b)
+    public static (double Result, double AbsErr, double ResAbs) Qk21(Func<double, double> f, double a, double b) =>
+        Qk21(new DelegateIntegrand(f), a, b);
+
+    /// <summary>dqk21 on [a, b] for a struct integrand (no allocation).</summary>
+    public static (double Result, double AbsErr, double ResAbs) Qk21<TIntegrand>(TIntegrand integrand, double a, double b)
+        where TIntegrand : IIntegrand
     {
         Span<double> fv1 = stackalloc double[10];
         Span<double> fv2 = stackalloc double[10];
@@ -48,14 +59,14 @@ public static class GaussKronrod
         double hlgth = 0.5 * (b - a);
         double dhlgth = Math.Abs(hlgth);
         double resg = 0;
-        double fc = f(centr);
+        double fc = integrand.Evaluate(centr);
         double resk = Wgk[10] * fc;
         double resabs = Math.Abs(resk);
         for (int j = 1; j <= 5; j++)
         {
             int jtw = 2 * j - 1; // Fortran jtw = 2j (1-based)
             double absc = hlgth * Xgk[jtw];
-            double fval1 = f(centr - absc), fval2 = f(centr + absc);
+            double fval1 = integrand.Evaluate(centr - absc), fval2 = integrand.Evaluate(centr + absc);
             fv1[jtw] = fval1; fv2[jtw] = fval2;
             double fsum = fval1 + fval2;
             resg += Wg[j - 1] * fsum;
@@ -66,7 +77,7 @@ public static class GaussKronrod
         {
             int jtwm1 = 2 * j - 2; // Fortran 2j-1 (1-based)
             double absc = hlgth * Xgk[jtwm1];
-            double fval1 = f(centr - absc), fval2 = f(centr + absc);
+            double fval1 = integrand.Evaluate(centr - absc), fval2 = integrand.Evaluate(centr + absc);
             fv1[jtwm1] = fval1; fv2[jtwm1] = fval2;
             double fsum = fval1 + fval2;
             resk += Wgk[jtwm1] * fsum;
@@ -85,7 +96,12 @@ public static class GaussKronrod
     }
 
     /// <summary><c>scipy.integrate.quad(f, a, b, epsabs=1.49e-8, epsrel)</c> for well-behaved integrands.</summary>
-    public static double Integrate(Func<double, double> f, double a, double b, double epsrel = 1.49e-8, double epsabs = 1.49e-8)
+    public static double Integrate(Func<double, double> f, double a, double b, double epsrel = 1.49e-8, double epsabs = 1.49e-8) =>
+        Integrate(new DelegateIntegrand(f), a, b, epsrel, epsabs);
+
+    /// <summary><see cref="Integrate(Func{double, double}, double, double, double, double)"/> for a struct integrand (no allocation).</summary>
+    public static double Integrate<TIntegrand>(TIntegrand f, double a, double b, double epsrel = 1.49e-8, double epsabs = 1.49e-8)
+        where TIntegrand : IIntegrand
     {
         var (result, abserr, resabs) = Qk21(f, a, b);
         double errbnd = Math.Max(epsabs, epsrel * Math.Abs(result));
@@ -93,7 +109,13 @@ public static class GaussKronrod
         return Adaptive(f, a, b, epsrel, epsabs, depth: 0);
     }
 
-    private static double Adaptive(Func<double, double> f, double a, double b, double epsrel, double epsabs, int depth)
+    private readonly struct DelegateIntegrand(Func<double, double> f) : IIntegrand
+    {
+        public double Evaluate(double x) => f(x);
+    }
+
+    private static double Adaptive<TIntegrand>(TIntegrand f, double a, double b, double epsrel, double epsabs, int depth)
+        where TIntegrand : IIntegrand
     {
         double mid = 0.5 * (a + b);
         var left = Qk21(f, a, mid);

@@ -56,7 +56,7 @@ public sealed class KDpm2DiscreteScheduler : SigmaSchedulerBase
         ts[0] = t32[0];
         for (int i = 1; i < t32.Length; i++)
         {
-            ts[2 * i - 1] = (float)SigmaSchedule.SigmaToT(interpol[i], LogSigmas);
+            ts[2 * i - 1] = InterpolatedTimestep(SigmaSchedule.SigmaToT(interpol[i], LogSigmas));
             ts[2 * i] = t32[i];
         }
         SetTimestepValues(ts);
@@ -72,6 +72,12 @@ public sealed class KDpm2DiscreteScheduler : SigmaSchedulerBase
         result[^1] = x[^1];
         return result;
     }
+
+    /// <summary>
+    /// The interpolated timesteps take the dtype of the main ones: float32 normally, but float64 with a sigma ramp
+    /// (diffusers rounds the ramp's timesteps with numpy, leaving a float64 tensor).
+    /// </summary>
+    private double InterpolatedTimestep(double t) => Ramp == SigmaRampKind.None ? (float)t : t;
 
     public override void ScaleModelInput(Span<float> sample, double timestep)
     {

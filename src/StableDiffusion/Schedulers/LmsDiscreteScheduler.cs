@@ -93,10 +93,13 @@ public sealed class LmsDiscreteScheduler : SigmaSchedulerBase
     /// diffusers' <c>get_lms_coefficient</c>: ∫_{σ_t}^{σ_t+1} Π_{k≠j} (τ − σ_{t−k}) / (σ_{t−j} − σ_{t−k}) dτ, quad with
     /// epsrel 1e-4; each factor computed in float32 as torch does with the float32 sigmas.
     /// </summary>
-    private double Coefficient(int order, int t, int currentOrder)
+    private double Coefficient(int order, int t, int currentOrder) =>
+        GaussKronrod.Integrate(new LagrangeBasis(SigmaValues, order, t, currentOrder), SigmaValues[t], SigmaValues[t + 1], epsrel: 1e-4);
+
+    /// <summary>diffusers' <c>lms_derivative</c>: Π_{k≠j} (τ − σ_{t−k}) / (σ_{t−j} − σ_{t−k}), each factor in float32.</summary>
+    private readonly struct LagrangeBasis(float[] sigmas, int order, int t, int currentOrder) : IIntegrand
     {
-        var sigmas = SigmaValues;
-        double Integrand(double tau)
+        public double Evaluate(double tau)
         {
             float prod = 1f;
             float tau32 = (float)tau;
@@ -107,6 +110,5 @@ public sealed class LmsDiscreteScheduler : SigmaSchedulerBase
             }
             return prod;
         }
-        return GaussKronrod.Integrate(Integrand, sigmas[t], sigmas[t + 1], epsrel: 1e-4);
     }
 }

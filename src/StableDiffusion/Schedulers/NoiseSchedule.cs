@@ -67,11 +67,12 @@ public sealed class NoiseSchedule
                     betas = BetasForAlphaBar(trainTimesteps);
                     break;
                 case Sigmoid:
-                    // DDPM's GeoDiff schedule: sigmoid(linspace(-6, 6)) * (end - start) + start, in float32.
+                    // DDPM's GeoDiff schedule: sigmoid(linspace(-6, 6)) * (end - start) + start, in float32
+                    // (torch's vectorised sigmoid is 1 / (1 + exp(-x)) with SLEEF's exp).
                     betas = TorchOps.LinspaceFloat32(-6, 6, trainTimesteps);
                     float scale = (float)(betaEnd - betaStart), start = (float)betaStart;
                     for (int i = 0; i < betas.Length; i++)
-                        betas[i] = (float)(1.0 / (1.0 + Math.Exp(-betas[i]))) * scale + start;
+                        betas[i] = 1f / (1f + TorchMath.Exp(-betas[i])) * scale + start;
                     break;
                 default:
                     throw new ArgumentException(

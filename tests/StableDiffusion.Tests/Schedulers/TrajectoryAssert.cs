@@ -10,12 +10,16 @@ public static class TrajectoryAssert
     /// magnitudes (≈1.5e-4 absolute at the Euler family's σ_max ≈ 14.6) and 1e-5 absolute below 1.</summary>
     public const double Tolerance = 1e-5;
 
-    /// <summary>The initial noise of every run: randn((1,4,8,8), Generator.manual_seed(0)) = latents[0] of a σ=1 run.</summary>
+    /// <summary>The initial noise of every run: randn((1,4,8,8), torch.Generator('cpu').manual_seed(0)).</summary>
     public static float[] InitialNoise()
     {
-        var run = SchedulerRuns.Get("0.12.0", "DDIMScheduler", 1);
-        return TrajectoryRunner.ReadLatents(run.LatentsFile!, 0);
+        var noise = new float[TrajectoryRunner.Shape.Length];
+        new StableDiffusion.Random.TorchGenerator(0).Randn(noise);
+        return noise;
     }
+
+    /// <summary>The step generator of a run: torch.Generator('cpu').manual_seed(1000), created once per run.</summary>
+    public static StableDiffusion.Random.TorchGenerator StepGenerator() => new(1000);
 
     /// <summary>Timesteps, sigmas and init_noise_sigma must equal the run's exactly in float32.</summary>
     public static void ScheduleEqual(SchedulerRun run, IScheduler scheduler)
@@ -66,6 +70,12 @@ public static class TrajectoryAssert
     public static (double Scaled, double Latents) RunMatches(SchedulerRun run, IScheduler scheduler, TrajectoryRunner.Result result)
     {
         ScheduleEqual(run, scheduler);
+        return TrajectoriesMatch(run, result);
+    }
+
+    /// <summary>Asserts scaled inputs and latents within <see cref="Tolerance"/>; returns the largest errors.</summary>
+    public static (double Scaled, double Latents) TrajectoriesMatch(SchedulerRun run, TrajectoryRunner.Result result)
+    {
         double scaled = MaxError(run.ScaledInputsFile!, result.ScaledInputs, out int fs);
         double latents = MaxError(run.LatentsFile!, result.Latents, out int fl);
         Assert.True(scaled <= Tolerance, $"{run.Id}: scaled inputs off by {scaled:G3} (frame {fs}).");

@@ -18,12 +18,13 @@ public static class TrajectoryRunner
     /// Runs the loop. <paramref name="initialNoise"/> is randn((1,4,8,8), seed 0) (before init_noise_sigma);
     /// <paramref name="stepGenerator"/> is the generator passed to every step (seed 1000 in the fixtures).
     /// </summary>
+    /// <param name="initNoiseSigma">Overrides the scheduler's init_noise_sigma (to replay a run recorded by another version).</param>
+    /// <param name="beforeStep">Called with the iteration index before each step (to replay another version's generator use).</param>
     public static Result Run(IScheduler scheduler, int steps, float[] initialNoise, IRandomGenerator? stepGenerator = null,
-                             Action<IScheduler>? beforeLoop = null)
+                             float? initNoiseSigma = null, Action<int>? beforeStep = null)
     {
         scheduler.SetTimesteps(steps);
-        beforeLoop?.Invoke(scheduler);
-        float sigma = scheduler.InitNoiseSigma;
+        float sigma = initNoiseSigma ?? scheduler.InitNoiseSigma;
         var x = new float[Shape.Length];
         for (int i = 0; i < x.Length; i++) x[i] = initialNoise[i] * sigma;
         var latents = new List<float[]> { (float[])x.Clone() };
@@ -31,8 +32,10 @@ public static class TrajectoryRunner
         var xIn = new float[x.Length];
         var eps = new float[x.Length];
         IReadOnlyList<IRandomGenerator>? generators = stepGenerator is null ? null : [stepGenerator];
+        int iteration = 0;
         foreach (double t in scheduler.Timesteps.ToArray())
         {
+            beforeStep?.Invoke(iteration++);
             x.CopyTo(xIn, 0);
             scheduler.ScaleModelInput(xIn, t);
             scaled.Add((float[])xIn.Clone());
@@ -44,13 +47,4 @@ public static class TrajectoryRunner
         return new Result(scheduler.Timesteps.ToArray(), scheduler.Sigmas?.ToArray(), scheduler.InitNoiseSigma, latents, scaled);
     }
 
-    /// <summary>The run's initial noise: latents[0] / init_noise_sigma is not exact, so read latents[0] and divide only when sigma is 1.</summary>
-    public static float[] ReadLatents(string path, int index)
-    {
-        var all = Fixtures.ReadF32(path);
-        int n = Shape.Length;
-        return all[(index * n)..((index + 1) * n)];
-    }
-
-    public static int CountFrames(string path) => Fixtures.ReadF32(path).Length / Shape.Length;
 }
