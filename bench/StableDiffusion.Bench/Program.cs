@@ -37,7 +37,7 @@ for (int run = 0; run < warmup + runs; run++)
     foreach (var r in results)
     {
         using var stream = new MemoryStream();
-        PngFile.Write(r.Image, stream, new Dictionary<string, string> { ["parameters"] = GenerationParameters.From(r).ToText() });
+        PngFile.Write(r.Image, stream, new Dictionary<string, string> { ["parameters"] = r.ToParameters().ToText() });
     }
     png.Stop();
     if (run >= warmup) samples.Add((results[0].Timings, png.Elapsed.TotalMilliseconds, wall.Elapsed.TotalMilliseconds));

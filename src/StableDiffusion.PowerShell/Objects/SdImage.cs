@@ -1,5 +1,6 @@
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
+using StableDiffusion.Imaging;
 using StableDiffusion.Pipeline;
 
 namespace StableDiffusion.PowerShell.Objects;
@@ -10,7 +11,7 @@ public sealed class SdImage : IDisposable
     internal SdImage(GenerationResult result)
     {
         Result = result;
-        Parameters = GenerationParameters.From(result);
+        Parameters = result.ToParameters();
     }
 
     /// <summary>The library result (pixels as floats, timings).</summary>

@@ -1,5 +1,6 @@
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
+using StableDiffusion.Imaging;
 
 namespace StableDiffusion.Pipeline;
 
@@ -37,6 +38,25 @@ public sealed class GenerationResult : IDisposable
 
     public int Width => Image.Width;
     public int Height => Image.Height;
+
+    /// <summary>The settings as they go into the PNG's text chunks.</summary>
+    public GenerationParameters ToParameters() => new()
+    {
+        Prompt = Request.Prompt,
+        NegativePrompt = Request.NegativePrompt,
+        Seed = Request.Seed,
+        Index = Request.Index,
+        Steps = Settings.Steps,
+        GuidanceScale = Settings.GuidanceScale,
+        GuidanceRescale = Settings.GuidanceRescale,
+        Eta = Settings.Eta,
+        Width = Width,
+        Height = Height,
+        Scheduler = Scheduler,
+        SchedulerOptions = SchedulerOptions,
+        Model = Model,
+        Precision = Precision,
+    };
 
     public void Dispose() => Image.Dispose();
 }

@@ -47,4 +47,12 @@ public static class TrajectoryRunner
         return new Result(scheduler.Timesteps.ToArray(), scheduler.Sigmas?.ToArray(), scheduler.InitNoiseSigma, latents, scaled);
     }
 
+
+    /// <summary>Frame <paramref name="index"/> of a run's latents file ([frames, 1, 4, 8, 8]).</summary>
+    public static float[] ReadLatents(string path, int index)
+    {
+        var all = Fixtures.ReadF32(path);
+        int n = Shape.Length;
+        return all[(index * n)..((index + 1) * n)];
+    }
 }

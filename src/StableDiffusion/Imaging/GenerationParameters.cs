@@ -1,0 +1,197 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+
+namespace StableDiffusion.Imaging;
+
+/// <summary>
+/// Everything needed to regenerate an image, as written into its PNG: the <c>parameters</c> text chunk in the
+/// AUTOMATIC1111 layout that other tools read, plus our exact JSON form.
+/// </summary>
+public sealed partial record GenerationParameters
+{
+    public required string Prompt { get; init; }
+    public string? NegativePrompt { get; init; }
+    public long Seed { get; init; }
+    public int Steps { get; init; }
+    public float GuidanceScale { get; init; }
+    public float GuidanceRescale { get; init; }
+    public float Eta { get; init; }
+    public int Width { get; init; }
+    public int Height { get; init; }
+    public string? Scheduler { get; init; }
+    public IReadOnlyDictionary<string, object?>? SchedulerOptions { get; init; }
+    public string? Model { get; init; }
+    public string? Precision { get; init; }
+    public int Index { get; init; }
+
+    /// <summary>The PNG text chunk key other tools read.</summary>
+    public const string TextKey = "parameters";
+
+    /// <summary>The PNG text chunk key of the exact JSON form.</summary>
+    public const string JsonKey = "sd-parameters";
+
+    /// <summary>AUTOMATIC1111 layout: prompt, "Negative prompt: …", then "Key: value, …".</summary>
+    public string ToText()
+    {
+        var sb = new StringBuilder(Prompt);
+        if (!string.IsNullOrEmpty(NegativePrompt)) sb.Append("\nNegative prompt: ").Append(NegativePrompt);
+        var fields = new List<string>
+        {
+            $"Steps: {Steps}",
+            $"Sampler: {Scheduler}",
+            $"CFG scale: {F(GuidanceScale)}",
+            $"Seed: {Seed}",
+            $"Size: {Width}x{Height}",
+            $"Model: {Model}",
+        };
+        if (Eta != 0) fields.Add($"Eta: {F(Eta)}");
+        if (GuidanceRescale != 0) fields.Add($"CFG rescale: {F(GuidanceRescale)}");
+        if (SchedulerOptions is { Count: > 0 })
+            fields.Add($"Scheduler options: {Quote(OptionsJson().ToJsonString())}");
+        if (Precision is not null) fields.Add($"Precision: {Precision}");
+        sb.Append('\n').Append(string.Join(", ", fields));
+        return sb.ToString();
+    }
+
+    public string ToJson() => new JsonObject
+    {
+        ["prompt"] = Prompt,
+        ["negative_prompt"] = NegativePrompt,
+        ["seed"] = Seed,
+        ["index"] = Index,
+        ["steps"] = Steps,
+        ["guidance_scale"] = GuidanceScale,
+        ["guidance_rescale"] = GuidanceRescale,
+        ["eta"] = Eta,
+        ["width"] = Width,
+        ["height"] = Height,
+        ["scheduler"] = Scheduler,
+        ["scheduler_options"] = OptionsJson(),
+        ["model"] = Model,
+        ["precision"] = Precision,
+    }.ToJsonString();
+
+    private JsonObject OptionsJson()
+    {
+        var obj = new JsonObject();
+        foreach (var (k, v) in SchedulerOptions ?? new Dictionary<string, object?>())
+            obj[k] = v is JsonNode n ? n.DeepClone() : JsonSerializer.SerializeToNode(v);
+        return obj;
+    }
+
+    /// <summary>Reads our JSON form (exact) or, failing that, AUTOMATIC1111-style text.</summary>
+    /// <exception cref="FormatException">Neither form can be read.</exception>
+    public static GenerationParameters Parse(IReadOnlyDictionary<string, string> pngText)
+    {
+        if (pngText.TryGetValue(JsonKey, out var json)) return FromJson(json);
+        if (pngText.TryGetValue(TextKey, out var text)) return FromText(text);
+        throw new FormatException($"The image has no '{TextKey}' text chunk: it does not record how it was generated.");
+    }
+
+    public static GenerationParameters FromJson(string json)
+    {
+        JsonObject o;
+        try { o = JsonNode.Parse(json) as JsonObject ?? throw new FormatException("not a JSON object"); }
+        catch (JsonException e) { throw new FormatException($"The '{JsonKey}' chunk is not valid JSON: {e.Message}", e); }
+        var options = new SortedDictionary<string, object?>(StringComparer.Ordinal);
+        if (o["scheduler_options"] is JsonObject so)
+            foreach (var (k, v) in so) options[k] = v?.DeepClone();
+        return new GenerationParameters
+        {
+            Prompt = o["prompt"]?.GetValue<string>() ?? throw new FormatException($"The '{JsonKey}' chunk has no prompt."),
+            NegativePrompt = o["negative_prompt"]?.GetValue<string>(),
+            Seed = o["seed"]?.GetValue<long>() ?? 0,
+            Index = o["index"]?.GetValue<int>() ?? 0,
+            Steps = o["steps"]?.GetValue<int>() ?? 0,
+            GuidanceScale = o["guidance_scale"]?.GetValue<float>() ?? 0,
+            GuidanceRescale = o["guidance_rescale"]?.GetValue<float>() ?? 0,
+            Eta = o["eta"]?.GetValue<float>() ?? 0,
+            Width = o["width"]?.GetValue<int>() ?? 0,
+            Height = o["height"]?.GetValue<int>() ?? 0,
+            Scheduler = o["scheduler"]?.GetValue<string>(),
+            SchedulerOptions = options,
+            Model = o["model"]?.GetValue<string>(),
+            Precision = o["precision"]?.GetValue<string>(),
+        };
+    }
+
+    /// <summary>
+    /// AUTOMATIC1111's layout: the prompt, an optional "Negative prompt: …" (both may span lines), then one line of
+    /// "Key: value" pairs (values with commas are JSON-quoted). A "Schedule type: Karras" field is folded into the
+    /// sampler name ("DPM++ 2M" + Karras → "DPM++ 2M Karras"), which the scheduler registry knows.
+    /// </summary>
+    public static GenerationParameters FromText(string text)
+    {
+        var lines = text.Replace("\r\n", "\n").Split('\n');
+        int settingsLine = Array.FindLastIndex(lines, l => SettingsLine().IsMatch(l));
+        if (settingsLine < 0) throw new FormatException("The 'parameters' text has no settings line (\"Steps: …, Seed: …\").");
+        var fields = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (Match m in Field().Matches(lines[settingsLine]))
+        {
+            string value = m.Groups["value"].Value.Trim();
+            if (value.StartsWith('"')) value = JsonSerializer.Deserialize<string>(value) ?? "";
+            fields[m.Groups["key"].Value.Trim()] = value;
+        }
+        var prompt = new StringBuilder();
+        var negative = new StringBuilder();
+        bool inNegative = false;
+        for (int i = 0; i < settingsLine; i++)
+        {
+            string line = lines[i];
+            if (line.StartsWith("Negative prompt:", StringComparison.Ordinal)) { inNegative = true; line = line["Negative prompt:".Length..].TrimStart(); }
+            var target = inNegative ? negative : prompt;
+            if (target.Length > 0) target.Append('\n');
+            target.Append(line);
+        }
+        string? sampler = fields.GetValueOrDefault("Sampler");
+        if (sampler is not null && fields.TryGetValue("Schedule type", out var schedule) && schedule.Equals("Karras", StringComparison.OrdinalIgnoreCase)
+            && !sampler.EndsWith("Karras", StringComparison.OrdinalIgnoreCase))
+            sampler += " Karras";
+        int width = 0, height = 0;
+        if (fields.TryGetValue("Size", out var size))
+        {
+            var parts = size.Split('x');
+            if (parts.Length != 2 || !int.TryParse(parts[0], out width) || !int.TryParse(parts[1], out height))
+                throw new FormatException($"The size '{size}' is not WIDTHxHEIGHT.");
+        }
+        var options = new SortedDictionary<string, object?>(StringComparer.Ordinal);
+        if (fields.TryGetValue("Scheduler options", out var json) && JsonNode.Parse(json) is JsonObject so)
+            foreach (var (k, v) in so) options[k] = v?.DeepClone();
+        return new GenerationParameters
+        {
+            Prompt = prompt.ToString(),
+            NegativePrompt = negative.Length > 0 ? negative.ToString() : null,
+            Steps = Int(fields, "Steps") ?? 0,
+            Seed = fields.TryGetValue("Seed", out var seed) ? long.Parse(seed, CultureInfo.InvariantCulture) : 0,
+            GuidanceScale = Float(fields, "CFG scale") ?? 0,
+            GuidanceRescale = Float(fields, "CFG rescale") ?? 0,
+            Eta = Float(fields, "Eta") ?? Float(fields, "Eta DDIM") ?? 0,
+            Width = width,
+            Height = height,
+            Scheduler = sampler,
+            SchedulerOptions = options,
+            Model = fields.GetValueOrDefault("Model"),
+            Precision = fields.GetValueOrDefault("Precision"),
+        };
+    }
+
+    private static int? Int(Dictionary<string, string> f, string key) =>
+        f.TryGetValue(key, out var v) ? int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i) ? i : throw new FormatException($"'{key}: {v}' is not an integer.") : null;
+
+    private static float? Float(Dictionary<string, string> f, string key) =>
+        f.TryGetValue(key, out var v) ? float.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) ? x : throw new FormatException($"'{key}: {v}' is not a number.") : null;
+
+    [GeneratedRegex(@"(^|, )Steps: \d+")]
+    private static partial Regex SettingsLine();
+
+    // A1111's own pattern: key, colon, then a JSON-quoted string or anything up to the next comma.
+    [GeneratedRegex(@"\s*(?<key>\w[\w \-/+()]*):\s*(?<value>""(?:\\.|[^\\""])+""|[^,]*)(?:,|$)")]
+    private static partial Regex Field();
+
+    private static string F(float value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    private static string Quote(string s) => s.Contains(',') ? JsonSerializer.Serialize(s) : s;
+}
