@@ -19,6 +19,7 @@
         'Set-SdVae'
         'Save-SdImageGrid'
         'Get-SdImageInfo'
+        'Invoke-SdRenderJob'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()
