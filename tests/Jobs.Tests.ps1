@@ -189,6 +189,31 @@ Describe 'Invoke-SdRenderJob: crashes, resumes and locks' {
         }
     }
 
+    It 'stops on Ctrl+C between steps, keeps what is saved, releases the lock, and a rerun completes the job' {
+        $folder = Join-Path $TestDrive 'stopped'
+        $job = New-TestJob $folder
+        $dir = Join-Path $folder 'out'
+        $ps = [PowerShell]::Create()
+        try {
+            $null = $ps.AddScript("Import-Module '$script:ModulePath'; Invoke-SdRenderJob -Path '$job' -InformationAction Ignore")
+            $null = $ps.BeginInvoke()
+            Wait-SdCondition { (Test-Path $dir) -and (Get-SdPng $dir).Count -ge 2 } 'two images are saved'
+            $ps.Stop()
+            $ps.InvocationStateInfo.State | Should -Be 'Stopped'
+        }
+        finally { $ps.Dispose() }
+        $saved = (Get-SdPng $dir).Count
+        $saved | Should -BeLessThan 12
+        Test-Path (Join-Path $dir 'sd-render.lock') | Should -BeFalse -Because 'a stopped run releases its lock'
+        (Get-SdJobLog $dir)[-1].status | Should -Be 'cancelled'
+        Get-ChildItem $dir -Force -Filter '*.tmp' | Should -BeNullOrEmpty
+
+        $summary = Invoke-SdRenderJob -Path $job -InformationAction Ignore
+        $summary.Skipped | Should -Be $saved
+        $summary.Rendered | Should -Be (12 - $saved)
+        (Get-SdLastRun $dir).event | Should -Not -Contain 'takeover'
+    }
+
     It 'refuses a concurrent run on the same folder with a message naming the run that holds it' {
         $folder = Join-Path $TestDrive 'busy'
         $job = New-TestJob $folder -Steps 40

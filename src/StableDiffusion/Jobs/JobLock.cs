@@ -105,19 +105,47 @@ public sealed class JobLock : IDisposable
         }
     }
 
+    /// <summary>
+    /// Creates the lock complete or not at all: the record is written to a temporary file, which is then moved to the
+    /// lock's name unless that exists (an atomic create-if-absent), so a crash can never leave an empty lock behind.
+    /// </summary>
     private static FileStream? TryCreate(string path, JobLockHolder holder)
     {
-        FileStream stream;
+        string temporary = $"{path}.{Guid.NewGuid():N}.tmp";
+        using (var s = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+        {
+            s.Write(Encoding.UTF8.GetBytes(holder.ToJson() + "\n"));
+            s.Flush(flushToDisk: true);
+        }
         try
         {
-            stream = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
+            File.Move(temporary, path, overwrite: false);
         }
-        catch (IOException e) when (e is not (DirectoryNotFoundException or PathTooLongException))
+        catch (IOException) when (File.Exists(path) || !File.Exists(temporary))
         {
-            return null; // it exists (or did a moment ago): the caller looks at it
+            TryDelete(temporary);
+            return null; // someone holds it: the caller looks at it
         }
-        Write(stream, holder);
-        return stream;
+        catch
+        {
+            TryDelete(temporary);
+            throw;
+        }
+        try
+        {
+            // Held open while the run lasts: on Windows nobody can delete a live run's lock.
+            return new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
     /// <summary>Rewrites the lock with a fresh heartbeat (the timer does this; a runner also does it between images).</summary>
@@ -220,7 +248,8 @@ public sealed class JobLock : IDisposable
             return age > staleAfter ? $"its lock file cannot be read and has not changed for {JobLockHolder.Ago(age)}" : null;
         }
         if (holder.IsOnThisHost && DeadProcess(holder) is { } dead) return dead;
-        var silence = now - holder.HeartbeatUtc;
+        // A heartbeat caught half rewritten by a crash does not parse: the file's time stands in for it.
+        var silence = now - (holder.HeartbeatUtc == DateTime.MinValue ? File.GetLastWriteTimeUtc(path) : holder.HeartbeatUtc);
         return silence > staleAfter
             ? $"{holder.Describe(now)}: no sign of life for more than {JobLockHolder.Ago(staleAfter)}"
             : null;

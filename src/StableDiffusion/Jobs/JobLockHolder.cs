@@ -20,7 +20,7 @@ public sealed record JobLockHolder
 
     public required DateTime StartedUtc { get; init; }
 
-    /// <summary>Last sign of life: the holder rewrites the lock regularly while it runs.</summary>
+    /// <summary>Last sign of life: the holder rewrites the lock regularly while it runs (MinValue: unreadable).</summary>
     public required DateTime HeartbeatUtc { get; init; }
 
     /// <summary>Random per run: tells this run's lock from any other.</summary>
@@ -30,8 +30,8 @@ public sealed record JobLockHolder
 
     /// <summary>"process 4242 on host 'render01' (user ann), job 'nightly.psd1', started …".</summary>
     public string Describe(DateTime nowUtc) =>
-        $"process {ProcessId} on host '{Host}' (user {User}), job '{Job}', started {StartedUtc.ToLocalTime():yyyy-MM-dd HH:mm:ss}, " +
-        $"last active {Ago(nowUtc - HeartbeatUtc)} ago";
+        $"process {ProcessId} on host '{Host}' (user {User}), job '{Job}', started {(StartedUtc == DateTime.MinValue ? "?" : StartedUtc.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture))}, " +
+        (HeartbeatUtc == DateTime.MinValue ? "last active: unknown" : $"last active {Ago(nowUtc - HeartbeatUtc)} ago");
 
     internal static string Ago(TimeSpan t) =>
         t.TotalSeconds < 90 ? $"{Math.Max(0, t.TotalSeconds):0} s" : t.TotalMinutes < 90 ? $"{t.TotalMinutes:0} min" : $"{t.TotalHours:0.#} h";
@@ -57,12 +57,13 @@ public sealed record JobLockHolder
             return new JobLockHolder
             {
                 ProcessId = o["pid"]!.GetValue<int>(),
-                ProcessStartUtc = o["process_start"] is JsonValue ps ? Time(ps.GetValue<string>()) : null,
+                ProcessStartUtc = o["process_start"] is JsonValue ps && Time(ps.GetValue<string>()) is var t && t != DateTime.MinValue ? t : null,
                 Host = o["host"]!.GetValue<string>(),
                 User = o["user"]?.GetValue<string>() ?? "?",
                 Job = o["job"]?.GetValue<string>() ?? "?",
-                StartedUtc = Time(o["started"]!.GetValue<string>()),
-                HeartbeatUtc = Time(o["heartbeat"]!.GetValue<string>()),
+                // Lenient on times: the process and host are what matter to tell a dead holder (see JobLock).
+                StartedUtc = Time(o["started"]?.GetValue<string>()),
+                HeartbeatUtc = Time(o["heartbeat"]?.GetValue<string>()),
                 Token = o["token"]!.GetValue<string>(),
             };
         }
@@ -72,5 +73,7 @@ public sealed record JobLockHolder
         }
     }
 
-    private static DateTime Time(string s) => DateTime.Parse(s, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind).ToUniversalTime();
+    /// <summary>A recorded time, or DateTime.MinValue when missing or unreadable.</summary>
+    private static DateTime Time(string? s) =>
+        DateTime.TryParse(s, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind, out var t) ? t.ToUniversalTime() : DateTime.MinValue;
 }

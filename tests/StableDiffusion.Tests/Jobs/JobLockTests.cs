@@ -120,6 +120,17 @@ public sealed class JobLockTests : IDisposable
     }
 
     [Fact]
+    public void ALockWhoseTimesAreUnreadableIsStillJudgedByItsProcess()
+    {
+        // A crash in the middle of a heartbeat rewrite can leave an impossible time; the dead process still shows.
+        int dead = DeadProcessId();
+        File.WriteAllText(LockPath, $$"""{"pid":{{dead}},"host":"{{Environment.MachineName}}","user":"u","job":"j","started":"2024-13-45T99:00:00Z","heartbeat":"2024-01-01T29:69:00Z","token":"t"}""");
+        using var taken = JobLock.Acquire(_scratch.Folder, "job");
+        Assert.Contains($"process {dead} on this host", taken.ReplacedReason);
+        Assert.Contains("last active: unknown", taken.Replaced!.Describe(DateTime.UtcNow));
+    }
+
+    [Fact]
     public void TheHeartbeatRefreshesTheLockAndALostLockIsNoticed()
     {
         using var held = JobLock.Acquire(_scratch.Folder, "job", new JobLockOptions { HeartbeatInterval = TimeSpan.FromMilliseconds(50) });

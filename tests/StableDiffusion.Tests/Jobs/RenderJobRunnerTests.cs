@@ -131,13 +131,16 @@ public sealed class RenderJobRunnerTests : IDisposable
         Directory.CreateDirectory(job.OutputDirectory);
         string leftover = Path.Combine(job.OutputDirectory, $".{job.Items[0].FileName}.{Guid.NewGuid():N}.tmp");
         string unrelated = Path.Combine(job.OutputDirectory, ".notes.tmp");
+        string lockRecord = Path.Combine(job.OutputDirectory, $"{JobLock.FileName}.{Guid.NewGuid():N}.tmp");
         File.WriteAllText(leftover, "half a png");
+        File.WriteAllText(lockRecord, "{\"pid\":");
         File.WriteAllText(unrelated, "mine");
         File.WriteAllText(job.LogPath, "{\"time\":\"2024-01-01T00:00:00Z\",\"event\":\"start\"}\n{\"time\":\"2024-01-01T00:0");
 
         var recorder = new Recorder();
         Runner(job).Run(recorder);
         Assert.False(File.Exists(leftover));
+        Assert.False(File.Exists(lockRecord));
         Assert.True(File.Exists(unrelated));
         Assert.Contains(recorder.Events, e => e.Kind == "cleanup" && e.Message.Contains(Path.GetFileName(leftover)));
         var lines = File.ReadAllLines(job.LogPath);
