@@ -16,6 +16,9 @@
         'Get-SdPromptToken'
         'Get-SdScheduler'
         'Set-SdScheduler'
+        'Set-SdVae'
+        'Save-SdImageGrid'
+        'Get-SdImageInfo'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

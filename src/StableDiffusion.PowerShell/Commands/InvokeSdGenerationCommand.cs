@@ -131,7 +131,11 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
     protected override void EndProcessing()
     {
         Flush();
-        WriteProgress(new ProgressRecord(1, "Generating images", "Done") { RecordType = ProgressRecordType.Completed });
+        if (ShowProgress)
+        {
+            WriteProgress(new ProgressRecord(ProgressObserver.StepsId, "Steps", "Done") { ParentActivityId = ProgressObserver.ImagesId, RecordType = ProgressRecordType.Completed });
+            WriteProgress(new ProgressRecord(ProgressObserver.ImagesId, "Generating images", "Done") { RecordType = ProgressRecordType.Completed });
+        }
     }
 
     protected override void StopProcessing() => _stop.Cancel();
@@ -236,18 +240,47 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
         }
     }
 
-    /// <summary>Turns pipeline steps into Write-Progress records (on the pipeline thread: Generate runs there).</summary>
+    /// <summary>
+    /// Progress is for people: skipped when the console host runs non-interactively (scheduled tasks, CI logs), where
+    /// it would only add noise. $ProgressPreference is honoured by PowerShell itself.
+    /// </summary>
+    /// <summary>Whether verbose records are wanted (avoids formatting one per step for nothing).</summary>
+    private bool Verbose => _verbose ??= MyInvocation.BoundParameters.TryGetValue("Verbose", out var v)
+        ? ((SwitchParameter)v).IsPresent
+        : SessionState.PSVariable.GetValue("VerbosePreference") is ActionPreference p && p != ActionPreference.SilentlyContinue && p != ActionPreference.Ignore;
+
+    private bool? _verbose;
+
+    private bool ShowProgress => !(Host.Name == "ConsoleHost" && NonInteractiveProcess.Value);
+
+    private static readonly Lazy<bool> NonInteractiveProcess = new(() =>
+        Environment.GetCommandLineArgs().Skip(1).Any(a => a.Length >= 5 && "-noninteractive".StartsWith(a, StringComparison.OrdinalIgnoreCase)));
+
+    /// <summary>
+    /// Turns pipeline steps into Write-Progress records (on the pipeline thread: Generate runs there): a parent record for
+    /// the images, a child for the steps of the batch in flight, whose activity names the prompt.
+    /// </summary>
     private sealed class ProgressObserver(InvokeSdGenerationCommand command, ImageRequest[] batch, int done) : GenerationObserver
     {
+        public const int ImagesId = 1;
+        public const int StepsId = 2;
+
         public override void OnStep(StepInfo step)
         {
+            if (command.Verbose)
+                command.WriteVerbose($"Step {step.Iteration + 1}/{step.Iterations} (t = {step.Timestep:0.###}): {step.Elapsed.TotalMilliseconds:F1} ms");
+            if (!command.ShowProgress) return;
             string prompt = batch[0].Prompt.Length > 60 ? batch[0].Prompt[..57] + "..." : batch[0].Prompt;
-            var record = new ProgressRecord(1, $"Generating '{prompt}'" + (batch.Length > 1 ? $" and {batch.Length - 1} more" : ""),
-                $"Step {step.Iteration + 1} of {step.Iterations} (images done: {done})")
+            int first = done + 1, last = done + batch.Length;
+            command.WriteProgress(new ProgressRecord(ImagesId, "Generating images",
+                first == last ? $"Image {first} (seed {batch[0].Seed})" : $"Images {first}-{last} (batch of {batch.Length})"));
+            command.WriteProgress(new ProgressRecord(StepsId, $"'{prompt}'" + (batch.Length > 1 ? $" and {batch.Length - 1} more" : ""),
+                $"Step {step.Iteration + 1} of {step.Iterations}")
             {
+                ParentActivityId = ImagesId,
                 PercentComplete = (int)(100.0 * (step.Iteration + 1) / step.Iterations),
-            };
-            command.WriteProgress(record);
+                SecondsRemaining = (int)Math.Ceiling(step.Elapsed.TotalSeconds * (step.Iterations - step.Iteration - 1)),
+            });
         }
     }
 }

@@ -29,6 +29,11 @@ public sealed class NewSdPipelineCommand : PSCmdlet
     [ValidateRange(0, 64)]
     public int DeviceId { get; set; }
 
+    /// <summary>A VAE export to use instead of the model's (e.g. sd-vae-ft-mse).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? VaePath { get; set; }
+
     protected override void ProcessRecord()
     {
         string full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
@@ -42,6 +47,19 @@ public sealed class NewSdPipelineCommand : PSCmdlet
         {
             WriteError(ErrorRecords.From(e, e is ModelLoadException ? null : full)); // a load error targets the file at fault
             return;
+        }
+        if (VaePath is not null)
+        {
+            try
+            {
+                engine.ReplaceVae(SessionState.Path.GetUnresolvedProviderPathFromPSPath(VaePath));
+            }
+            catch (ModelLoadException e)
+            {
+                engine.Dispose(); // nothing half-loaded stays behind
+                WriteError(ErrorRecords.From(e, null, "InvalidVae"));
+                return;
+            }
         }
         if (engine.ProviderFallbackReason is { } reason)
             WriteWarning($"CUDA is not available, running on the CPU. {reason}");

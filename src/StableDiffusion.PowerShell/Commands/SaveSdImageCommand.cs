@@ -27,14 +27,37 @@ public sealed class SaveSdImageCommand : PSCmdlet
     [ValidateNotNullOrEmpty]
     public string Path { get; set; } = "";
 
-    /// <summary>A folder to write into; each image is named from its index and seed.</summary>
+    /// <summary>A folder to write into; each image is named by -NameTemplate.</summary>
     [Parameter(Mandatory = true, ParameterSetName = DirectorySet)]
     [ValidateNotNullOrEmpty]
     public string Directory { get; set; } = "";
 
+    /// <summary>File name template for -Directory: {seed}, {index}, {prompt}, {steps}, {scheduler}, {date}…</summary>
+    [Parameter(ParameterSetName = DirectorySet)]
+    [ValidateNotNullOrEmpty]
+    public string NameTemplate { get; set; } = FileNameTemplate.Default;
+
     /// <summary>Overwrite existing files.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
+
+    /// <summary>Fail rather than pick a free name when a -Directory file exists.</summary>
+    [Parameter]
+    public SwitchParameter NoClobber { get; set; }
+
+    private FileNameTemplate? _template;
+    private readonly DateTime _started = DateTime.Now;
+
+    protected override void BeginProcessing()
+    {
+        if (Force && NoClobber)
+            ThrowTerminatingError(ErrorRecords.Argument("-Force and -NoClobber contradict each other; give one of them.", "ForceAndNoClobber", null));
+        if (ParameterSetName == DirectorySet)
+        {
+            try { _template = FileNameTemplate.Parse(NameTemplate); }
+            catch (ArgumentException e) { ThrowTerminatingError(ErrorRecords.From(e, NameTemplate, "InvalidNameTemplate")); }
+        }
+    }
 
     /// <summary>Write a FileInfo for each file saved.</summary>
     [Parameter]
@@ -44,7 +67,9 @@ public sealed class SaveSdImageCommand : PSCmdlet
     {
         string target = ParameterSetName == PathSet
             ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path)
-            : System.IO.Path.Combine(SessionState.Path.GetUnresolvedProviderPathFromPSPath(Directory), DefaultName(InputObject));
+            : _template!.Resolve(SessionState.Path.GetUnresolvedProviderPathFromPSPath(Directory), InputObject.Parameters, _started);
+        if (ParameterSetName == DirectorySet && !Force && !NoClobber)
+            target = FreeName(target); // a second image with the same name gets "-1", "-2"…: nothing is lost, nothing overwritten
         if (!string.Equals(System.IO.Path.GetExtension(target), ".png", StringComparison.OrdinalIgnoreCase))
             WriteWarning($"'{target}' does not end in .png; the file is a PNG all the same.");
         if (!ShouldProcess(target, "Save PNG image"))
@@ -69,5 +94,14 @@ public sealed class SaveSdImageCommand : PSCmdlet
         }
     }
 
-    private static string DefaultName(SdImage image) => $"{image.Index:D4}-{image.Seed}.png";
+    private static string FreeName(string path)
+    {
+        if (!File.Exists(path)) return path;
+        string folder = System.IO.Path.GetDirectoryName(path)!, name = System.IO.Path.GetFileNameWithoutExtension(path), ext = System.IO.Path.GetExtension(path);
+        for (int i = 1; ; i++)
+        {
+            string candidate = System.IO.Path.Combine(folder, $"{name}-{i}{ext}");
+            if (!File.Exists(candidate)) return candidate;
+        }
+    }
 }

@@ -37,6 +37,9 @@ public sealed class SdPipeline : IDisposable
     /// </summary>
     public SdSchedulerArgument Scheduler => new(Engine.Scheduler, Engine.DescribeScheduler());
 
+    /// <summary>The swapped-in VAE folder, or null for the model's own.</summary>
+    public string? Vae => Engine.Vae?.Path;
+
     /// <summary>Default image size of the model.</summary>
     public int DefaultSize => Engine.Model.DefaultImageSize;
 

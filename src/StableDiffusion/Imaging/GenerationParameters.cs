@@ -24,6 +24,7 @@ public sealed partial record GenerationParameters
     public string? Scheduler { get; init; }
     public IReadOnlyDictionary<string, object?>? SchedulerOptions { get; init; }
     public string? Model { get; init; }
+    public string? Vae { get; init; }
     public string? Precision { get; init; }
     public int Index { get; init; }
 
@@ -47,6 +48,7 @@ public sealed partial record GenerationParameters
             $"Size: {Width}x{Height}",
             $"Model: {Model}",
         };
+        if (Vae is not null) fields.Add($"VAE: {Vae}");
         if (Eta != 0) fields.Add($"Eta: {F(Eta)}");
         if (GuidanceRescale != 0) fields.Add($"CFG rescale: {F(GuidanceRescale)}");
         if (SchedulerOptions is { Count: > 0 })
@@ -71,6 +73,7 @@ public sealed partial record GenerationParameters
         ["scheduler"] = Scheduler,
         ["scheduler_options"] = OptionsJson(),
         ["model"] = Model,
+        ["vae"] = Vae,
         ["precision"] = Precision,
     }.ToJsonString();
 
@@ -114,6 +117,7 @@ public sealed partial record GenerationParameters
             Scheduler = o["scheduler"]?.GetValue<string>(),
             SchedulerOptions = options,
             Model = o["model"]?.GetValue<string>(),
+            Vae = o["vae"]?.GetValue<string>(),
             Precision = o["precision"]?.GetValue<string>(),
         };
     }
@@ -174,6 +178,7 @@ public sealed partial record GenerationParameters
             Scheduler = sampler,
             SchedulerOptions = options,
             Model = fields.GetValueOrDefault("Model"),
+            Vae = fields.GetValueOrDefault("VAE"),
             Precision = fields.GetValueOrDefault("Precision"),
         };
     }

@@ -11,8 +11,15 @@ namespace StableDiffusion.Models;
 /// </summary>
 public abstract class OnnxComponent : IDisposable
 {
+    private static int _live;
+    private int _disposed;
+
+    /// <summary>Sessions created and not yet disposed, process-wide (tests check that cancellation leaks none).</summary>
+    public static int LiveSessions => Volatile.Read(ref _live);
+
     protected OnnxComponent(InferenceSession session, string name, string path)
     {
+        Interlocked.Increment(ref _live);
         Session = session;
         Name = name;
         ModelPath = path;
@@ -27,6 +34,8 @@ public abstract class OnnxComponent : IDisposable
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        Interlocked.Decrement(ref _live);
         Session.Dispose();
         GC.SuppressFinalize(this);
     }

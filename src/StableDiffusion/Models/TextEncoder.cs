@@ -11,14 +11,22 @@ public sealed class TextEncoder : OnnxComponent
 
     public TextEncoder(InferenceSession session, string path) : base(session, "text encoder", path)
     {
-        _ids = Input("input_ids");
-        if (_ids.Meta.ElementDataType is not (TensorElementType.Int32 or TensorElementType.Int64))
-            throw new ModelLoadException(ModelLoadError.UnsupportedGraph, path,
-                $"The text encoder's input_ids are {_ids.Meta.ElementDataType}; int32 or int64 is expected.");
-        _hidden = Output("last_hidden_state");
-        RequireFloat(_hidden);
-        var dims = _hidden.Meta.Dimensions;
-        HiddenSize = dims.Length == 3 && dims[2] > 0 ? dims[2] : 0;
+        try
+        {
+            _ids = Input("input_ids");
+            if (_ids.Meta.ElementDataType is not (TensorElementType.Int32 or TensorElementType.Int64))
+                throw new ModelLoadException(ModelLoadError.UnsupportedGraph, path,
+                    $"The text encoder's input_ids are {_ids.Meta.ElementDataType}; int32 or int64 is expected.");
+            _hidden = Output("last_hidden_state");
+            RequireFloat(_hidden);
+            var dims = _hidden.Meta.Dimensions;
+            HiddenSize = dims.Length == 3 && dims[2] > 0 ? dims[2] : 0;
+        }
+        catch
+        {
+            Dispose(); // the session must not outlive a graph we refuse
+            throw;
+        }
     }
 
     /// <summary>Width of an embedding (768 for SD 1.x, 1024 for SD 2.x), 0 until the first call when the graph leaves it free.</summary>

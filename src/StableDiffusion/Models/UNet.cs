@@ -14,16 +14,24 @@ public sealed class UNet : OnnxComponent
 
     public UNet(InferenceSession session, string path) : base(session, "UNet", path)
     {
-        _sample = Input("sample");
-        _timestep = Input("timestep");
-        _hidden = Input("encoder_hidden_states");
-        _output = Output("out_sample", "sample", "noise_pred");
-        RequireFloat(_sample);
-        RequireFloat(_hidden);
-        if (_timestep.Meta.ElementDataType is not (TensorElementType.Float or TensorElementType.Float16 or TensorElementType.Double
-            or TensorElementType.Int64 or TensorElementType.Int32))
-            throw new ModelLoadException(ModelLoadError.UnsupportedGraph, path,
-                $"The UNet's timestep input is {_timestep.Meta.ElementDataType}; a float or integer type is expected.");
+        try
+        {
+            _sample = Input("sample");
+            _timestep = Input("timestep");
+            _hidden = Input("encoder_hidden_states");
+            _output = Output("out_sample", "sample", "noise_pred");
+            RequireFloat(_sample);
+            RequireFloat(_hidden);
+            if (_timestep.Meta.ElementDataType is not (TensorElementType.Float or TensorElementType.Float16 or TensorElementType.Double
+                or TensorElementType.Int64 or TensorElementType.Int32))
+                throw new ModelLoadException(ModelLoadError.UnsupportedGraph, path,
+                    $"The UNet's timestep input is {_timestep.Meta.ElementDataType}; a float or integer type is expected.");
+        }
+        catch
+        {
+            Dispose(); // the session must not outlive a graph we refuse
+            throw;
+        }
     }
 
     public override TensorElementType FloatType => _sample.Meta.ElementDataType;

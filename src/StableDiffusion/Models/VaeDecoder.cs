@@ -12,10 +12,18 @@ public sealed class VaeDecoder : OnnxComponent
 
     public VaeDecoder(InferenceSession session, string path) : base(session, "VAE decoder", path)
     {
-        _latent = Input("latent_sample", "latents", "z");
-        _sample = Output("sample");
-        RequireFloat(_latent);
-        RequireFloat(_sample);
+        try
+        {
+            _latent = Input("latent_sample", "latents", "z");
+            _sample = Output("sample");
+            RequireFloat(_latent);
+            RequireFloat(_sample);
+        }
+        catch
+        {
+            Dispose(); // the session must not outlive a graph we refuse
+            throw;
+        }
     }
 
     public override TensorElementType FloatType => _latent.Meta.ElementDataType;

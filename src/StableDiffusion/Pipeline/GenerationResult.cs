@@ -21,6 +21,9 @@ public sealed class GenerationResult : IDisposable
     /// <summary>Model folder name.</summary>
     public required string Model { get; init; }
 
+    /// <summary>The swapped-in VAE's folder name, or null for the model's own.</summary>
+    public string? Vae { get; init; }
+
     /// <summary>float32 or float16 (the graphs' float type).</summary>
     public required string Precision { get; init; }
 
@@ -55,6 +58,7 @@ public sealed class GenerationResult : IDisposable
         Scheduler = Scheduler,
         SchedulerOptions = SchedulerOptions,
         Model = Model,
+        Vae = Vae,
         Precision = Precision,
     };
 

@@ -36,7 +36,31 @@ public sealed class StableDiffusionPipeline : IDisposable
     public ClipTokenizer Tokenizer { get; }
     public TextEncoder TextEncoder { get; }
     public UNet UNet { get; }
-    public VaeDecoder VaeDecoder { get; }
+    public VaeDecoder VaeDecoder { get; private set; }
+
+    /// <summary>The VAE in use when it was swapped (Set-SdVae), else null: the model's own.</summary>
+    public VaeFolder? Vae { get; private set; }
+
+    /// <summary>Latent scaling of the VAE in use (the swapped VAE's config, else the model's).</summary>
+    public float ScalingFactor => Vae?.ScalingFactor ?? Model.ScalingFactor;
+
+    /// <summary>
+    /// Swaps the VAE decoder for another export's (the guide's <c>vae=AutoencoderKL.from_pretrained(...)</c>); the new session is
+    /// created before the old one is released, so a bad folder leaves the pipeline as it was.
+    /// </summary>
+    /// <exception cref="ModelLoadException">The folder has no usable decoder.</exception>
+    public void ReplaceVae(string path)
+    {
+        var folder = VaeFolder.Open(path);
+        var decoder = new VaeDecoder(_sessions.Create(folder.DecoderPath, "vae_decoder"), folder.DecoderPath);
+        lock (_runLock)
+        {
+            var old = VaeDecoder;
+            VaeDecoder = decoder;
+            Vae = folder;
+            old.Dispose();
+        }
+    }
 
     /// <summary>The model's own scheduler configuration (scheduler/scheduler_config.json).</summary>
     public SchedulerConfig SchedulerConfig { get; }
@@ -241,7 +265,7 @@ public sealed class StableDiffusionPipeline : IDisposable
         // 5. VAE decode: diffusers 0.35 divides by the scaling factor (0.12 multiplied by its reciprocal).
         cancellation.ThrowIfCancellationRequested();
         var decodeStart = clock.Elapsed;
-        float scaling = Model.ScalingFactor;
+        float scaling = ScalingFactor;
         for (int i = 0; i < latents.Length; i++) latents[i] /= scaling;
         var decoded = VaeDecoder.Decode(latents, shape, out int height, out int width, cancellation);
         observer?.OnDecoded(latents, decoded);
@@ -270,6 +294,7 @@ public sealed class StableDiffusionPipeline : IDisposable
                 Scheduler = scheduler.Name,
                 SchedulerOptions = overrides,
                 Model = Model.Name,
+                Vae = Vae?.Name,
                 Precision = Precision,
                 Image = images[i].Image,
                 Pixels = images[i].Pixels,
