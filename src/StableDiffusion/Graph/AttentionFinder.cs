@@ -76,12 +76,13 @@ public sealed class AttentionFinder
     private bool LooksLikeAttention(NodeProto softmax)
     {
         bool before = false, after = false;
-        var v = softmax.Input[0];
-        for (int i = 0; i < 8 && _index.Producer(v) is { } p; i++)
+        var back = new Queue<(string Value, int Depth)>([(softmax.Input[0], 0)]);
+        while (back.Count > 0 && !before)
         {
-            if (p.OpType is "MatMul" or "FusedMatMul" or "Gemm") { before = true; break; }
-            if (p.Input.Count == 0) break;
-            v = p.Input[0];
+            var (value, depth) = back.Dequeue();
+            if (_index.Producer(value) is not { } p) continue;
+            if (p.OpType is "MatMul" or "FusedMatMul" or "Gemm") before = true;
+            else if (depth < 4) foreach (var i in p.Input) back.Enqueue((i, depth + 1));
         }
         var queue = new Queue<(string Value, int Depth)>([(softmax.Output[0], 0)]);
         while (queue.Count > 0 && !after)
