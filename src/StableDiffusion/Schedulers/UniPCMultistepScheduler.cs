@@ -146,9 +146,9 @@ public sealed class UniPCMultistepScheduler : VpSolverScheduler
     private (float HPhi1, float Bh) Coefficients(float h, int order, ReadOnlySpan<float> rks, Span<float> r, Span<float> b)
     {
         float hh = _predictX0 ? -h : h;
-        float hPhi1 = Expm1(hh);
+        float hPhi1 = TorchMath.Expm1(hh);
         float hPhiK = hPhi1 / hh - 1f;
-        float bh = _bh2 ? Expm1(hh) : hh;
+        float bh = _bh2 ? TorchMath.Expm1(hh) : hh;
         int factorial = 1;
         for (int j = 1; j <= order; j++)
         {

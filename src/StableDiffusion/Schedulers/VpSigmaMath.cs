@@ -17,9 +17,6 @@ internal static class VpSigmaMath
     /// <summary>Half log-SNR: log(alpha) − log(sigma) in float32 with torch's (SLEEF) log; +∞ at sigma = 0, as torch gives.</summary>
     public static float Lambda(float alpha, float sigma) => TorchMath.Log(alpha) - TorchMath.Log(sigma);
 
-    /// <summary>torch.expm1 of a float32 tensor (SLEEF's polynomial, as PyTorch's CPU kernel).</summary>
-    public static float Expm1(float x) => SleefExpm1.Compute(x);
-
     /// <summary>
     /// Solves the small dense system <paramref name="a"/>·x = <paramref name="b"/> (n ≤ 3, row-major, overwritten)
     /// in float32 like LAPACK's sgesv: LU with partial pivoting (first maximum wins), multipliers scaled by the
