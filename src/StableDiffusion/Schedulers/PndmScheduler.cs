@@ -63,24 +63,8 @@ public sealed class PndmScheduler : SchedulerBase
         int trainSteps = _schedule.TrainTimesteps;
         TimestepSpacing.ValidateSteps(inferenceSteps, trainSteps);
         // Ascending order, as PNDM builds _timesteps before reversing.
-        double[] ascending;
-        switch (_spacing)
-        {
-            case TimestepSpacing.Linspace:
-                ascending = NumpyOps.Linspace(0, trainSteps - 1, inferenceSteps);
-                for (int i = 0; i < ascending.Length; i++) ascending[i] = NumpyOps.Round(ascending[i]);
-                break;
-            case TimestepSpacing.Leading:
-                ascending = TimestepSpacing.LeadingValues(trainSteps, inferenceSteps, _stepsOffset);
-                Array.Reverse(ascending);
-                break;
-            case TimestepSpacing.Trailing:
-                ascending = TimestepSpacing.TrailingValues(trainSteps, inferenceSteps);
-                Array.Reverse(ascending);
-                break;
-            default:
-                throw TimestepSpacing.InvalidSpacing(_spacing);
-        }
+        var ascending = TimestepSpacing.IntegerTimesteps(_spacing, trainSteps, inferenceSteps, _stepsOffset);
+        Array.Reverse(ascending);
 
         double[] prk, plms;
         if (_skipPrk)
