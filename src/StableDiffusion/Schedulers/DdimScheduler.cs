@@ -31,7 +31,7 @@ public sealed class DdimScheduler : SchedulerBase, IEtaScheduler
     private readonly string _spacing;
     private readonly int _stepsOffset;
     private readonly DynamicThresholding? _thresholding;
-    private float[]? _x0, _eps, _noise;
+    private float[]? _x0, _eps;
 
     public DdimScheduler(SchedulerOptions options) : base(options)
     {
@@ -114,8 +114,7 @@ public sealed class DdimScheduler : SchedulerBase, IEtaScheduler
 
         if (Eta > 0)
         {
-            var noise = Rent(ref _noise, n);
-            NoiseSampler.Fill(noise, shape, generators, Name);
+            var noise = DrawNoise(generators, shape);
             for (int i = 0; i < n; i++) sample[i] = sample[i] + stdDevT * noise[i];
         }
     }

@@ -33,7 +33,7 @@ public sealed class DdpmScheduler : SchedulerBase
     private readonly string _spacing;
     private readonly int _stepsOffset;
     private readonly DynamicThresholding? _thresholding;
-    private float[]? _x0, _noise;
+    private float[]? _x0;
 
     public DdpmScheduler(SchedulerOptions options) : base(options)
     {
@@ -113,8 +113,7 @@ public sealed class DdpmScheduler : SchedulerBase
 
         if (t > 0)
         {
-            var noise = Rent(ref _noise, n);
-            NoiseSampler.Fill(noise, shape, generators, Name);
+            var noise = DrawNoise(generators, shape);
             float std = Variance(alphaProdT, alphaProdTPrev);
             for (int i = 0; i < n; i++) sample[i] = sample[i] + std * noise[i];
         }

@@ -19,7 +19,7 @@ public sealed class EulerAncestralDiscreteScheduler : SigmaSchedulerBase
         options => new EulerAncestralDiscreteScheduler(options),
         new SchedulerAlias("Euler a"), new SchedulerAlias("Euler Ancestral"), new SchedulerAlias("k_euler_a"));
 
-    private float[]? _denoised, _noise;
+    private float[]? _denoised;
 
     public EulerAncestralDiscreteScheduler(SchedulerOptions options) : base(options, zeroSnrTinyAlpha: true) { }
 
@@ -52,8 +52,7 @@ public sealed class EulerAncestralDiscreteScheduler : SigmaSchedulerBase
         float sigmaDown = MathF.Sqrt(sigmaTo * sigmaTo - sigmaUp * sigmaUp);
         float dt = sigmaDown - sigma;
 
-        var noise = Rent(ref _noise, sample.Length);
-        NoiseSampler.Fill(noise, shape, generators, Name);
+        var noise = DrawNoise(generators, shape);
         for (int i = 0; i < sample.Length; i++)
         {
             float derivative = (sample[i] - denoised[i]) / sigma;

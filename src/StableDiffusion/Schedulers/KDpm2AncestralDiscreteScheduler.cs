@@ -21,7 +21,7 @@ public sealed class KDpm2AncestralDiscreteScheduler : SigmaSchedulerBase
         new SchedulerAlias("DPM2 a"), new SchedulerAlias("DPM2 a Karras", ("use_karras_sigmas", true)), new SchedulerAlias("k_dpm_2_a"));
 
     private float[] _sigmasInterpol = [], _sigmasUp = [], _sigmasDown = [];
-    private float[]? _denoised, _savedSample, _noise;
+    private float[]? _denoised, _savedSample;
     private bool _firstOrder = true;
 
     public KDpm2AncestralDiscreteScheduler(SchedulerOptions options) : base(options) { }
@@ -121,8 +121,7 @@ public sealed class KDpm2AncestralDiscreteScheduler : SigmaSchedulerBase
         }
         else
         {
-            var noise = Rent(ref _noise, n);
-            NoiseSampler.Fill(noise, shape, generators, Name);
+            var noise = DrawNoise(generators, shape);
             float dt = sigmaDown - sigmaHat;
             var saved = _savedSample!;
             for (int i = 0; i < n; i++)

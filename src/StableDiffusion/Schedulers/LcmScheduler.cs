@@ -36,7 +36,7 @@ public sealed class LcmScheduler : SchedulerBase
     private readonly string _prediction;
     private readonly double _timestepScaling;
     private readonly DynamicThresholding? _thresholding;
-    private float[]? _x0, _noise;
+    private float[]? _x0;
 
     public LcmScheduler(SchedulerOptions options) : base(options)
     {
@@ -127,8 +127,7 @@ public sealed class LcmScheduler : SchedulerBase
         bool last = index == InferenceSteps!.Value - 1;
         if (!last)
         {
-            var noise = Rent(ref _noise, n);
-            NoiseSampler.Fill(noise, shape, generators, Name);
+            var noise = DrawNoise(generators, shape);
             float a = MathF.Sqrt(alphaProdTPrev), b = MathF.Sqrt(betaProdTPrev);
             for (int i = 0; i < n; i++)
             {

@@ -11,6 +11,7 @@ public abstract class SchedulerBase : IScheduler
 {
     private double[] _timesteps = [];
     private int? _stepIndex;
+    private float[]? _noise;
 
     protected SchedulerBase(SchedulerOptions options)
     {
@@ -109,6 +110,14 @@ public abstract class SchedulerBase : IScheduler
             throw new ArgumentException($"{Name}: sample has {sample.Length} elements but the shape {shape} needs {shape.Length}.", nameof(sample));
         if (modelOutput.Length != sample.Length)
             throw new ArgumentException($"{Name}: model output has {modelOutput.Length} elements, the sample {sample.Length}.", nameof(modelOutput));
+    }
+
+    /// <summary>A reused buffer with fresh step noise drawn as diffusers' <c>randn_tensor</c> does (one generator per image).</summary>
+    protected ReadOnlySpan<float> DrawNoise(IReadOnlyList<IRandomGenerator>? generators, LatentShape shape)
+    {
+        var noise = Rent(ref _noise, shape.Length);
+        NoiseSampler.Fill(noise, shape, generators, Name);
+        return noise;
     }
 
     /// <summary>Returns <paramref name="buffer"/> resized (allocating only when the length changes).</summary>

@@ -10,7 +10,6 @@ namespace StableDiffusion.Schedulers;
 public abstract class VpSolverScheduler : SchedulerBase
 {
     private float[]? _sigmas;
-    private float[]? _noise;
 
     protected VpSolverScheduler(SchedulerOptions options) : base(options)
     {
@@ -69,14 +68,6 @@ public abstract class VpSolverScheduler : SchedulerBase
 
     /// <summary>Length of the model output for a sample of <paramref name="shape"/> (larger when variance channels follow).</summary>
     protected virtual int ExpectedModelOutputLength(LatentShape shape) => shape.Length;
-
-    /// <summary>A reused buffer with fresh step noise drawn as diffusers' <c>randn_tensor</c> does.</summary>
-    protected ReadOnlySpan<float> DrawNoise(IReadOnlyList<IRandomGenerator>? generators, LatentShape shape)
-    {
-        var noise = Rent(ref _noise, shape.Length);
-        NoiseSampler.Fill(noise, shape, generators, Name);
-        return noise;
-    }
 
     /// <summary>Declared-but-unimplemented flags must stay false (never silently ignored).</summary>
     private void RejectUnsupported(SchedulerOptions options, params string[] flags)
