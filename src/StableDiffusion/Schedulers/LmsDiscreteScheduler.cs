@@ -12,11 +12,7 @@ public sealed class LmsDiscreteScheduler : SigmaSchedulerBase
     public static readonly SchedulerRegistration Registration = new(
         "LMSDiscreteScheduler", order: 1, stochastic: false,
         "Linear multistep: smooth and deterministic, good at 30–50 steps; can be unstable at very low step counts.",
-        new SchedulerOptionSet(CommonOptions.NoiseSchedule())
-            .Add(SigmaRamp.Options())
-            .Add(CommonOptions.PredictionType(CommonOptions.Epsilon))
-            .Add(CommonOptions.TimestepSpacing(TimestepSpacing.Linspace))
-            .Add(CommonOptions.StepsOffset(0)),
+        BaseOptions(sigmaRamp: true),
         options => new LmsDiscreteScheduler(options),
         new SchedulerAlias("LMS"), new SchedulerAlias("LMS Karras", ("use_karras_sigmas", true)), new SchedulerAlias("k_lms"));
 
@@ -25,7 +21,6 @@ public sealed class LmsDiscreteScheduler : SigmaSchedulerBase
 
     private readonly float[]?[] _derivatives = new float[]?[DefaultOrder];
     private int _derivativeCount;
-    private float[]? _denoised;
     private readonly double[] _coefficients = new double[DefaultOrder];
 
     public LmsDiscreteScheduler(SchedulerOptions options) : base(options) { }
@@ -37,16 +32,8 @@ public sealed class LmsDiscreteScheduler : SigmaSchedulerBase
 
     protected override void OnSetTimesteps(int inferenceSteps)
     {
-        var (timesteps, sigmas) = InterpolatedSchedule(inferenceSteps);
-        SigmaValues = WithFinalSigma(sigmas, 0.0);
-        SetTimestepValues(ToFloat32(timesteps));
+        base.OnSetTimesteps(inferenceSteps);
         _derivativeCount = 0;
-    }
-
-    public override void ScaleModelInput(Span<float> sample, double timestep)
-    {
-        int index = CurrentStepIndex(timestep);
-        DivideBySqrtSigmaSquaredPlusOne(sample, SigmaValues[index]);
     }
 
     public override void Step(ReadOnlySpan<float> modelOutput, double timestep, Span<float> sample, LatentShape shape,
@@ -58,8 +45,7 @@ public sealed class LmsDiscreteScheduler : SigmaSchedulerBase
         int index = CurrentStepIndex(timestep);
         int n = sample.Length;
         float sigma = SigmaValues[index];
-        var denoised = Rent(ref _denoised, n);
-        PredictOriginal(modelOutput, sample, sigma, denoised);
+        var denoised = Denoise(modelOutput, sample, sigma);
 
         // Keep the last `order` derivatives, newest last (diffusers appends, then pops the oldest).
         if (_derivativeCount == LmsOrder)

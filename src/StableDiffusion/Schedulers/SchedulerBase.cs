@@ -16,10 +16,22 @@ public abstract class SchedulerBase : IScheduler
     protected SchedulerBase(SchedulerOptions options)
     {
         Options = options;
+        NoiseSchedule = NoiseSchedule.FromOptions(options);
+        Spacing = options.IsDeclared("timestep_spacing") ? options.GetString("timestep_spacing") : TimestepSpacing.Linspace;
+        StepsOffset = options.IsDeclared("steps_offset") ? options.GetInt("steps_offset") : 0;
     }
 
     /// <summary>The resolved options (config value or class default for every declared key).</summary>
     protected SchedulerOptions Options { get; }
+
+    /// <summary>The training noise schedule (betas, ᾱ) from the class's noise-schedule options.</summary>
+    public NoiseSchedule NoiseSchedule { get; }
+
+    /// <summary><c>timestep_spacing</c> ('linspace' for a class without the key).</summary>
+    protected string Spacing { get; }
+
+    /// <summary><c>steps_offset</c> (0 for a class without the key).</summary>
+    protected int StepsOffset { get; }
 
     public abstract string Name { get; }
     public SchedulerConfig Config => Options.Effective;

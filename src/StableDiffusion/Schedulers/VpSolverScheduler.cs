@@ -13,13 +13,10 @@ public abstract class VpSolverScheduler : SchedulerBase
 
     protected VpSolverScheduler(SchedulerOptions options) : base(options)
     {
-        NoiseSchedule = NoiseSchedule.FromOptions(options);
-        if (options.IsDeclared("rescale_betas_zero_snr") && options.GetBool("rescale_betas_zero_snr"))
-            NoiseSchedule.AlphasCumprod[^1] = MathF.Pow(2, -24); // diffusers: near zero so that the first sigma stays finite
+        NoiseSchedule.KeepFirstSigmaFinite();
         RejectUnsupported(options, "use_beta_sigmas", "use_flow_sigmas", "use_dynamic_shifting");
     }
 
-    public NoiseSchedule NoiseSchedule { get; }
     public override float InitNoiseSigma => 1f;
     public override IReadOnlyList<float>? Sigmas => _sigmas;
 
