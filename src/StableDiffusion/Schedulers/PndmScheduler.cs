@@ -7,17 +7,14 @@ namespace StableDiffusion.Schedulers;
 /// <c>skip_prk_steps</c>) followed by 4th-order linear multistep (PLMS). The SD 1.x default.
 /// All coefficient arithmetic is float32 like diffusers' 0-dim torch tensors.
 /// </summary>
-public sealed class PndmScheduler : SchedulerBase
+public sealed class PndmScheduler : AlphaSchedulerBase
 {
     public static readonly SchedulerRegistration Registration = new(
         "PNDMScheduler", order: 1, stochastic: false,
         "Stable Diffusion 1.x's original default (PLMS): deterministic, good at 50 steps; prefer DPM++ 2M or UniPC for fewer steps.",
-        new SchedulerOptionSet(CommonOptions.NoiseSchedule())
+        BaseOptions(predictionTypes: [CommonOptions.Epsilon, CommonOptions.VPrediction])
             .Add(SchedulerOption.Boolean("skip_prk_steps", false))
-            .Add(CommonOptions.SetAlphaToOne(false))
-            .Add(CommonOptions.PredictionType(CommonOptions.Epsilon, CommonOptions.Epsilon, CommonOptions.VPrediction))
-            .Add(CommonOptions.TimestepSpacing(TimestepSpacing.Leading))
-            .Add(CommonOptions.StepsOffset(0)),
+            .Add(CommonOptions.SetAlphaToOne(false)),
         options => new PndmScheduler(options),
         new SchedulerAlias("PLMS"), new SchedulerAlias("PNDM"));
 
@@ -26,12 +23,8 @@ public sealed class PndmScheduler : SchedulerBase
     private const float Sixth = (float)(1.0 / 6);
     private const float Third = (float)(1.0 / 3);
 
-    private readonly NoiseSchedule _schedule;
-    private readonly float _finalAlphaCumprod;
     private readonly bool _skipPrk;
     private readonly bool _vPrediction;
-    private readonly string _spacing;
-    private readonly int _stepsOffset;
 
     private double[] _prkTimesteps = [];
     private int _counter;
@@ -46,24 +39,17 @@ public sealed class PndmScheduler : SchedulerBase
 
     public PndmScheduler(SchedulerOptions options) : base(options)
     {
-        _schedule = NoiseSchedule.FromOptions(options);
-        _finalAlphaCumprod = options.GetBool("set_alpha_to_one") ? 1f : _schedule.AlphasCumprod[0];
         _skipPrk = options.GetBool("skip_prk_steps");
         _vPrediction = options.GetString("prediction_type") == CommonOptions.VPrediction;
-        _spacing = options.GetString("timestep_spacing");
-        _stepsOffset = options.GetInt("steps_offset");
     }
 
     public override string Name => "PNDMScheduler";
-    public override float InitNoiseSigma => 1f;
-    public NoiseSchedule NoiseSchedule => _schedule;
 
     protected override void OnSetTimesteps(int inferenceSteps)
     {
-        int trainSteps = _schedule.TrainTimesteps;
-        TimestepSpacing.ValidateSteps(inferenceSteps, trainSteps);
+        int trainSteps = NoiseSchedule.TrainTimesteps;
         // Ascending order, as PNDM builds _timesteps before reversing.
-        var ascending = TimestepSpacing.IntegerTimesteps(_spacing, trainSteps, inferenceSteps, _stepsOffset);
+        var ascending = IntegerTimesteps(inferenceSteps);
         Array.Reverse(ascending);
 
         double[] prk, plms;
@@ -107,9 +93,6 @@ public sealed class PndmScheduler : SchedulerBase
         _hasCurSample = false;
     }
 
-    /// <summary>PNDM does not scale the model input.</summary>
-    public override void ScaleModelInput(Span<float> sample, double timestep) => EnsureTimestepsSet();
-
     public override void Step(ReadOnlySpan<float> modelOutput, double timestep, Span<float> sample, LatentShape shape,
                               IReadOnlyList<IRandomGenerator>? generators = null)
     {
@@ -122,7 +105,7 @@ public sealed class PndmScheduler : SchedulerBase
     private void StepPrk(ReadOnlySpan<float> modelOutput, long timestep, Span<float> sample)
     {
         int n = sample.Length;
-        int trainSteps = _schedule.TrainTimesteps;
+        int trainSteps = NoiseSchedule.TrainTimesteps;
         long diffToPrev = _counter % 2 != 0 ? 0 : trainSteps / InferenceSteps!.Value / 2;
         long prevTimestep = timestep - diffToPrev;
         long t = (long)_prkTimesteps[_counter / 4 * 4];
@@ -170,7 +153,7 @@ public sealed class PndmScheduler : SchedulerBase
     private void StepPlms(ReadOnlySpan<float> modelOutput, long timestep, Span<float> sample)
     {
         int n = sample.Length;
-        long ratio = _schedule.TrainTimesteps / InferenceSteps!.Value;
+        long ratio = NoiseSchedule.TrainTimesteps / InferenceSteps!.Value;
         long prevTimestep = timestep - ratio;
         if (_counter != 1)
         {
@@ -242,8 +225,8 @@ public sealed class PndmScheduler : SchedulerBase
     /// </summary>
     private void PrevSample(ReadOnlySpan<float> sample, long timestep, long prevTimestep, float[] modelOutput, Span<float> destination)
     {
-        float alphaProdT = _schedule.AlphasCumprod[timestep];
-        float alphaProdTPrev = prevTimestep >= 0 ? _schedule.AlphasCumprod[prevTimestep] : _finalAlphaCumprod;
+        float alphaProdT = AlphaCumprod(timestep);
+        float alphaProdTPrev = AlphaCumprod(prevTimestep);
         float betaProdT = 1f - alphaProdT;
         float betaProdTPrev = 1f - alphaProdTPrev;
         int n = destination.Length;

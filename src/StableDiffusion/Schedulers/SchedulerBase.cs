@@ -133,7 +133,7 @@ public abstract class SchedulerBase : IScheduler
     }
 
     /// <summary>Returns <paramref name="buffer"/> resized (allocating only when the length changes).</summary>
-    protected static float[] Rent(ref float[]? buffer, int length)
+    protected internal static float[] Rent(ref float[]? buffer, int length)
     {
         if (buffer is null || buffer.Length != length) buffer = new float[length];
         return buffer;
