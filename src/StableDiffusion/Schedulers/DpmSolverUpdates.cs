@@ -15,9 +15,10 @@ internal static class DpmSolverUpdates
     public static void FirstOrder(DpmAlgorithm algorithm, float sigmaT, float sigmaS, ReadOnlySpan<float> m, Span<float> x,
                                   ReadOnlySpan<float> noise)
     {
-        var (alphaT, sT) = AlphaSigma(sigmaT);
-        var (alphaS, sS) = AlphaSigma(sigmaS);
-        float h = Lambda(alphaT, sT) - Lambda(alphaS, sS);
+        var t = Level(sigmaT);
+        var s = Level(sigmaS);
+        float h = t.Lambda - s.Lambda;
+        float alphaT = t.Alpha, sT = t.Sigma, alphaS = s.Alpha, sS = s.Sigma;
         float cx, cm, cn = 0f;
         switch (algorithm)
         {
@@ -53,13 +54,12 @@ internal static class DpmSolverUpdates
     public static void MultistepSecondOrder(DpmAlgorithm algorithm, bool heun, float sigmaT, float sigmaS0, float sigmaS1,
                                             ReadOnlySpan<float> m0, ReadOnlySpan<float> m1, Span<float> x, ReadOnlySpan<float> noise)
     {
-        var (alphaT, sT) = AlphaSigma(sigmaT);
-        var (alphaS0, sS0) = AlphaSigma(sigmaS0);
-        var (alphaS1, sS1) = AlphaSigma(sigmaS1);
-        float lambdaT = Lambda(alphaT, sT), lambdaS0 = Lambda(alphaS0, sS0), lambdaS1 = Lambda(alphaS1, sS1);
-        float h = lambdaT - lambdaS0, h0 = lambdaS0 - lambdaS1;
+        var t = Level(sigmaT);
+        var s0 = Level(sigmaS0);
+        var s1 = Level(sigmaS1);
+        float h = t.Lambda - s0.Lambda, h0 = s0.Lambda - s1.Lambda;
         float r0 = h0 / h;
-        var c = SecondOrderCoefficients(algorithm, heun, h, alphaT, sT, alphaS0, sS0);
+        var c = SecondOrderCoefficients(algorithm, heun, h, t, s0);
         SecondOrderKernel(c, 1f / r0, m0, m0, m1, x, noise);
     }
 
@@ -68,16 +68,14 @@ internal static class DpmSolverUpdates
                                            ReadOnlySpan<float> m0, ReadOnlySpan<float> m1, ReadOnlySpan<float> m2,
                                            Span<float> x, ReadOnlySpan<float> noise)
     {
-        var (alphaT, sT) = AlphaSigma(sigmaT);
-        var (alphaS0, sS0) = AlphaSigma(sigmaS0);
-        var (alphaS1, sS1) = AlphaSigma(sigmaS1);
-        var (alphaS2, sS2) = AlphaSigma(sigmaS2);
-        float lambdaT = Lambda(alphaT, sT), lambdaS0 = Lambda(alphaS0, sS0);
-        float lambdaS1 = Lambda(alphaS1, sS1), lambdaS2 = Lambda(alphaS2, sS2);
-        float h = lambdaT - lambdaS0, h0 = lambdaS0 - lambdaS1, h1 = lambdaS1 - lambdaS2;
+        var t = Level(sigmaT);
+        var s0 = Level(sigmaS0);
+        var s1 = Level(sigmaS1);
+        var s2 = Level(sigmaS2);
+        float h = t.Lambda - s0.Lambda, h0 = s0.Lambda - s1.Lambda, h1 = s1.Lambda - s2.Lambda;
         float r0 = h0 / h, r1 = h1 / h;
         float k0 = 1f / r0, k1 = 1f / r1, q = r0 / (r0 + r1), k2 = 1f / (r0 + r1);
-        var c = ThirdOrderCoefficients(algorithm, h, alphaT, sT, alphaS0, sS0);
+        var c = ThirdOrderCoefficients(algorithm, h, t, s0);
 
         for (int k = 0; k < x.Length; k++)
         {
@@ -97,13 +95,12 @@ internal static class DpmSolverUpdates
     public static void SinglestepSecondOrder(DpmAlgorithm algorithm, bool heun, float sigmaT, float sigmaS0, float sigmaS1,
                                              ReadOnlySpan<float> m0, ReadOnlySpan<float> m1, Span<float> x, ReadOnlySpan<float> noise)
     {
-        var (alphaT, sT) = AlphaSigma(sigmaT);
-        var (alphaS0, sS0) = AlphaSigma(sigmaS0);
-        var (alphaS1, sS1) = AlphaSigma(sigmaS1);
-        float lambdaT = Lambda(alphaT, sT), lambdaS0 = Lambda(alphaS0, sS0), lambdaS1 = Lambda(alphaS1, sS1);
-        float h = lambdaT - lambdaS1, h0 = lambdaS0 - lambdaS1;
+        var t = Level(sigmaT);
+        var s0 = Level(sigmaS0);
+        var s1 = Level(sigmaS1);
+        float h = t.Lambda - s1.Lambda, h0 = s0.Lambda - s1.Lambda;
         float r0 = h0 / h;
-        var c = SecondOrderCoefficients(algorithm, heun, h, alphaT, sT, alphaS1, sS1);
+        var c = SecondOrderCoefficients(algorithm, heun, h, t, s1);
         SecondOrderKernel(c, 1f / r0, m1, m0, m1, x, noise);
     }
 
@@ -112,16 +109,14 @@ internal static class DpmSolverUpdates
                                             ReadOnlySpan<float> m0, ReadOnlySpan<float> m1, ReadOnlySpan<float> m2,
                                             Span<float> x, ReadOnlySpan<float> noise)
     {
-        var (alphaT, sT) = AlphaSigma(sigmaT);
-        var (alphaS0, sS0) = AlphaSigma(sigmaS0);
-        var (alphaS1, sS1) = AlphaSigma(sigmaS1);
-        var (alphaS2, sS2) = AlphaSigma(sigmaS2);
-        float lambdaT = Lambda(alphaT, sT), lambdaS0 = Lambda(alphaS0, sS0);
-        float lambdaS1 = Lambda(alphaS1, sS1), lambdaS2 = Lambda(alphaS2, sS2);
-        float h = lambdaT - lambdaS2, h0 = lambdaS0 - lambdaS2, h1 = lambdaS1 - lambdaS2;
+        var t = Level(sigmaT);
+        var s0 = Level(sigmaS0);
+        var s1 = Level(sigmaS1);
+        var s2 = Level(sigmaS2);
+        float h = t.Lambda - s2.Lambda, h0 = s0.Lambda - s2.Lambda, h1 = s1.Lambda - s2.Lambda;
         float r0 = h0 / h, r1 = h1 / h;
         float k1 = 1f / r1, k0 = 1f / r0, rDiff = r0 - r1;
-        var c = ThirdOrderCoefficients(algorithm, h, alphaT, sT, alphaS2, sS2);
+        var c = ThirdOrderCoefficients(algorithm, h, t, s2);
 
         for (int k = 0; k < x.Length; k++)
         {
@@ -145,10 +140,10 @@ internal static class DpmSolverUpdates
 
     private readonly record struct Coefficients(float X, float D0, float D1, float D2, float Noise);
 
-    /// <summary>Coefficients of x = X·sample + D0·D0 + D1·D1 (+ Noise·noise) for the second-order updates.</summary>
-    private static Coefficients SecondOrderCoefficients(DpmAlgorithm algorithm, bool heun, float h,
-                                                        float alphaT, float sT, float alphaS, float sS)
+    /// <summary>Coefficients of x = X·sample + D0·D0 + D1·D1 (+ Noise·noise) for the second-order updates from <paramref name="s"/> to <paramref name="t"/>.</summary>
+    private static Coefficients SecondOrderCoefficients(DpmAlgorithm algorithm, bool heun, float h, NoiseLevel t, NoiseLevel s)
     {
+        float alphaT = t.Alpha, sT = t.Sigma, alphaS = s.Alpha, sS = s.Sigma;
         switch (algorithm)
         {
             case DpmAlgorithm.DpmSolverPlusPlus:
@@ -190,9 +185,10 @@ internal static class DpmSolverUpdates
                 x[i] = c.X * x[i] + c.D0 * d0[i] + c.D1 * (k * (m0[i] - m1[i])) + c.Noise * noise[i];
     }
 
-    /// <summary>Coefficients of the third-order updates (multistep and singlestep share them; sS is the start sigma).</summary>
-    private static Coefficients ThirdOrderCoefficients(DpmAlgorithm algorithm, float h, float alphaT, float sT, float alphaS, float sS)
+    /// <summary>Coefficients of the third-order updates from <paramref name="s"/> to <paramref name="t"/> (multistep and singlestep share them).</summary>
+    private static Coefficients ThirdOrderCoefficients(DpmAlgorithm algorithm, float h, NoiseLevel t, NoiseLevel s)
     {
+        float alphaT = t.Alpha, sT = t.Sigma, alphaS = s.Alpha, sS = s.Sigma;
         switch (algorithm)
         {
             case DpmAlgorithm.DpmSolverPlusPlus:

@@ -120,9 +120,13 @@ public abstract class SchedulerBase : IScheduler
     {
         if (sample.Length != shape.Length)
             throw new ArgumentException($"{Name}: sample has {sample.Length} elements but the shape {shape} needs {shape.Length}.", nameof(sample));
-        if (modelOutput.Length != sample.Length)
-            throw new ArgumentException($"{Name}: model output has {modelOutput.Length} elements, the sample {sample.Length}.", nameof(modelOutput));
+        int expected = ExpectedModelOutputLength(shape);
+        if (modelOutput.Length != expected)
+            throw new ArgumentException($"{Name}: model output has {modelOutput.Length} elements; {expected} expected for {shape}.", nameof(modelOutput));
     }
+
+    /// <summary>Length of the model output for a sample of <paramref name="shape"/> (larger when variance channels follow).</summary>
+    protected virtual int ExpectedModelOutputLength(LatentShape shape) => shape.Length;
 
     /// <summary>A reused buffer with fresh step noise drawn as diffusers' <c>randn_tensor</c> does (one generator per image).</summary>
     protected ReadOnlySpan<float> DrawNoise(IReadOnlyList<IRandomGenerator>? generators, LatentShape shape)

@@ -11,11 +11,43 @@ public abstract class VpSolverScheduler : SchedulerBase
 {
     private float[]? _sigmas;
 
-    protected VpSolverScheduler(SchedulerOptions options) : base(options)
+    /// <param name="options">The resolved options.</param>
+    /// <param name="extraHistorySlots">Model outputs kept beyond <c>solver_order</c> (UniPC's corrector needs one more).</param>
+    protected VpSolverScheduler(SchedulerOptions options, int extraHistorySlots = 0) : base(options)
     {
         NoiseSchedule.KeepFirstSigmaFinite();
         RejectUnsupported(options, "use_beta_sigmas", "use_flow_sigmas", "use_dynamic_shifting");
+        SolverOrder = options.GetInt("solver_order");
+        if (SolverOrder is < 1 or > 3)
+            throw new ArgumentOutOfRangeException("solver_order", SolverOrder, $"{Name}: solver_order must be 1, 2 or 3.");
+        PredictionType = options.GetString("prediction_type");
+        SigmaSpacing = ReadSigmaSpacing(options, Name);
+        LowerOrderFinal = options.GetBool("lower_order_final");
+        Thresholding = DynamicThresholding.FromOptions(options);
+        History = new ModelOutputHistory(SolverOrder + extraHistorySlots);
     }
+
+    /// <summary><c>solver_order</c> (1–3).</summary>
+    protected int SolverOrder { get; }
+
+    /// <summary><c>prediction_type</c>: epsilon, sample or v_prediction.</summary>
+    protected string PredictionType { get; }
+
+    /// <summary>
+    /// The effective <c>lower_order_final</c> (lower solver orders in the last steps). DPMSolverSinglestep's
+    /// <c>set_timesteps</c> rewrites it to true, for good as diffusers does, when the step count is not a multiple of
+    /// <c>solver_order</c> or the final sigma is zero.
+    /// </summary>
+    public bool LowerOrderFinal { get; private protected set; }
+
+    /// <summary>Which sigmas the run uses (<c>use_*_sigmas</c>).</summary>
+    private protected DpmSigmaSpacing SigmaSpacing { get; }
+
+    /// <summary>Dynamic thresholding of the data prediction, or null when <c>thresholding</c> is off.</summary>
+    private protected DynamicThresholding? Thresholding { get; }
+
+    /// <summary>The converted model outputs of the last steps (diffusers' <c>model_outputs</c>), cleared by <see cref="SchedulerBase.SetTimesteps"/>.</summary>
+    private protected ModelOutputHistory History { get; }
 
     public override float InitNoiseSigma => 1f;
     public override IReadOnlyList<float>? Sigmas => _sigmas;
@@ -32,6 +64,7 @@ public abstract class VpSolverScheduler : SchedulerBase
         var schedule = BuildSchedule(inferenceSteps);
         SetTimestepValues(Array.ConvertAll(schedule.Timesteps, t => (double)t));
         _sigmas = schedule.Sigmas;
+        History.Clear();
         ResetState(inferenceSteps);
     }
 
@@ -41,11 +74,7 @@ public abstract class VpSolverScheduler : SchedulerBase
     public sealed override void Step(ReadOnlySpan<float> modelOutput, double timestep, Span<float> sample, LatentShape shape,
                                      IReadOnlyList<IRandomGenerator>? generators = null)
     {
-        if (sample.Length != shape.Length)
-            throw new ArgumentException($"{Name}: sample has {sample.Length} elements but the shape {shape} needs {shape.Length}.", nameof(sample));
-        int expected = ExpectedModelOutputLength(shape);
-        if (modelOutput.Length != expected)
-            throw new ArgumentException($"{Name}: model output has {modelOutput.Length} elements; {expected} expected for {shape}.", nameof(modelOutput));
+        CheckShapes(modelOutput, sample, shape);
         int index = CurrentStepIndex(timestep);
         if (index >= StepCount)
             throw new InvalidOperationException($"{Name} has already run all {StepCount} steps; call SetTimesteps to start again.");
@@ -56,15 +85,58 @@ public abstract class VpSolverScheduler : SchedulerBase
     /// <summary>Computes this run's timesteps and sigmas (diffusers' <c>set_timesteps</c>).</summary>
     private protected abstract DpmSolverSchedule.Result BuildSchedule(int inferenceSteps);
 
-    /// <summary>Clears the solver state for a new run (model outputs, lower-order counters…).</summary>
+    /// <summary>Clears the solver state for a new run (lower-order counters…; the model outputs are already cleared).</summary>
     protected abstract void ResetState(int inferenceSteps);
 
     /// <summary>One step at <paramref name="index"/>: replaces <paramref name="sample"/> with the previous sample.</summary>
     protected abstract void StepCore(int index, ReadOnlySpan<float> modelOutput, Span<float> sample, LatentShape shape,
                                      IReadOnlyList<IRandomGenerator>? generators);
 
-    /// <summary>Length of the model output for a sample of <paramref name="shape"/> (larger when variance channels follow).</summary>
-    protected virtual int ExpectedModelOutputLength(LatentShape shape) => shape.Length;
+    /// <summary>
+    /// diffusers' <c>convert_model_output</c> for the solvers that integrate the data prediction: x̂₀ from the model
+    /// output at <paramref name="sigma"/> (epsilon: (x − σ_t·ε)/α_t; sample: the output; v: α_t·x − σ_t·v), thresholded
+    /// when on. <paramref name="modelOutput"/> may be <paramref name="result"/> itself.
+    /// </summary>
+    private protected void PredictData(ReadOnlySpan<float> modelOutput, ReadOnlySpan<float> sample, float sigma, LatentShape shape,
+                                       Span<float> result)
+    {
+        var (alpha, sigmaT) = VpSigmaMath.AlphaSigma(sigma);
+        switch (PredictionType)
+        {
+            case CommonOptions.Epsilon:
+                for (int k = 0; k < result.Length; k++) result[k] = (sample[k] - sigmaT * modelOutput[k]) / alpha;
+                break;
+            case CommonOptions.Sample:
+                modelOutput.CopyTo(result);
+                break;
+            default:
+                for (int k = 0; k < result.Length; k++) result[k] = alpha * sample[k] - sigmaT * modelOutput[k];
+                break;
+        }
+        Thresholding?.Apply(result, shape);
+    }
+
+    /// <summary>
+    /// <c>convert_model_output</c> for the solvers that integrate the noise prediction: ε from the model output at
+    /// <paramref name="sigma"/> (epsilon: the output; sample: (x − α_t·x̂₀)/σ_t; v: α_t·v + σ_t·x), not thresholded.
+    /// <paramref name="modelOutput"/> may be <paramref name="result"/> itself.
+    /// </summary>
+    private protected void PredictNoise(ReadOnlySpan<float> modelOutput, ReadOnlySpan<float> sample, float sigma, Span<float> result)
+    {
+        var (alpha, sigmaT) = VpSigmaMath.AlphaSigma(sigma);
+        switch (PredictionType)
+        {
+            case CommonOptions.Epsilon:
+                modelOutput.CopyTo(result);
+                break;
+            case CommonOptions.Sample:
+                for (int k = 0; k < result.Length; k++) result[k] = (sample[k] - alpha * modelOutput[k]) / sigmaT;
+                break;
+            default:
+                for (int k = 0; k < result.Length; k++) result[k] = alpha * modelOutput[k] + sigmaT * sample[k];
+                break;
+        }
+    }
 
     /// <summary>Declared-but-unimplemented flags must stay false (never silently ignored).</summary>
     private void RejectUnsupported(SchedulerOptions options, params string[] flags)
@@ -74,10 +146,15 @@ public abstract class VpSolverScheduler : SchedulerBase
                 throw new NotSupportedException($"{Name}: option '{flag}' = true is not supported by this implementation.");
     }
 
-    /// <summary>The options every VP solver class declares: noise schedule, solver order, prediction type, thresholding, sigma spacing flags.</summary>
-    internal static SchedulerOptionSet BaseOptions(int solverOrder = 2) =>
-        new SchedulerOptionSet(CommonOptions.NoiseSchedule())
-            .Add(SchedulerOption.Integer("solver_order", solverOrder))
+    /// <summary>
+    /// The options every VP solver class declares: noise schedule, solver order, prediction type, thresholding, sigma
+    /// spacing flags, <c>lower_order_final</c> and, for the classes that have them, <c>timestep_spacing</c> ('linspace')
+    /// and <c>steps_offset</c> (0). Defaults of diffusers 0.35.2.
+    /// </summary>
+    internal static SchedulerOptionSet BaseOptions(bool lowerOrderFinal = true, bool timestepSpacing = true)
+    {
+        var options = new SchedulerOptionSet(CommonOptions.NoiseSchedule())
+            .Add(SchedulerOption.Integer("solver_order", 2))
             .Add(CommonOptions.PredictionType())
             .Add(CommonOptions.Thresholding())
             .Add(CommonOptions.UseKarrasSigmas())
@@ -86,12 +163,17 @@ public abstract class VpSolverScheduler : SchedulerBase
             .Add(SchedulerOption.Boolean("use_flow_sigmas", false))
             .Add(SchedulerOption.Number("flow_shift", 1.0))
             .Add(SchedulerOption.Boolean("use_dynamic_shifting", false))
-            .Add(SchedulerOption.Choice("time_shift_type", "exponential", "exponential"));
+            .Add(SchedulerOption.Choice("time_shift_type", "exponential", "exponential"))
+            .Add(SchedulerOption.Boolean("lower_order_final", lowerOrderFinal));
+        if (timestepSpacing)
+            options.Add(CommonOptions.TimestepSpacing(TimestepSpacing.Linspace)).Add(CommonOptions.StepsOffset(0));
+        return options;
+    }
 
     /// <summary>
     /// The sigma spacing from the <c>use_*_sigmas</c> flags; like diffusers, at most one of Karras / exponential / beta.
     /// </summary>
-    internal static DpmSigmaSpacing ReadSigmaSpacing(SchedulerOptions options, string scheduler)
+    private static DpmSigmaSpacing ReadSigmaSpacing(SchedulerOptions options, string scheduler)
     {
         bool karras = options.GetBool("use_karras_sigmas"), exponential = options.GetBool("use_exponential_sigmas");
         bool beta = options.GetBool("use_beta_sigmas");
@@ -102,7 +184,4 @@ public abstract class VpSolverScheduler : SchedulerBase
         if (options.IsDeclared("use_lu_lambdas") && options.GetBool("use_lu_lambdas")) return DpmSigmaSpacing.LuLambdas;
         return exponential ? DpmSigmaSpacing.Exponential : DpmSigmaSpacing.Interpolated;
     }
-
-    /// <summary>Dynamic thresholding when <c>thresholding</c> is on, else null.</summary>
-    internal static DynamicThresholding? ReadThresholding(SchedulerOptions options) => DynamicThresholding.FromOptions(options);
 }
