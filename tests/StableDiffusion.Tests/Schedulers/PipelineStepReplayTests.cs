@@ -69,9 +69,9 @@ public class PipelineStepReplayTests(ITestOutputHelper output)
             double t = scheduler.Timesteps[i];
             for (int k = 0; k < copies; k++) x.CopyTo(modelInput, k * n);
             scheduler.ScaleModelInput(modelInput, t);
-            maxInput = Math.Max(maxInput, MaxError(unetInput.AsSpan(i * copies * n, copies * n), modelInput));
+            maxInput = Math.Max(maxInput, TrajectoryAssert.MaxError(unetInput.AsSpan(i * copies * n, copies * n), modelInput));
             scheduler.Step(guided.AsSpan(i * n, n), t, x, latentShape, generators);
-            maxLatent = Math.Max(maxLatent, MaxError(after.AsSpan(i * n, n), x));
+            maxLatent = Math.Max(maxLatent, TrajectoryAssert.MaxError(after.AsSpan(i * n, n), x));
         }
         output.WriteLine($"{caseId}: max scaled-input error {maxInput:G3}, max latent error {maxLatent:G3}");
         Assert.True(maxInput <= TrajectoryAssert.Tolerance, $"{caseId}: UNet input off by {maxInput:G3}.");
@@ -92,17 +92,5 @@ public class PipelineStepReplayTests(ITestOutputHelper output)
         Assert.Equal(sched.GetProperty("timesteps").EnumerateArray().Select(e => (float)e.GetDouble()), scheduler.Timesteps.Select(t => (float)t));
         Assert.Equal(sched.GetProperty("sigmas").EnumerateArray().Select(e => (float)e.GetDouble()), scheduler.Sigmas!);
         Assert.Equal((float)sched.GetProperty("init_noise_sigma").GetDouble(), scheduler.InitNoiseSigma);
-    }
-
-    private static double MaxError(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        double max = 0;
-        for (int i = 0; i < expected.Length; i++)
-        {
-            double err = Math.Abs(actual[i] - (double)expected[i]) / Math.Max(Math.Abs(expected[i]), 1.0);
-            max = Math.Max(max, double.IsNaN(err) ? double.PositiveInfinity : err);
-        }
-        return max;
     }
 }

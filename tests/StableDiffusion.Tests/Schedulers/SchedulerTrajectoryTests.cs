@@ -95,8 +95,8 @@ public class SchedulerTrajectoryTests(ITestOutputHelper output)
         var scheduler = SchedulerRegistry.Create(run.ClassName, run.Config);
         Assert.Equal(run.ClassName, scheduler.Name);
         if (scheduler is DdimScheduler ddim && run.Eta is { } eta) ddim.Eta = eta;
-        var noise = TrajectoryAssert.InitialNoise();
-        var generator = TrajectoryAssert.StepGenerator();
+        var noise = TrajectoryRunner.InitialNoise();
+        var generator = TrajectoryRunner.StepGenerator();
 
         switch (expectation)
         {

@@ -10,17 +10,6 @@ public static class TrajectoryAssert
     /// magnitudes (≈1.5e-4 absolute at the Euler family's σ_max ≈ 14.6) and 1e-5 absolute below 1.</summary>
     public const double Tolerance = 1e-5;
 
-    /// <summary>The initial noise of every run: randn((1,4,8,8), torch.Generator('cpu').manual_seed(0)).</summary>
-    public static float[] InitialNoise()
-    {
-        var noise = new float[TrajectoryRunner.Shape.Length];
-        new StableDiffusion.Random.TorchGenerator(0).Randn(noise);
-        return noise;
-    }
-
-    /// <summary>The step generator of a run: torch.Generator('cpu').manual_seed(1000), created once per run.</summary>
-    public static StableDiffusion.Random.TorchGenerator StepGenerator() => new(1000);
-
     /// <summary>Timesteps, sigmas and init_noise_sigma must equal the run's exactly in float32.</summary>
     public static void ScheduleEqual(SchedulerRun run, IScheduler scheduler)
     {
@@ -55,13 +44,23 @@ public static class TrajectoryAssert
         worstFrame = -1;
         for (int f = 0; f < actual.Count; f++)
         {
-            for (int i = 0; i < n; i++)
-            {
-                double e = expected[f * n + i], a = actual[f][i];
-                double err = Math.Abs(a - e) / Math.Max(Math.Abs(e), 1.0);
-                if (double.IsNaN(err)) err = double.PositiveInfinity;
-                if (err > max) { max = err; worstFrame = f; }
-            }
+            double err = MaxError(expected.AsSpan(f * n, n), actual[f]);
+            if (err > max) { max = err; worstFrame = f; }
+        }
+        return max;
+    }
+
+    /// <summary>Largest scaled error |a − e| / max(|e|, 1) between two buffers of equal length; NaN counts as infinite.</summary>
+    public static double MaxError(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        double max = 0;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double e = expected[i], a = actual[i];
+            double err = Math.Abs(a - e) / Math.Max(Math.Abs(e), 1.0);
+            if (double.IsNaN(err)) err = double.PositiveInfinity;
+            if (err > max) max = err;
         }
         return max;
     }
