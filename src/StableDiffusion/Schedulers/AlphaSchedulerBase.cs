@@ -35,6 +35,9 @@ public abstract class AlphaSchedulerBase : SchedulerBase
     /// <summary>ᾱ_t, or for t &lt; 0 (the step past the last timestep) the final ᾱ of <c>set_alpha_to_one</c>.</summary>
     protected float AlphaCumprod(long t) => t >= 0 ? NoiseSchedule.AlphasCumprod[t] : _finalAlphaCumprod;
 
+    /// <summary>The usual <c>set_timesteps</c>: <see cref="IntegerTimesteps"/>.</summary>
+    protected override void OnSetTimesteps(int inferenceSteps) => SetTimestepValues(IntegerTimesteps(inferenceSteps));
+
     /// <summary>The descending integer timesteps of <c>timestep_spacing</c>, after checking the step count.</summary>
     protected double[] IntegerTimesteps(int steps)
     {

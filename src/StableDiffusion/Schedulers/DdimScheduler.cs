@@ -34,8 +34,6 @@ public sealed class DdimScheduler : AlphaSchedulerBase, IEtaScheduler
     /// <summary>diffusers' <c>use_clipped_model_output</c> argument of <c>step()</c>.</summary>
     public bool UseClippedModelOutput { get; set; }
 
-    protected override void OnSetTimesteps(int inferenceSteps) => SetTimestepValues(IntegerTimesteps(inferenceSteps));
-
     public override void Step(ReadOnlySpan<float> modelOutput, double timestep, Span<float> sample, LatentShape shape,
                               IReadOnlyList<IRandomGenerator>? generators = null)
     {

@@ -35,8 +35,6 @@ public sealed class DdpmScheduler : AlphaSchedulerBase
 
     public override string Name => "DDPMScheduler";
 
-    protected override void OnSetTimesteps(int inferenceSteps) => SetTimestepValues(IntegerTimesteps(inferenceSteps));
-
     /// <summary>diffusers' <c>previous_timestep</c>: the next entry of the schedule, −1 after the last.</summary>
     private long PreviousTimestep(double timestep)
     {

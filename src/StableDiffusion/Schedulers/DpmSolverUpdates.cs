@@ -52,16 +52,8 @@ internal static class DpmSolverUpdates
 
     /// <summary>Second-order multistep update: m0 is the newest converted output (at sigmaS0), m1 the previous one.</summary>
     public static void MultistepSecondOrder(DpmAlgorithm algorithm, bool heun, float sigmaT, float sigmaS0, float sigmaS1,
-                                            ReadOnlySpan<float> m0, ReadOnlySpan<float> m1, Span<float> x, ReadOnlySpan<float> noise)
-    {
-        var t = Level(sigmaT);
-        var s0 = Level(sigmaS0);
-        var s1 = Level(sigmaS1);
-        float h = t.Lambda - s0.Lambda, h0 = s0.Lambda - s1.Lambda;
-        float r0 = h0 / h;
-        var c = SecondOrderCoefficients(algorithm, heun, h, t, s0);
-        SecondOrderKernel(c, 1f / r0, m0, m0, m1, x, noise);
-    }
+                                            ReadOnlySpan<float> m0, ReadOnlySpan<float> m1, Span<float> x, ReadOnlySpan<float> noise) =>
+        SecondOrder(algorithm, heun, sigmaT, sigmaS0, sigmaS1, fromS1: false, m0, m1, x, noise);
 
     /// <summary>Third-order multistep update with the three newest converted outputs m0 (newest), m1, m2.</summary>
     public static void MultistepThirdOrder(DpmAlgorithm algorithm, float sigmaT, float sigmaS0, float sigmaS1, float sigmaS2,
@@ -93,15 +85,24 @@ internal static class DpmSolverUpdates
     /// m1 the output there and m0 the output at the intermediate sigmaS0.
     /// </summary>
     public static void SinglestepSecondOrder(DpmAlgorithm algorithm, bool heun, float sigmaT, float sigmaS0, float sigmaS1,
-                                             ReadOnlySpan<float> m0, ReadOnlySpan<float> m1, Span<float> x, ReadOnlySpan<float> noise)
+                                             ReadOnlySpan<float> m0, ReadOnlySpan<float> m1, Span<float> x, ReadOnlySpan<float> noise) =>
+        SecondOrder(algorithm, heun, sigmaT, sigmaS0, sigmaS1, fromS1: true, m0, m1, x, noise);
+
+    /// <summary>
+    /// Both second-order updates: outputs m0 at sigmaS0 and m1 at sigmaS1 (r0 = (lambda_s0 − lambda_s1)/h); the sample
+    /// starts at sigmaS0 (multistep, D0 = m0) or at sigmaS1 (singlestep, D0 = m1), and h runs from there to sigmaT.
+    /// </summary>
+    private static void SecondOrder(DpmAlgorithm algorithm, bool heun, float sigmaT, float sigmaS0, float sigmaS1, bool fromS1,
+                                    ReadOnlySpan<float> m0, ReadOnlySpan<float> m1, Span<float> x, ReadOnlySpan<float> noise)
     {
         var t = Level(sigmaT);
         var s0 = Level(sigmaS0);
         var s1 = Level(sigmaS1);
-        float h = t.Lambda - s1.Lambda, h0 = s0.Lambda - s1.Lambda;
+        var start = fromS1 ? s1 : s0;
+        float h = t.Lambda - start.Lambda, h0 = s0.Lambda - s1.Lambda;
         float r0 = h0 / h;
-        var c = SecondOrderCoefficients(algorithm, heun, h, t, s1);
-        SecondOrderKernel(c, 1f / r0, m1, m0, m1, x, noise);
+        var c = SecondOrderCoefficients(algorithm, heun, h, t, start);
+        SecondOrderKernel(c, 1f / r0, fromS1 ? m1 : m0, m0, m1, x, noise);
     }
 
     /// <summary>Third-order singlestep update from the stored sample at sigmaS2 with outputs m2 (there), m1, m0 (newest).</summary>
