@@ -13,10 +13,21 @@ public static class TrajectoryAssert
     /// <summary>Timesteps, sigmas and init_noise_sigma must equal the run's exactly in float32.</summary>
     public static void ScheduleEqual(SchedulerRun run, IScheduler scheduler)
     {
+        ScheduleWithin(run, scheduler, timestepUlps: 0, sigmaUlps: 0);
+        Assert.True((float)run.InitNoiseSigma == scheduler.InitNoiseSigma,
+            $"{run.Id}: init_noise_sigma = {scheduler.InitNoiseSigma:R}, expected {run.InitNoiseSigma:R}.");
+    }
+
+    /// <summary>
+    /// Timesteps (compared in float32) and sigmas within the given float32 ulps of the run's (0: equal), the same
+    /// counts, no sigmas where the run has none; the same solver order.
+    /// </summary>
+    public static void ScheduleWithin(SchedulerRun run, IScheduler scheduler, int timestepUlps, int sigmaUlps)
+    {
         Assert.Equal(run.Timesteps.Length, scheduler.Timesteps.Count);
         for (int i = 0; i < run.Timesteps.Length; i++)
-            Assert.True((float)run.Timesteps[i] == (float)scheduler.Timesteps[i],
-                $"{run.Id}: timestep[{i}] = {scheduler.Timesteps[i]:R}, expected {run.Timesteps[i]:R}.");
+            Assert.True(UlpDistance((float)run.Timesteps[i], (float)scheduler.Timesteps[i]) <= timestepUlps,
+                $"{run.Id}: timestep[{i}] = {scheduler.Timesteps[i]:R}, expected {run.Timesteps[i]:R} (±{timestepUlps} ulp).");
         if (run.Sigmas is null)
         {
             Assert.Null(scheduler.Sigmas);
@@ -26,12 +37,19 @@ public static class TrajectoryAssert
             Assert.NotNull(scheduler.Sigmas);
             Assert.Equal(run.Sigmas.Length, scheduler.Sigmas!.Count);
             for (int i = 0; i < run.Sigmas.Length; i++)
-                Assert.True(run.Sigmas[i] == scheduler.Sigmas[i],
-                    $"{run.Id}: sigma[{i}] = {scheduler.Sigmas[i]:R}, expected {run.Sigmas[i]:R}.");
+                Assert.True(UlpDistance(run.Sigmas[i], scheduler.Sigmas[i]) <= sigmaUlps,
+                    $"{run.Id}: sigma[{i}] = {scheduler.Sigmas[i]:R}, expected {run.Sigmas[i]:R} (±{sigmaUlps} ulp).");
         }
-        Assert.True((float)run.InitNoiseSigma == scheduler.InitNoiseSigma,
-            $"{run.Id}: init_noise_sigma = {scheduler.InitNoiseSigma:R}, expected {run.InitNoiseSigma:R}.");
         Assert.Equal(run.Order, scheduler.Order);
+    }
+
+    /// <summary>How many float32 values lie between <paramref name="a"/> and <paramref name="b"/> (0 when equal; NaN is never close).</summary>
+    public static long UlpDistance(float a, float b)
+    {
+        if (a == b) return 0;
+        if (float.IsNaN(a) || float.IsNaN(b)) return long.MaxValue;
+        static long Ordered(float f) { int bits = BitConverter.SingleToInt32Bits(f); return bits < 0 ? int.MinValue - (long)bits : bits; }
+        return Math.Abs(Ordered(a) - Ordered(b));
     }
 
     /// <summary>Largest scaled error |a − e| / max(|e|, 1) over a trajectory file.</summary>
