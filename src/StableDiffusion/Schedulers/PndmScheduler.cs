@@ -28,9 +28,8 @@ public sealed class PndmScheduler : AlphaSchedulerBase
 
     private double[] _prkTimesteps = [];
     private int _counter;
-    // Multistep history: the last four (effective) model outputs, newest last, kept in a ring of buffers.
-    private readonly float[]?[] _ets = new float[]?[4];
-    private int _etsCount;
+    // diffusers' ets: the last four model outputs (Et(1) the newest).
+    private readonly ModelOutputHistory _ets = new(4);
     private float[]? _curModelOutput;     // PRK running sum
     private bool _curModelOutputIsZero = true;
     private float[]? _curSample;
@@ -88,7 +87,7 @@ public sealed class PndmScheduler : AlphaSchedulerBase
         _prkTimesteps = prk;
         SetTimestepValues([.. prk, .. plms]);
         _counter = 0;
-        _etsCount = 0;
+        _ets.Clear();
         _curModelOutputIsZero = true;
         _hasCurSample = false;
     }
@@ -115,7 +114,7 @@ public sealed class PndmScheduler : AlphaSchedulerBase
         if (phase == 0)
         {
             Accumulate(sum, Sixth, modelOutput);
-            PushEt(modelOutput);
+            modelOutput.CopyTo(_ets.Push(modelOutput.Length));
             sample.CopyTo(Rent(ref _curSample, n));
             _hasCurSample = true;
             modelOutput.CopyTo(effective);
@@ -157,7 +156,7 @@ public sealed class PndmScheduler : AlphaSchedulerBase
         long prevTimestep = timestep - ratio;
         if (_counter != 1)
         {
-            PushEt(modelOutput);
+            modelOutput.CopyTo(_ets.Push(modelOutput.Length));
         }
         else
         {
@@ -167,25 +166,25 @@ public sealed class PndmScheduler : AlphaSchedulerBase
 
         var effective = Rent(ref _work, n);
         Span<float> source = sample;
-        if (_etsCount == 1 && _counter == 0)
+        if (_ets.Count == 1 && _counter == 0)
         {
             modelOutput.CopyTo(effective);
             sample.CopyTo(Rent(ref _curSample, n));
             _hasCurSample = true;
         }
-        else if (_etsCount == 1 && _counter == 1)
+        else if (_ets.Count == 1 && _counter == 1)
         {
             var e1 = Et(1);
             for (int i = 0; i < n; i++) effective[i] = (modelOutput[i] + e1[i]) / 2f;
             source = _curSample;
             _hasCurSample = false;
         }
-        else if (_etsCount == 2)
+        else if (_ets.Count == 2)
         {
             var e1 = Et(1); var e2 = Et(2);
             for (int i = 0; i < n; i++) effective[i] = (3f * e1[i] - e2[i]) / 2f;
         }
-        else if (_etsCount == 3)
+        else if (_ets.Count == 3)
         {
             var e1 = Et(1); var e2 = Et(2); var e3 = Et(3);
             for (int i = 0; i < n; i++) effective[i] = (23f * e1[i] - 16f * e2[i] + 5f * e3[i]) / 12f;
@@ -200,24 +199,8 @@ public sealed class PndmScheduler : AlphaSchedulerBase
         _counter++;
     }
 
-    /// <summary>Appends a model output to the history, keeping the last four.</summary>
-    private void PushEt(ReadOnlySpan<float> modelOutput)
-    {
-        int n = modelOutput.Length;
-        if (_etsCount == 4)
-        {
-            var oldest = _ets[0];
-            _ets[0] = _ets[1]; _ets[1] = _ets[2]; _ets[2] = _ets[3]; _ets[3] = oldest;
-            _etsCount = 3;
-        }
-        ref var slot = ref _ets[_etsCount];
-        if (slot is null || slot.Length != n) slot = new float[n];
-        modelOutput.CopyTo(slot);
-        _etsCount++;
-    }
-
     /// <summary>ets[-k]: the k-th newest model output.</summary>
-    private float[] Et(int k) => _ets[_etsCount - k]!;
+    private ReadOnlySpan<float> Et(int k) => _ets[k - 1];
 
     /// <summary>
     /// Formula (9) of the PNDM paper: x_prev = sqrt(ᾱ_prev/ᾱ_t)·x − (ᾱ_prev − ᾱ_t)·ε / (ᾱ_t·sqrt(1−ᾱ_prev) + sqrt(ᾱ_t(1−ᾱ_t)ᾱ_prev)).

@@ -17,7 +17,7 @@ public abstract class SigmaSchedulerBase : SchedulerBase
         TrainSigmas = NoiseSchedule.TrainSigmas();
         // "original_sample" is diffusers' backward-compatible spelling of "sample".
         PredictionType = options.GetString("prediction_type") is "original_sample" ? CommonOptions.Sample : options.GetString("prediction_type");
-        Ramp = SigmaRamp.FromOptions(options);
+        Ramp = SigmaRamp.FromOptions(options, Name);
         // Before set_timesteps diffusers holds the training sigmas, descending, plus a final 0.
         var initial = new float[TrainSigmas.Length + 1];
         for (int i = 0; i < TrainSigmas.Length; i++) initial[i] = TrainSigmas[TrainSigmas.Length - 1 - i];

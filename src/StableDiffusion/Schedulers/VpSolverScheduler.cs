@@ -157,9 +157,7 @@ public abstract class VpSolverScheduler : SchedulerBase
             .Add(SchedulerOption.Integer("solver_order", 2))
             .Add(CommonOptions.PredictionType())
             .Add(CommonOptions.Thresholding())
-            .Add(CommonOptions.UseKarrasSigmas())
-            .Add(SchedulerOption.Boolean("use_exponential_sigmas", false))
-            .Add(SchedulerOption.Boolean("use_beta_sigmas", false))
+            .Add(SigmaRamp.Options())
             .Add(SchedulerOption.Boolean("use_flow_sigmas", false))
             .Add(SchedulerOption.Number("flow_shift", 1.0))
             .Add(SchedulerOption.Boolean("use_dynamic_shifting", false))
@@ -171,17 +169,14 @@ public abstract class VpSolverScheduler : SchedulerBase
     }
 
     /// <summary>
-    /// The sigma spacing from the <c>use_*_sigmas</c> flags; like diffusers, at most one of Karras / exponential / beta.
+    /// The sigma spacing from the <c>use_*_sigmas</c> flags (at most one of Karras / exponential / beta, as diffusers
+    /// checks; beta was already refused) and <c>use_lu_lambdas</c>, which Karras overrides.
     /// </summary>
     private static DpmSigmaSpacing ReadSigmaSpacing(SchedulerOptions options, string scheduler)
     {
-        bool karras = options.GetBool("use_karras_sigmas"), exponential = options.GetBool("use_exponential_sigmas");
-        bool beta = options.GetBool("use_beta_sigmas");
-        if ((karras ? 1 : 0) + (exponential ? 1 : 0) + (beta ? 1 : 0) > 1)
-            throw new ArgumentException(
-                $"{scheduler}: only one of use_beta_sigmas, use_exponential_sigmas, use_karras_sigmas can be true.", "use_karras_sigmas");
-        if (karras) return DpmSigmaSpacing.Karras;
+        var ramp = SigmaRamp.FromOptions(options, scheduler);
+        if (ramp == SigmaRampKind.Karras) return DpmSigmaSpacing.Karras;
         if (options.IsDeclared("use_lu_lambdas") && options.GetBool("use_lu_lambdas")) return DpmSigmaSpacing.LuLambdas;
-        return exponential ? DpmSigmaSpacing.Exponential : DpmSigmaSpacing.Interpolated;
+        return ramp == SigmaRampKind.Exponential ? DpmSigmaSpacing.Exponential : DpmSigmaSpacing.Interpolated;
     }
 }
