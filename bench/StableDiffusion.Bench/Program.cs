@@ -7,7 +7,21 @@ using StableDiffusion.Pipeline;
 //   --model <folder>  (default ../shared/fixtures/tiny-sd)   --provider Cpu|Cuda|Auto   --steps 20
 //   --size 64         --batch 1   --runs 5   --warmup 1
 //   --schedulers true  per-step cost of every scheduler on a 2×4×64×64 latent instead
+//   --memory true      peak memory with and without attention slicing (--size 512 --steps 1 --batches 1,4), a process per row
 var options = Args.Parse(args);
+if (options.Get("memory-child", "") is { Length: > 0 } childSlicing)
+{
+    MemoryBench.Child(options.Get("model", ""), Enum.Parse<ExecutionProvider>(options.Get("provider", "Cpu"), ignoreCase: true),
+        int.Parse(options.Get("size", "512")), int.Parse(options.Get("steps", "1")), int.Parse(options.Get("batch", "1")), childSlicing, options.Get("out", ""));
+    return;
+}
+if (options.Get("memory", "") != "")
+{
+    MemoryBench.Run(Path.GetFullPath(options.Get("model", Path.Combine(Args.RepoRoot(), "..", "shared", "fixtures", "tiny-sd"))),
+        Enum.Parse<ExecutionProvider>(options.Get("provider", "Cpu"), ignoreCase: true), int.Parse(options.Get("size", "512")),
+        int.Parse(options.Get("steps", "1")), options.Get("batches", "1,4").Split(',').Select(int.Parse).ToArray());
+    return;
+}
 if (options.Get("schedulers", "") != "")
 {
     SchedulerBench.Run(options.Get("model", Path.Combine(Args.RepoRoot(), "..", "shared", "fixtures", "tiny-sd")), int.Parse(options.Get("steps", "20")));

@@ -7,6 +7,7 @@
     Provider        = 'Auto'          # Auto (CUDA when it loads, else the CPU), Cpu or Cuda
     Precision       = 'Auto'          # or Float16 / Float32: the run stops before rendering if the model is not that
     Scheduler       = 'DPM++ 2M Karras'   # or @{ Name = 'DPMSolverMultistep'; use_karras_sigmas = $true }
+    AttentionSlicing = 'Off'          # Auto or Max on a small GPU: less memory, the same images
 
     # Settings every prompt gets unless it says otherwise.
     Defaults        = @{

@@ -34,6 +34,31 @@ public sealed class NewSdPipelineCommand : PSCmdlet
     [ValidateNotNullOrEmpty]
     public string? VaePath { get; set; }
 
+    /// <summary>Largest memory arena of the provider, in bytes (CUDA gpu_mem_limit; CPU shared arena, at most 4 GiB - 1).</summary>
+    [Parameter]
+    [ValidateRange(1L << 20, long.MaxValue)]
+    public long MemoryLimit { get; set; }
+
+    /// <summary>How the provider's memory arena grows: NextPowerOfTwo (default), SameAsRequested, or Disabled (CPU: no arena).</summary>
+    [Parameter]
+    public ArenaStrategy ArenaStrategy { get; set; } = ArenaStrategy.NextPowerOfTwo;
+
+    /// <summary>Release the text encoder and VAE sessions between uses.</summary>
+    [Parameter]
+    public SwitchParameter LowMemory { get; set; }
+
+    /// <summary>Largest batch one UNet call gets; bigger batches run in sub-batches.</summary>
+    [Parameter]
+    [ValidateRange(1, 1024)]
+    public int UNetBatchSize { get; set; }
+
+    private MemoryOptions Memory => new()
+    {
+        MemoryLimit = MyInvocation.BoundParameters.ContainsKey(nameof(MemoryLimit)) ? MemoryLimit : null,
+        ArenaStrategy = ArenaStrategy,
+        LowMemory = LowMemory,
+    };
+
     protected override void ProcessRecord()
     {
         string full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
@@ -41,7 +66,7 @@ public sealed class NewSdPipelineCommand : PSCmdlet
         StableDiffusionPipeline engine;
         try
         {
-            engine = StableDiffusionPipeline.Load(full, new PipelineOptions { ExecutionProvider = ExecutionProvider, DeviceId = DeviceId });
+            engine = StableDiffusionPipeline.Load(full, new PipelineOptions { ExecutionProvider = ExecutionProvider, DeviceId = DeviceId, Memory = Memory });
         }
         catch (Exception e) when (e is ModelLoadException or ArgumentException or IOException or UnauthorizedAccessException)
         {
@@ -61,6 +86,7 @@ public sealed class NewSdPipelineCommand : PSCmdlet
                 return;
             }
         }
+        if (UNetBatchSize > 0) engine.UNetBatchSize = UNetBatchSize;
         if (engine.ProviderFallbackReason is { } reason)
             WriteWarning($"CUDA is not available, running on the CPU. {reason}");
         WriteObject(new SdPipeline(engine));

@@ -11,6 +11,7 @@ public static class JobKeys
     public const string DeviceId = "DeviceId";
     public const string Precision = "Precision";
     public const string AttentionSlicing = "AttentionSlicing";
+    public const string VaeSlicing = "VaeSlicing";
     public const string Scheduler = "Scheduler";
     public const string Defaults = "Defaults";
     public const string Prompts = "Prompts";
@@ -32,7 +33,7 @@ public static class JobKeys
 
     /// <summary>Top-level keys.</summary>
     public static IReadOnlyList<string> TopLevel { get; } =
-        [Model, Vae, Provider, DeviceId, Precision, AttentionSlicing, Scheduler, Defaults, Prompts, PromptFile, OutputDirectory, NameTemplate, BatchSize];
+        [Model, Vae, Provider, DeviceId, Precision, AttentionSlicing, VaeSlicing, Scheduler, Defaults, Prompts, PromptFile, OutputDirectory, NameTemplate, BatchSize];
 
     /// <summary>Keys of a prompt table (and the columns of a prompt CSV file).</summary>
     public static IReadOnlyList<string> PromptLevel { get; } =

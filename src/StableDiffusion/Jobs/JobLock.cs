@@ -26,6 +26,9 @@ public sealed class JobLock : IDisposable
     /// <summary>The lock file's name in the output directory.</summary>
     public const string FileName = "sd-render.lock";
 
+    /// <summary>How long a lock file may stay unreadable (being written) before it counts as a crashed run's.</summary>
+    public static readonly TimeSpan UnreadableStaleAfter = TimeSpan.FromSeconds(10);
+
     private readonly object _gate = new();
     private readonly FileStream _stream;
     private readonly Timer _timer;
@@ -106,40 +109,23 @@ public sealed class JobLock : IDisposable
     }
 
     /// <summary>
-    /// Creates the lock complete or not at all: the record is written to a temporary file, which is then moved to the
-    /// lock's name unless that exists (an atomic create-if-absent), so a crash can never leave an empty lock behind.
+    /// Creates the lock if there is none (CreateNew is the one atomic create-if-absent on every platform) and writes its
+    /// record. A crash between the two leaves an empty lock, which <see cref="StaleReason"/> tells from a live one.
     /// </summary>
     private static FileStream? TryCreate(string path, JobLockHolder holder)
     {
-        string temporary = $"{path}.{Guid.NewGuid():N}.tmp";
-        using (var s = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-        {
-            s.Write(Encoding.UTF8.GetBytes(holder.ToJson() + "\n"));
-            s.Flush(flushToDisk: true);
-        }
-        try
-        {
-            File.Move(temporary, path, overwrite: false);
-        }
-        catch (IOException) when (File.Exists(path) || !File.Exists(temporary))
-        {
-            TryDelete(temporary);
-            return null; // someone holds it: the caller looks at it
-        }
-        catch
-        {
-            TryDelete(temporary);
-            throw;
-        }
+        FileStream stream;
         try
         {
             // Held open while the run lasts: on Windows nobody can delete a live run's lock.
-            return new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
+            stream = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read);
         }
-        catch (FileNotFoundException)
+        catch (IOException e) when (e is not (DirectoryNotFoundException or PathTooLongException))
         {
-            return null;
+            return null; // it exists (or did a moment ago): the caller looks at it
         }
+        Write(stream, holder);
+        return stream;
     }
 
     private static void TryDelete(string path)
@@ -244,8 +230,11 @@ public sealed class JobLock : IDisposable
         var now = DateTime.UtcNow;
         if (holder is null)
         {
+            // A live holder writes a complete record right after creating the file, and rewrites it whole: a record
+            // that stays unreadable was cut short by a crash.
             var age = now - File.GetLastWriteTimeUtc(path);
-            return age > staleAfter ? $"its lock file cannot be read and has not changed for {JobLockHolder.Ago(age)}" : null;
+            return age > UnreadableStaleAfter || age > staleAfter
+                ? $"its lock file cannot be read and has not changed for {JobLockHolder.Ago(age)}" : null;
         }
         if (holder.IsOnThisHost && DeadProcess(holder) is { } dead) return dead;
         // A heartbeat caught half rewritten by a crash does not parse: the file's time stands in for it.

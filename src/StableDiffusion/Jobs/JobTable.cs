@@ -120,6 +120,16 @@ internal sealed class JobTable
         return value;
     }
 
+    /// <summary>A true/false value ($true/$false in a .psd1 file, true/false in JSON, True/False in a CSV cell).</summary>
+    public bool? Bool(string key)
+    {
+        if (!_entries.TryGetValue(key, out var e) || e.Value is null || (IsText && e.Value is string { Length: 0 })) return null;
+        if (e.Value is bool b) return b;
+        if (IsText && e.Value is string s && bool.TryParse(s.Trim(), out bool parsed)) return parsed;
+        Add(Where(key), $"{key} must be true or false ($true or $false in a .psd1 file); it is {Describe(e.Value)}.");
+        return null;
+    }
+
     /// <summary>A value from a fixed set of names (case-insensitive); the closest name is suggested.</summary>
     public string? Choice(string key, IReadOnlyList<string> allowed)
     {

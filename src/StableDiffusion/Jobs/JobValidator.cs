@@ -58,6 +58,7 @@ public static partial class JobValidator
         int deviceId = top.Int(JobKeys.DeviceId, 0, 64) ?? 0;
         var precision = top.Choice(JobKeys.Precision, Precisions) is { } pr ? Enum.Parse<JobPrecision>(pr) : JobPrecision.Auto;
         string? slicing = ReadAttentionSlicing(top);
+        bool vaeSlicing = top.Bool(JobKeys.VaeSlicing) ?? false;
         var scheduler = ReadScheduler(top, schedulerConfig);
         int batchSize = top.Int(JobKeys.BatchSize, 1, 64) ?? 1;
 
@@ -131,6 +132,7 @@ public static partial class JobValidator
             DeviceId = deviceId,
             Precision = precision,
             AttentionSlicing = slicing,
+            VaeSlicing = vaeSlicing,
             Scheduler = scheduler ?? new SchedulerChoice(schedulerConfig!.ClassName ?? "PNDMScheduler"),
             OutputDirectory = output!,
             NameTemplate = templateText,

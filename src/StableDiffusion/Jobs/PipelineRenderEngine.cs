@@ -1,9 +1,13 @@
+using StableDiffusion.Graph;
 using StableDiffusion.Models;
 using StableDiffusion.Pipeline;
 
 namespace StableDiffusion.Jobs;
 
-/// <summary>A job's model, loaded as its file says (provider, device, scheduler, VAE), checked against its Precision.</summary>
+/// <summary>
+/// A job's model, loaded as its file says (provider, device, scheduler, VAE, attention and VAE slicing), checked against
+/// its Precision.
+/// </summary>
 public sealed class PipelineRenderEngine : IRenderEngine
 {
     private readonly List<string> _notes = [];
@@ -33,7 +37,21 @@ public sealed class PipelineRenderEngine : IRenderEngine
             var engine = new PipelineRenderEngine(pipeline);
             if (pipeline.ProviderFallbackReason is { } reason) engine._notes.Add($"CUDA is not available, running on the CPU: {reason}");
             if (job.AttentionSlicing is { } slicing)
-                engine._notes.Add($"AttentionSlicing '{slicing}' is not applied: this build of the module cannot slice attention. The images are the same either way; only peak memory differs.");
+            {
+                AttentionSlicingResult result;
+                try
+                {
+                    result = pipeline.EnableAttentionSlicing(AttentionSliceSize.Parse(slicing));
+                }
+                catch (ArgumentOutOfRangeException e)
+                {
+                    throw new ArgumentException($"AttentionSlicing {slicing} does not fit the model '{job.ModelName}': {e.Message} Use Auto or Max.", e);
+                }
+                // Slicing changes peak memory, not the images; a graph it cannot slice is worth a line in the log.
+                if (result.Outcome is not (AttentionSlicingOutcome.Sliced or AttentionSlicingOutcome.NothingToSlice))
+                    engine._notes.Add($"AttentionSlicing '{slicing}': {result.Describe()}");
+            }
+            pipeline.VaeSlicing = job.VaeSlicing;
             return engine;
         }
         catch

@@ -22,6 +22,9 @@ public sealed class RenderJob
     /// <summary>"auto", "max", a number of heads per slice, or null (off).</summary>
     public string? AttentionSlicing { get; init; }
 
+    /// <summary>Decode the images of a batch one at a time.</summary>
+    public bool VaeSlicing { get; init; }
+
     /// <summary>The pipeline's scheduler (the model's own when the job names none).</summary>
     public required SchedulerChoice Scheduler { get; init; }
 

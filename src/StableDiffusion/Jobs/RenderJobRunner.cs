@@ -122,14 +122,11 @@ public sealed partial class RenderJobRunner
         return summary;
     }
 
-    /// <summary>
-    /// Temporary files of writes cut short by a crash, of this job's kinds only: images (".name.png.&lt;guid&gt;.tmp") and
-    /// lock records ("sd-render.lock.&lt;guid&gt;.tmp"; never a live one: this run holds the lock).
-    /// </summary>
+    /// <summary>Temporary files of image writes cut short by a crash (only this job's kind: ".name.png.&lt;guid&gt;.tmp").</summary>
     private IEnumerable<string> Leftovers() =>
         Directory.EnumerateFiles(Job.OutputDirectory).Where(f => LeftoverName().IsMatch(Path.GetFileName(f))).ToList();
 
-    [GeneratedRegex(@"^(\..+\.png|sd-render\.lock)\.[0-9a-f]{32}\.tmp$", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"^\..+\.png\.[0-9a-f]{32}\.tmp$", RegexOptions.IgnoreCase)]
     private static partial Regex LeftoverName();
 
     /// <summary>The state of one run: counters, failures and the rendering loop.</summary>

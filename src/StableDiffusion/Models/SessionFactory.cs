@@ -27,14 +27,17 @@ public sealed partial class SessionFactory
     public string? FallbackReason { get; private set; }
 
     /// <summary>Creates a session for one component's graph (external weights are found beside it).</summary>
-    public InferenceSession Create(string modelPath, string component)
+    public InferenceSession Create(string modelPath, string component) =>
+        Create(modelPath, component, options => new InferenceSession(modelPath, options));
+
+    private InferenceSession Create(string modelPath, string component, Func<SessionOptions, InferenceSession> open)
     {
         _ = OrtLog.Env; // the logging environment must exist before the first session
         if (Effective is null)
         {
             try
             {
-                var session = CreateOn(ExecutionProvider.Cuda, modelPath, component);
+                var session = CreateOn(ExecutionProvider.Cuda, modelPath, component, open);
                 Effective = ExecutionProvider.Cuda;
                 return session;
             }
@@ -50,10 +53,10 @@ public sealed partial class SessionFactory
                 Effective = ExecutionProvider.Cpu;
             }
         }
-        return CreateOn(Effective.Value, modelPath, component);
+        return CreateOn(Effective.Value, modelPath, component, open);
     }
 
-    private InferenceSession CreateOn(ExecutionProvider provider, string modelPath, string component)
+    private InferenceSession CreateOn(ExecutionProvider provider, string modelPath, string component, Func<SessionOptions, InferenceSession> open)
     {
         var options = new SessionOptions
         {
@@ -64,9 +67,10 @@ public sealed partial class SessionFactory
         };
         try
         {
+            ApplyMemory(options, provider);
             if (provider == ExecutionProvider.Cuda)
                 AppendCuda(options);
-            return new InferenceSession(modelPath, options);
+            return open(options);
         }
         catch (OnnxRuntimeException e) when (provider != ExecutionProvider.Cuda || Effective is not null)
         {
@@ -87,7 +91,14 @@ public sealed partial class SessionFactory
         long position = OrtLog.Position;
         try
         {
-            options.AppendExecutionProvider_CUDA(DeviceId);
+            if (CudaMemoryOptions() is { } memory)
+            {
+                using var cuda = new OrtCUDAProviderOptions();
+                cuda.UpdateOptions(memory);
+                options.AppendExecutionProvider_CUDA(cuda);
+            }
+            else
+                options.AppendExecutionProvider_CUDA(DeviceId);
         }
         catch (OnnxRuntimeException e)
         {

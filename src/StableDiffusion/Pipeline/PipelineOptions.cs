@@ -12,4 +12,7 @@ public sealed record PipelineOptions
 
     /// <summary>Scheduler to start with (null: the model's own, from scheduler_config.json).</summary>
     public SchedulerChoice? Scheduler { get; init; }
+
+    /// <summary>Memory controls: the provider's arena limit and growth, and low-memory mode.</summary>
+    public MemoryOptions Memory { get; init; } = MemoryOptions.Default;
 }

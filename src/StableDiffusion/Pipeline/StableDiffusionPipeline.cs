@@ -13,7 +13,7 @@ namespace StableDiffusion.Pipeline;
 /// tokenize → text encoder → per-image torch-exact noise → scheduler loop with classifier-free guidance → VAE decode.
 /// Owns its sessions; dispose it to free native memory. One generation at a time per instance.
 /// </summary>
-public sealed class StableDiffusionPipeline : IDisposable
+public sealed partial class StableDiffusionPipeline : IDisposable
 {
     private readonly SessionFactory _sessions;
     private readonly object _runLock = new();
@@ -25,18 +25,19 @@ public sealed class StableDiffusionPipeline : IDisposable
         Model = model;
         _sessions = sessions;
         Tokenizer = tokenizer;
-        TextEncoder = textEncoder;
+        _textEncoder = textEncoder;
         UNet = unet;
-        VaeDecoder = vaeDecoder;
+        _vaeDecoder = vaeDecoder;
         SchedulerConfig = schedulerConfig;
         _scheduler = scheduler;
+        ReleaseIdleSessions(); // low-memory mode: the text encoder and VAE are loaded when needed
     }
 
     public ModelFolder Model { get; }
     public ClipTokenizer Tokenizer { get; }
-    public TextEncoder TextEncoder { get; }
-    public UNet UNet { get; }
-    public VaeDecoder VaeDecoder { get; private set; }
+    public TextEncoder TextEncoder => _textEncoder ??= LoadTextEncoder();
+    public UNet UNet { get; private set; }
+    public VaeDecoder VaeDecoder { get => _vaeDecoder ??= LoadVaeDecoder(); private set => _vaeDecoder = value; }
 
     /// <summary>The VAE in use when it was swapped (Set-SdVae), else null: the model's own.</summary>
     public VaeFolder? Vae { get; private set; }
@@ -55,10 +56,11 @@ public sealed class StableDiffusionPipeline : IDisposable
         var decoder = new VaeDecoder(_sessions.Create(folder.DecoderPath, "vae_decoder"), folder.DecoderPath);
         lock (_runLock)
         {
-            var old = VaeDecoder;
+            var old = _vaeDecoder;
             VaeDecoder = decoder;
             Vae = folder;
-            old.Dispose();
+            old?.Dispose();
+            ReleaseIdleSessions();
         }
     }
 
@@ -118,7 +120,7 @@ public sealed class StableDiffusionPipeline : IDisposable
         var scheduler = options.Scheduler ?? new SchedulerChoice(schedulerConfig.ClassName ?? "PNDMScheduler");
         SchedulerRegistry.Create(scheduler.Name, schedulerConfig, scheduler.Options); // fail before the sessions load
 
-        var sessions = new SessionFactory(options.ExecutionProvider, options.DeviceId);
+        var sessions = new SessionFactory(options.ExecutionProvider, options.DeviceId, options.Memory);
         var loaded = new List<IDisposable>();
         try
         {
@@ -193,6 +195,7 @@ public sealed class StableDiffusionPipeline : IDisposable
 
         // 2. Text encoder.
         var embeddings = TextEncoder.Encode(ids, rows, seq, cancellation);
+        ReleaseIdleSessions();
         int hidden = embeddings.Length / (rows * seq);
         int half = b * seq * hidden;
         observer?.OnTextEmbeddings(cfg ? embeddings.AsSpan(0, half) : default, embeddings.AsSpan(cfg ? half : 0, half));
@@ -231,7 +234,7 @@ public sealed class StableDiffusionPipeline : IDisposable
             var unetStart = clock.Elapsed;
             try
             {
-                UNet.Predict(modelInput, unetShape, t, embeddings, seq, modelOutput, cancellation);
+                PredictNoise(modelInput, unetShape, t, embeddings, seq, modelOutput, cancellation);
             }
             catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException e) when (!cancellation.IsCancellationRequested)
             {
@@ -267,7 +270,7 @@ public sealed class StableDiffusionPipeline : IDisposable
         var decodeStart = clock.Elapsed;
         float scaling = ScalingFactor;
         for (int i = 0; i < latents.Length; i++) latents[i] /= scaling;
-        var decoded = VaeDecoder.Decode(latents, shape, out int height, out int width, cancellation);
+        var decoded = DecodeLatents(latents, shape, out int height, out int width, cancellation);
         observer?.OnDecoded(latents, decoded);
         var decode = clock.Elapsed - decodeStart;
 
@@ -341,8 +344,8 @@ public sealed class StableDiffusionPipeline : IDisposable
 
     public void Dispose()
     {
-        TextEncoder.Dispose();
+        _textEncoder?.Dispose();
         UNet.Dispose();
-        VaeDecoder.Dispose();
+        _vaeDecoder?.Dispose();
     }
 }

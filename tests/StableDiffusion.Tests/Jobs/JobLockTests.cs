@@ -111,9 +111,11 @@ public sealed class JobLockTests : IDisposable
     [Fact]
     public void AnUnreadableLockIsJudgedByItsAge()
     {
-        File.WriteAllText(LockPath, "{ not a lock");
+        // Just created and not yet written, as a live run's lock is for a moment: left alone.
+        File.WriteAllText(LockPath, "");
         Assert.Throws<JobLockedException>(() => JobLock.Acquire(_scratch.Folder, "job"));
-        File.SetLastWriteTimeUtc(LockPath, DateTime.UtcNow.AddHours(-2));
+        // Still unreadable well after: a run crashed between creating and writing it.
+        File.SetLastWriteTimeUtc(LockPath, DateTime.UtcNow - JobLock.UnreadableStaleAfter - TimeSpan.FromSeconds(1));
         using var taken = JobLock.Acquire(_scratch.Folder, "job");
         Assert.Null(taken.Replaced);
         Assert.Contains("cannot be read", taken.ReplacedReason);

@@ -254,6 +254,15 @@ public sealed class JobValidatorTests : IDisposable
     }
 
     [Fact]
+    public void SwitchesTakeTrueOrFalse()
+    {
+        string Job(string value) => $$"""{ "Model": {{JobScratch.Model}}, "Prompts": "p", "Defaults": { "Seeds": 1 }, "OutputDirectory": "o", "VaeSlicing": {{value}} }""";
+        Assert.True(_scratch.Validate(Job("true")).VaeSlicing);
+        Assert.False(_scratch.Validate(Job("false")).VaeSlicing);
+        Assert.Equal("VaeSlicing must be true or false ($true or $false in a .psd1 file); it is the text 'yes'.", At(_scratch.Problems(Job("\"yes\"")), "VaeSlicing").Message);
+    }
+
+    [Fact]
     public void PathsResolveAgainstTheJobFilesFolderNotTheCurrentDirectory()
     {
         _scratch.Write(Path.Combine("lists", "p.txt"), "a prompt\n");

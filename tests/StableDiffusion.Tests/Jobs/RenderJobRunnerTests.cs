@@ -131,16 +131,13 @@ public sealed class RenderJobRunnerTests : IDisposable
         Directory.CreateDirectory(job.OutputDirectory);
         string leftover = Path.Combine(job.OutputDirectory, $".{job.Items[0].FileName}.{Guid.NewGuid():N}.tmp");
         string unrelated = Path.Combine(job.OutputDirectory, ".notes.tmp");
-        string lockRecord = Path.Combine(job.OutputDirectory, $"{JobLock.FileName}.{Guid.NewGuid():N}.tmp");
         File.WriteAllText(leftover, "half a png");
-        File.WriteAllText(lockRecord, "{\"pid\":");
         File.WriteAllText(unrelated, "mine");
         File.WriteAllText(job.LogPath, "{\"time\":\"2024-01-01T00:00:00Z\",\"event\":\"start\"}\n{\"time\":\"2024-01-01T00:0");
 
         var recorder = new Recorder();
         Runner(job).Run(recorder);
         Assert.False(File.Exists(leftover));
-        Assert.False(File.Exists(lockRecord));
         Assert.True(File.Exists(unrelated));
         Assert.Contains(recorder.Events, e => e.Kind == "cleanup" && e.Message.Contains(Path.GetFileName(leftover)));
         var lines = File.ReadAllLines(job.LogPath);
@@ -210,6 +207,29 @@ public sealed class RenderJobRunnerTests : IDisposable
         var recorded = GenerationParameters.Parse(PngFile.ReadText(job.Items[1].Path));
         Assert.Equal("EulerAncestralDiscreteScheduler", recorded.Scheduler);
         Assert.Equal(0.7f, recorded.GuidanceRescale);
+    }
+
+    [Fact]
+    public void AttentionAndVaeSlicingApplyToTheLoadedPipelineAndKeepTheImagesIdentity()
+    {
+        string Job(string slicing) => $$"""
+            { "Model": {{JobScratch.Model}}, "Provider": "Cpu", "AttentionSlicing": {{slicing}}, "VaeSlicing": true, "BatchSize": 2,
+              "Prompts": "a photo of a cat", "Defaults": { "Seeds": "1-2", "Steps": 2, "Width": 64, "Height": 64 }, "OutputDirectory": "out" }
+            """;
+        var job = _scratch.Validate(Job("\"Max\""));
+        PipelineRenderEngine? engine = null;
+        var recorder = new Recorder();
+        var summary = new RenderJobRunner(job, j => engine = PipelineRenderEngine.Load(j)).Run(recorder);
+        Assert.Equal(2, summary.Rendered);
+        Assert.Equal(StableDiffusion.Graph.AttentionSlicingOutcome.Sliced, engine!.Pipeline.AttentionSlicing!.Outcome);
+        Assert.True(engine.Pipeline.VaeSlicing);
+        Assert.DoesNotContain(recorder.Events, e => e.Kind == "warning");
+        // Slicing is a memory setting: the same job without it finds its images done.
+        Assert.All(new RenderJobRunner(_scratch.Validate(Job("\"Off\""))).Plan().Entries, e => Assert.Equal(OutputState.Verified, e.Check.State));
+
+        var tooMany = _scratch.Validate(Job("64").Replace("\"out\"", "\"out2\""));
+        var e = Assert.Throws<ArgumentException>(() => new RenderJobRunner(tooMany).Run());
+        Assert.StartsWith("AttentionSlicing 64 does not fit the model 'tiny-sd'", e.Message);
     }
 
     [Fact]
