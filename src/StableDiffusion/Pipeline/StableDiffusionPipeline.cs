@@ -88,6 +88,14 @@ public sealed class StableDiffusionPipeline : IDisposable
 
     public int DeviceId => _sessions.DeviceId;
 
+    /// <summary>
+    /// The provider options the sessions got, read back from ONNX Runtime (every key, defaults included); empty on the CPU.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> ProviderOptions => _sessions.ProviderOptions;
+
+    /// <summary>The options this pipeline was loaded with.</summary>
+    public PipelineOptions Options { get; private init; } = new();
+
     /// <summary>"float32" or "float16": the UNet's float type.</summary>
     public string Precision => UNet.FloatType == Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float16 ? "float16" : "float32";
 
@@ -118,20 +126,43 @@ public sealed class StableDiffusionPipeline : IDisposable
         var scheduler = options.Scheduler ?? new SchedulerChoice(schedulerConfig.ClassName ?? "PNDMScheduler");
         SchedulerRegistry.Create(scheduler.Name, schedulerConfig, scheduler.Options); // fail before the sessions load
 
-        var sessions = new SessionFactory(options.ExecutionProvider, options.DeviceId);
+        if (options.CudaGraph && (options.ExecutionProvider != ExecutionProvider.Cuda || !options.UNetIOBinding || !options.UNetFixedShapes))
+            throw new ArgumentException("CUDA graphs need -ExecutionProvider Cuda and the UNet on fixed-shape sessions with IOBinding.", nameof(options));
+        if (options.UNetIOBinding && !options.UNetFixedShapes)
+            throw new ArgumentException("UNet IOBinding needs fixed-shape sessions (its buffers are allocated for one shape).", nameof(options));
+        var sessions = new SessionFactory(options.ExecutionProvider, options.DeviceId, options.Gpu) { TensorRTFloat16 = options.Precision == ModelPrecision.Float16 };
         var loaded = new List<IDisposable>();
         try
         {
             var text = Track(new TextEncoder(sessions.Create(model.TextEncoderPath, "text_encoder"), model.TextEncoderPath), loaded);
-            var unet = Track(new UNet(sessions.Create(model.UNetPath, "unet"), model.UNetPath), loaded);
+            var binding = options.UNetFixedShapes
+                ? new UNetShapeSessions((dims, graph) => sessions.Create(model.UNetPath, "unet", dims, graph))
+                    { CacheSize = options.UNetSessionCacheSize, IOBinding = options.UNetIOBinding, CudaGraph = options.CudaGraph, DeviceId = options.DeviceId }
+                : null;
+            var unet = Track(new UNet(sessions.Create(model.UNetPath, "unet"), model.UNetPath, binding), loaded);
+            CheckPrecision(options.Precision, unet, model.UNetPath);
             var vae = Track(new VaeDecoder(sessions.Create(model.VaeDecoderPath, "vae_decoder"), model.VaeDecoderPath), loaded);
-            return new StableDiffusionPipeline(model, sessions, tokenizer, text, unet, vae, schedulerConfig, scheduler);
+            return new StableDiffusionPipeline(model, sessions, tokenizer, text, unet, vae, schedulerConfig, scheduler) { Options = options };
         }
         catch
         {
             foreach (var d in loaded) d.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Float16 of a float32 export (or the reverse) is refused rather than silently run in the other precision.</summary>
+    private static void CheckPrecision(ModelPrecision wanted, UNet unet, string path)
+    {
+        bool half = unet.FloatType == Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float16;
+        if (wanted == ModelPrecision.Float16 && !half)
+            throw new ModelLoadException(ModelLoadError.PrecisionMismatch, path,
+                $"Float16 was asked for, but this model is a float32 export ('{path}' takes {unet.FloatType}). Convert it once with " +
+                "'ConvertTo-SdFloat16 -Path <this folder> -Destination <new folder>' and load the new folder, or use -Precision Auto.");
+        if (wanted == ModelPrecision.Float32 && half)
+            throw new ModelLoadException(ModelLoadError.PrecisionMismatch, path,
+                $"Float32 was asked for, but this model is a float16 export ('{path}' takes float16). Load the float32 export it " +
+                "was made from, or use -Precision Auto to run it in float16.");
     }
 
     private static T Track<T>(T item, List<IDisposable> list) where T : IDisposable
@@ -220,6 +251,7 @@ public sealed class StableDiffusionPipeline : IDisposable
         var guided = cfg ? new float[shape.Length] : modelOutput;
         var timesteps = scheduler.Timesteps;
         TimeSpan unetTime = TimeSpan.Zero, schedulerTime = TimeSpan.Zero;
+        using var unetRun = UNet.Start(embeddings, unetShape, seq); // one fixed-shape session, embeddings bound once
         for (int iteration = 0; iteration < timesteps.Count; iteration++)
         {
             cancellation.ThrowIfCancellationRequested();
@@ -231,7 +263,7 @@ public sealed class StableDiffusionPipeline : IDisposable
             var unetStart = clock.Elapsed;
             try
             {
-                UNet.Predict(modelInput, unetShape, t, embeddings, seq, modelOutput, cancellation);
+                unetRun.Predict(modelInput, t, modelOutput, cancellation);
             }
             catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException e) when (!cancellation.IsCancellationRequested)
             {

@@ -1,0 +1,90 @@
+using System.Globalization;
+
+namespace StableDiffusion.Models;
+
+/// <summary>
+/// Provider options for the CUDA and TensorRT providers, chosen for diffusion: the arena grows by what is asked
+/// (kSameAsRequested, so a 512² UNet does not round its activations up to the next power of two), cuDNN searches
+/// convolution algorithms exhaustively (shapes are fixed per session, so the search runs once per shape) with the
+/// largest workspace it wants, and graph optimization is always on (the session options).
+/// </summary>
+public sealed record GpuSettings
+{
+    /// <summary>How cuDNN picks convolution algorithms.</summary>
+    public CudnnConvAlgoSearch ConvAlgoSearch { get; init; } = CudnnConvAlgoSearch.Exhaustive;
+
+    /// <summary>Let cuDNN use as much workspace as its fastest algorithm wants (<c>cudnn_conv_use_max_workspace</c>).</summary>
+    public bool ConvUseMaxWorkspace { get; init; } = true;
+
+    /// <summary>Run convolutions in NHWC layout (<c>prefer_nhwc</c>): tensor cores like it for float16.</summary>
+    public bool PreferNhwc { get; init; }
+
+    /// <summary>Upper bound of ONNX Runtime's device arena in bytes (<c>gpu_mem_limit</c>); null: no limit.</summary>
+    public long? MemoryLimit { get; init; }
+
+    /// <summary>
+    /// The provider options as ONNX Runtime's CUDA provider reads them. <paramref name="cudaGraph"/> turns on
+    /// <c>enable_cuda_graph</c> (only for fixed-shape UNet sessions whose inputs and outputs live on the device).
+    /// </summary>
+    public IReadOnlyDictionary<string, string> CudaOptions(int deviceId, bool cudaGraph)
+    {
+        if (MemoryLimit is <= 0)
+            throw new ArgumentOutOfRangeException(nameof(MemoryLimit), MemoryLimit, "The GPU memory limit must be positive (bytes).");
+        var options = new SortedDictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["device_id"] = deviceId.ToString(CultureInfo.InvariantCulture),
+            ["arena_extend_strategy"] = "kSameAsRequested",
+            ["cudnn_conv_algo_search"] = ConvAlgoSearch switch
+            {
+                CudnnConvAlgoSearch.Heuristic => "HEURISTIC",
+                CudnnConvAlgoSearch.Default => "DEFAULT",
+                _ => "EXHAUSTIVE",
+            },
+            ["cudnn_conv_use_max_workspace"] = ConvUseMaxWorkspace ? "1" : "0",
+            ["prefer_nhwc"] = PreferNhwc ? "1" : "0",
+            ["enable_cuda_graph"] = cudaGraph ? "1" : "0",
+            ["do_copy_in_default_stream"] = "1",
+        };
+        if (MemoryLimit is { } limit) options["gpu_mem_limit"] = limit.ToString(CultureInfo.InvariantCulture);
+        return options;
+    }
+
+    /// <summary>TensorRT provider options: engines and timing caches kept in <paramref name="cacheDirectory"/> (building one takes minutes).</summary>
+    public IReadOnlyDictionary<string, string> TensorRTOptions(int deviceId, bool float16, string cacheDirectory)
+    {
+        var options = new SortedDictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["device_id"] = deviceId.ToString(CultureInfo.InvariantCulture),
+            ["trt_fp16_enable"] = float16 ? "1" : "0",
+            ["trt_engine_cache_enable"] = "1",
+            ["trt_engine_cache_path"] = cacheDirectory,
+            ["trt_timing_cache_enable"] = "1",
+            ["trt_timing_cache_path"] = cacheDirectory,
+        };
+        if (MemoryLimit is { } limit) options["trt_max_workspace_size"] = limit.ToString(CultureInfo.InvariantCulture);
+        return options;
+    }
+
+    /// <summary>
+    /// Parses ONNX Runtime's "key=value;key=value;" provider option string (GetCUDAProviderOptionsAsString)
+    /// into a sorted dictionary.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> ParseOptionString(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var pair in text.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            int eq = pair.IndexOf('=');
+            if (eq <= 0) throw new FormatException($"'{pair}' in the provider options '{text}' is not key=value.");
+            result[pair[..eq]] = pair[(eq + 1)..];
+        }
+        return result;
+    }
+
+    /// <summary>The requested keys whose applied value differs (empty when ONNX Runtime applied everything asked for).</summary>
+    public static IReadOnlyList<string> Differences(IReadOnlyDictionary<string, string> requested, IReadOnlyDictionary<string, string> applied) =>
+        requested.Where(kv => !applied.TryGetValue(kv.Key, out var v) || v != kv.Value)
+            .Select(kv => $"{kv.Key}: asked {kv.Value}, got {(applied.TryGetValue(kv.Key, out var v) ? v : "(absent)")}")
+            .ToArray();
+}
