@@ -127,3 +127,17 @@ Describe 'Get-SdPromptToken' {
         "$w" | Should -Match 'cat cat cat riding a zebra'
     }
 }
+
+Describe 'Invoke-SdGeneration -Verbose' {
+    It 'reports the time of each stage and each step' {
+        $ps = [PowerShell]::Create()
+        try {
+            $null = $ps.AddScript("param(`$p) Import-Module '$(Get-SdTestModulePath)'; Invoke-SdGeneration -Pipeline `$p -Prompt a -Seed 1 -Steps 3 -Width 64 -Height 64 -Verbose | Out-Null").AddArgument($script:Pipeline)
+            $null = $ps.Invoke()
+            $verbose = $ps.Streams.Verbose.Message
+            ($verbose | Where-Object { $_ -match '^Step \d/4 \(t = [\d.]+\): [\d.]+ ms$' }).Count | Should -Be 4   # PNDM: steps + 1 iterations
+            $verbose | Where-Object { $_ -match 'tokenize [\d]+ ms, text encoder [\d]+ ms, 4 steps [\d]+ ms .* VAE [\d]+ ms' } | Should -Not -BeNullOrEmpty
+        }
+        finally { $ps.Dispose() }
+    }
+}

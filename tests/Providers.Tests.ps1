@@ -69,7 +69,7 @@ Describe 'New-SdPipeline UNet execution' {
     }
 
     It 'validates the GPU options' {
-        { New-SdPipeline -Path $script:Model -GpuMemoryLimit 0 -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
+        { New-SdPipeline -Path $script:Model -MemoryLimit 0 -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
         { New-SdPipeline -Path $script:Model -ConvAlgoSearch Fastest -ErrorAction Stop } | Should -Throw -ErrorId 'CannotConvertArgument*'
     }
 }
@@ -85,7 +85,7 @@ Describe 'New-SdPipeline GPU providers without a GPU' -Tag 'NoGpu' {
 
     It 'reports CUDA options with the same clear error as plain CUDA' {
         if ($script:HasGpu) { Set-ItResult -Inconclusive -Because 'a GPU is present'; return }
-        $r = Get-SdError { New-SdPipeline -Path $script:Model -ExecutionProvider Cuda -ConvAlgoSearch Heuristic -PreferNhwc -GpuMemoryLimit 4GB -CudaGraph }
+        $r = Get-SdError { New-SdPipeline -Path $script:Model -ExecutionProvider Cuda -ConvAlgoSearch Heuristic -PreferNhwc -MemoryLimit 4GB -CudaGraph }
         $r.Error.CategoryInfo.Category | Should -Be 'ResourceUnavailable'
         $r.Error.Exception.Message | Should -Match 'CUDA 13 and cuDNN 9'
     }

@@ -244,6 +244,13 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
     /// Progress is for people: skipped when the console host runs non-interactively (scheduled tasks, CI logs), where
     /// it would only add noise. $ProgressPreference is honoured by PowerShell itself.
     /// </summary>
+    /// <summary>Whether verbose records are wanted (avoids formatting one per step for nothing).</summary>
+    private bool Verbose => _verbose ??= MyInvocation.BoundParameters.TryGetValue("Verbose", out var v)
+        ? ((SwitchParameter)v).IsPresent
+        : SessionState.PSVariable.GetValue("VerbosePreference") is ActionPreference p && p != ActionPreference.SilentlyContinue && p != ActionPreference.Ignore;
+
+    private bool? _verbose;
+
     private bool ShowProgress => !(Host.Name == "ConsoleHost" && NonInteractiveProcess.Value);
 
     private static readonly Lazy<bool> NonInteractiveProcess = new(() =>
@@ -260,6 +267,8 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
 
         public override void OnStep(StepInfo step)
         {
+            if (command.Verbose)
+                command.WriteVerbose($"Step {step.Iteration + 1}/{step.Iterations} (t = {step.Timestep:0.###}): {step.Elapsed.TotalMilliseconds:F1} ms");
             if (!command.ShowProgress) return;
             string prompt = batch[0].Prompt.Length > 60 ? batch[0].Prompt[..57] + "..." : batch[0].Prompt;
             int first = done + 1, last = done + batch.Length;

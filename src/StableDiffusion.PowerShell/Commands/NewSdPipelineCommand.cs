@@ -45,10 +45,10 @@ public sealed class NewSdPipelineCommand : PSCmdlet
     [Parameter]
     public SwitchParameter LimitConvWorkspace { get; set; }
 
-    /// <summary>Most bytes ONNX Runtime's device arena may take (CUDA).</summary>
+    /// <summary>Most bytes the provider's memory arena may take (CUDA's gpu_mem_limit; the shared CPU arena's limit).</summary>
     [Parameter]
-    [ValidateRange(1L, long.MaxValue)]
-    public long? GpuMemoryLimit { get; set; }
+    [ValidateRange(1L << 20, long.MaxValue)]
+    public long? MemoryLimit { get; set; }
 
     /// <summary>Capture the UNet as a CUDA graph per shape and replay it every step.</summary>
     [Parameter]
@@ -77,7 +77,6 @@ public sealed class NewSdPipelineCommand : PSCmdlet
         ConvAlgoSearch = ConvAlgoSearch,
         PreferNhwc = PreferNhwc,
         ConvUseMaxWorkspace = !LimitConvWorkspace,
-        MemoryLimit = GpuMemoryLimit,
     };
 
     protected override void ProcessRecord()
@@ -89,7 +88,8 @@ public sealed class NewSdPipelineCommand : PSCmdlet
         {
             engine = StableDiffusionPipeline.Load(full, new PipelineOptions { ExecutionProvider = ExecutionProvider, DeviceId = DeviceId }
                 with { Precision = Precision, Gpu = GpuSettings(), UNetFixedShapes = !DynamicShapes, UNetIOBinding = !(NoIOBinding || DynamicShapes),
-                    CudaGraph = CudaGraph, UNetSessionCacheSize = ShapeCacheSize });
+                    CudaGraph = CudaGraph, UNetSessionCacheSize = ShapeCacheSize,
+                    Memory = MemoryLimit is { } limit ? new MemoryOptions { MemoryLimit = limit } : MemoryOptions.Default });
         }
         catch (Exception e) when (e is ModelLoadException or ArgumentException or IOException or UnauthorizedAccessException
             or OutOfMemoryException or InvalidOperationException)

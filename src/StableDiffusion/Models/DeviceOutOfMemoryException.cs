@@ -9,7 +9,7 @@ public sealed class DeviceOutOfMemoryException : OutOfMemoryException
     public DeviceOutOfMemoryException(string what, Exception? inner = null)
         : base($"The GPU ran out of memory {what}. Generate fewer images at once (-BatchSize 1), a smaller image, " +
                "use a model exported with attention slicing (sliced or memory-efficient attention), or a float16 model " +
-               "(ConvertTo-SdFloat16); -GpuMemoryLimit caps what ONNX Runtime may take. " +
+               "(ConvertTo-SdFloat16); -MemoryLimit caps what ONNX Runtime may take. " +
                $"ONNX Runtime said: {inner?.Message.Trim()}", inner)
     {
         What = what;

@@ -69,13 +69,20 @@ internal sealed class FixedShapeUNetSession : IDisposable
 
     public UNetShape Shape { get; }
 
+    /// <summary>Live runs using this session (the cache does not evict it while any is).</summary>
+    internal int Users { get; set; }
+
+    /// <summary>The text embeddings bound now (another run of the same shape may have bound others since).</summary>
+    internal float[]? BoundHiddenStates { get; private set; }
+
     public bool UsesCudaGraph => _deviceSample is not null;
 
     public bool UsesIOBinding => _binding is not null;
 
     /// <summary>Binds the text embeddings of one generation ([Batch, SequenceLength, HiddenSize]).</summary>
-    public void SetHiddenStates(ReadOnlySpan<float> hiddenStates)
+    public void SetHiddenStates(float[] hiddenStates)
     {
+        BoundHiddenStates = hiddenStates;
         _hidden.Write(hiddenStates);
         if (_deviceHidden is not null)
         {

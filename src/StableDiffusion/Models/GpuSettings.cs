@@ -6,7 +6,8 @@ namespace StableDiffusion.Models;
 /// Provider options for the CUDA and TensorRT providers, chosen for diffusion: the arena grows by what is asked
 /// (kSameAsRequested, so a 512² UNet does not round its activations up to the next power of two), cuDNN searches
 /// convolution algorithms exhaustively (shapes are fixed per session, so the search runs once per shape) with the
-/// largest workspace it wants, and graph optimization is always on (the session options).
+/// largest workspace it wants, and graph optimization is always on (the session options). The arena's limit comes
+/// from the pipeline's <see cref="MemoryOptions"/>.
 /// </summary>
 public sealed record GpuSettings
 {
@@ -19,17 +20,12 @@ public sealed record GpuSettings
     /// <summary>Run convolutions in NHWC layout (<c>prefer_nhwc</c>): tensor cores like it for float16.</summary>
     public bool PreferNhwc { get; init; }
 
-    /// <summary>Upper bound of ONNX Runtime's device arena in bytes (<c>gpu_mem_limit</c>); null: no limit.</summary>
-    public long? MemoryLimit { get; init; }
-
     /// <summary>
     /// The provider options as ONNX Runtime's CUDA provider reads them. <paramref name="cudaGraph"/> turns on
     /// <c>enable_cuda_graph</c> (only for fixed-shape UNet sessions whose inputs and outputs live on the device).
     /// </summary>
     public IReadOnlyDictionary<string, string> CudaOptions(int deviceId, bool cudaGraph)
     {
-        if (MemoryLimit is <= 0)
-            throw new ArgumentOutOfRangeException(nameof(MemoryLimit), MemoryLimit, "The GPU memory limit must be positive (bytes).");
         var options = new SortedDictionary<string, string>(StringComparer.Ordinal)
         {
             ["device_id"] = deviceId.ToString(CultureInfo.InvariantCulture),
@@ -45,7 +41,6 @@ public sealed record GpuSettings
             ["enable_cuda_graph"] = cudaGraph ? "1" : "0",
             ["do_copy_in_default_stream"] = "1",
         };
-        if (MemoryLimit is { } limit) options["gpu_mem_limit"] = limit.ToString(CultureInfo.InvariantCulture);
         return options;
     }
 
@@ -61,7 +56,6 @@ public sealed record GpuSettings
             ["trt_timing_cache_enable"] = "1",
             ["trt_timing_cache_path"] = cacheDirectory,
         };
-        if (MemoryLimit is { } limit) options["trt_max_workspace_size"] = limit.ToString(CultureInfo.InvariantCulture);
         return options;
     }
 

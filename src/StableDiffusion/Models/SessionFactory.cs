@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Microsoft.ML.OnnxRuntime;
+using StableDiffusion.Graph;
 
 namespace StableDiffusion.Models;
 
@@ -13,12 +14,11 @@ public sealed partial class SessionFactory
 {
     private IReadOnlyDictionary<string, string> _providerOptions = new SortedDictionary<string, string>();
 
-    public SessionFactory(ExecutionProvider requested, int deviceId = 0, GpuSettings? gpu = null)
+    public SessionFactory(ExecutionProvider requested, int deviceId = 0)
     {
         if (deviceId < 0) throw new ArgumentOutOfRangeException(nameof(deviceId), deviceId, "The CUDA device id must be 0 or more.");
         Requested = requested;
         DeviceId = deviceId;
-        Gpu = gpu ?? new GpuSettings();
         Effective = requested == ExecutionProvider.Auto ? null : requested;
     }
 
@@ -26,7 +26,7 @@ public sealed partial class SessionFactory
     public int DeviceId { get; }
 
     /// <summary>The CUDA/TensorRT settings asked for.</summary>
-    public GpuSettings Gpu { get; }
+    public GpuSettings Gpu { get; init; } = new();
 
     /// <summary>Whether TensorRT may build float16 engines (set when the pipeline asks for Float16).</summary>
     public bool TensorRTFloat16 { get; init; }
@@ -51,14 +51,35 @@ public sealed partial class SessionFactory
     /// values, so ONNX Runtime plans memory and kernels for one shape; <paramref name="cudaGraph"/> asks the CUDA
     /// provider to capture the whole run as a CUDA graph (inputs and outputs must then live on the device).
     /// </summary>
-    public InferenceSession Create(string modelPath, string component, IReadOnlyDictionary<string, long>? freeDimensions, bool cudaGraph)
+    public InferenceSession Create(string modelPath, string component, IReadOnlyDictionary<string, long>? freeDimensions, bool cudaGraph) =>
+        Create(modelPath, component, freeDimensions, cudaGraph, options => new InferenceSession(modelPath, options));
+
+    /// <summary>A fixed-shape session (see above) for a graph held in memory, e.g. a UNet rewritten for attention slicing.</summary>
+    public InferenceSession Create(OnnxGraphFile graph, string component, IReadOnlyDictionary<string, long>? freeDimensions, bool cudaGraph)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        var bytes = graph.ToByteArray();
+        var folder = graph.BaseDirectory;
+        return Create(graph.Path ?? $"{component} (in memory)", component, freeDimensions, cudaGraph, options =>
+        {
+            if (folder is not null)
+                options.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", folder);
+            return new InferenceSession(bytes, options);
+        });
+    }
+
+    private InferenceSession Create(string modelPath, string component, Func<SessionOptions, InferenceSession> open) =>
+        Create(modelPath, component, null, false, open);
+
+    private InferenceSession Create(string modelPath, string component, IReadOnlyDictionary<string, long>? freeDimensions, bool cudaGraph,
+        Func<SessionOptions, InferenceSession> open)
     {
         _ = OrtLog.Env; // the logging environment must exist before the first session
         if (Effective is null)
         {
             try
             {
-                var session = CreateOn(ExecutionProvider.Cuda, modelPath, component, freeDimensions, cudaGraph);
+                var session = CreateOn(ExecutionProvider.Cuda, modelPath, component, freeDimensions, cudaGraph, open);
                 Effective = ExecutionProvider.Cuda;
                 return session;
             }
@@ -76,7 +97,7 @@ public sealed partial class SessionFactory
         }
         if (cudaGraph && Effective is not ExecutionProvider.Cuda)
             throw new ArgumentException($"CUDA graphs need the CUDA provider; this pipeline runs on {Effective}.", nameof(cudaGraph));
-        return CreateOn(Effective.Value, modelPath, component, freeDimensions, cudaGraph);
+        return CreateOn(Effective.Value, modelPath, component, freeDimensions, cudaGraph, open);
     }
 
     /// <summary>The session options every session gets (before any provider is appended).</summary>
@@ -97,18 +118,19 @@ public sealed partial class SessionFactory
     }
 
     private InferenceSession CreateOn(ExecutionProvider provider, string modelPath, string component,
-        IReadOnlyDictionary<string, long>? freeDimensions, bool cudaGraph)
+        IReadOnlyDictionary<string, long>? freeDimensions, bool cudaGraph, Func<SessionOptions, InferenceSession> open)
     {
         var options = BaseOptions(component, freeDimensions);
         try
         {
+            ApplyMemory(options, provider);
             var applied = provider switch
             {
                 ExecutionProvider.Cuda => AppendCuda(options, cudaGraph),
                 ExecutionProvider.TensorRT => AppendTensorRT(options, modelPath),
                 _ => new SortedDictionary<string, string>(),
             };
-            var session = new InferenceSession(modelPath, options);
+            var session = open(options);
             _providerOptions = applied;
             return session;
         }
@@ -147,10 +169,23 @@ public sealed partial class SessionFactory
             "The file may be corrupt or truncated (re-export or re-download it), or its external weights may be missing.", e);
     }
 
+    /// <summary>
+    /// The CUDA provider options asked for: the diffusion defaults of <see cref="Gpu"/>, with the memory controls'
+    /// limit, and their arena strategy when one other than ONNX Runtime's default was chosen.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> RequestedCudaOptions(bool cudaGraph)
+    {
+        var requested = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in Gpu.CudaOptions(DeviceId, cudaGraph)) requested[key] = value;
+        if (Memory.MemoryLimit is { } limit) requested["gpu_mem_limit"] = limit.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (Memory.ArenaStrategy != ArenaStrategy.NextPowerOfTwo) requested["arena_extend_strategy"] = "kSameAsRequested"; // CUDA always has an arena
+        return requested;
+    }
+
     private IReadOnlyDictionary<string, string> AppendCuda(SessionOptions options, bool cudaGraph)
     {
         long position = OrtLog.Position;
-        var requested = Gpu.CudaOptions(DeviceId, cudaGraph);
+        var requested = RequestedCudaOptions(cudaGraph);
         try
         {
             using var cuda = new OrtCUDAProviderOptions();

@@ -2,7 +2,8 @@ namespace StableDiffusion.Models;
 
 /// <summary>
 /// The fixed-shape UNet sessions of one pipeline, most recently used first. A new shape beyond the capacity disposes
-/// the least recently used session (each holds its own copy of the weights, so the default keeps one).
+/// the least recently used session that no live run holds (each holds its own copy of the weights, so the default
+/// keeps one).
 /// </summary>
 internal sealed class UNetSessionCache : IDisposable
 {
@@ -32,11 +33,17 @@ internal sealed class UNetSessionCache : IDisposable
             _sessions.AddFirst(node);
             return node.Value;
         }
-        // Free the oldest before loading the next: both at once may not fit on the device.
-        while (_sessions.Count >= Capacity)
+        // Free the oldest unused before loading the next: both at once may not fit on the device. Sessions held by
+        // live runs stay (sub-batches of two sizes in one loop need both), so the cache may pass its capacity meanwhile.
+        for (var node = _sessions.Last; node is not null && _sessions.Count >= Capacity;)
         {
-            _sessions.Last!.Value.Dispose();
-            _sessions.RemoveLast();
+            var previous = node.Previous;
+            if (node.Value.Users == 0)
+            {
+                node.Value.Dispose();
+                _sessions.Remove(node);
+            }
+            node = previous;
         }
         var session = _create(shape);
         Created++;

@@ -33,4 +33,7 @@ public sealed record PipelineOptions
 
     /// <summary>Capture the UNet as a CUDA graph per shape and replay it every step (CUDA provider and IOBinding only).</summary>
     public bool CudaGraph { get; init; }
+
+    /// <summary>Memory controls: the provider's arena limit and growth, and low-memory mode.</summary>
+    public MemoryOptions Memory { get; init; } = MemoryOptions.Default;
 }

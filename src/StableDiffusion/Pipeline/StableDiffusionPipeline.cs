@@ -13,7 +13,7 @@ namespace StableDiffusion.Pipeline;
 /// tokenize → text encoder → per-image torch-exact noise → scheduler loop with classifier-free guidance → VAE decode.
 /// Owns its sessions; dispose it to free native memory. One generation at a time per instance.
 /// </summary>
-public sealed class StableDiffusionPipeline : IDisposable
+public sealed partial class StableDiffusionPipeline : IDisposable
 {
     private readonly SessionFactory _sessions;
     private readonly object _runLock = new();
@@ -25,18 +25,19 @@ public sealed class StableDiffusionPipeline : IDisposable
         Model = model;
         _sessions = sessions;
         Tokenizer = tokenizer;
-        TextEncoder = textEncoder;
+        _textEncoder = textEncoder;
         UNet = unet;
-        VaeDecoder = vaeDecoder;
+        _vaeDecoder = vaeDecoder;
         SchedulerConfig = schedulerConfig;
         _scheduler = scheduler;
+        ReleaseIdleSessions(); // low-memory mode: the text encoder and VAE are loaded when needed
     }
 
     public ModelFolder Model { get; }
     public ClipTokenizer Tokenizer { get; }
-    public TextEncoder TextEncoder { get; }
-    public UNet UNet { get; }
-    public VaeDecoder VaeDecoder { get; private set; }
+    public TextEncoder TextEncoder => _textEncoder ??= LoadTextEncoder();
+    public UNet UNet { get; private set; }
+    public VaeDecoder VaeDecoder { get => _vaeDecoder ??= LoadVaeDecoder(); private set => _vaeDecoder = value; }
 
     /// <summary>The VAE in use when it was swapped (Set-SdVae), else null: the model's own.</summary>
     public VaeFolder? Vae { get; private set; }
@@ -55,10 +56,11 @@ public sealed class StableDiffusionPipeline : IDisposable
         var decoder = new VaeDecoder(_sessions.Create(folder.DecoderPath, "vae_decoder"), folder.DecoderPath);
         lock (_runLock)
         {
-            var old = VaeDecoder;
+            var old = _vaeDecoder;
             VaeDecoder = decoder;
             Vae = folder;
-            old.Dispose();
+            old?.Dispose();
+            ReleaseIdleSessions();
         }
     }
 
@@ -130,16 +132,13 @@ public sealed class StableDiffusionPipeline : IDisposable
             throw new ArgumentException("CUDA graphs need -ExecutionProvider Cuda and the UNet on fixed-shape sessions with IOBinding.", nameof(options));
         if (options.UNetIOBinding && !options.UNetFixedShapes)
             throw new ArgumentException("UNet IOBinding needs fixed-shape sessions (its buffers are allocated for one shape).", nameof(options));
-        var sessions = new SessionFactory(options.ExecutionProvider, options.DeviceId, options.Gpu) { TensorRTFloat16 = options.Precision == ModelPrecision.Float16 };
+        var sessions = new SessionFactory(options.ExecutionProvider, options.DeviceId, options.Memory)
+            { Gpu = options.Gpu, TensorRTFloat16 = options.Precision == ModelPrecision.Float16 };
         var loaded = new List<IDisposable>();
         try
         {
             var text = Track(new TextEncoder(sessions.Create(model.TextEncoderPath, "text_encoder"), model.TextEncoderPath), loaded);
-            var binding = options.UNetFixedShapes
-                ? new UNetShapeSessions((dims, graph) => sessions.Create(model.UNetPath, "unet", dims, graph))
-                    { CacheSize = options.UNetSessionCacheSize, IOBinding = options.UNetIOBinding, CudaGraph = options.CudaGraph, DeviceId = options.DeviceId }
-                : null;
-            var unet = Track(new UNet(sessions.Create(model.UNetPath, "unet"), model.UNetPath, binding), loaded);
+            var unet = Track(new UNet(sessions.Create(model.UNetPath, "unet"), model.UNetPath, ShapeSessions(sessions, model.UNetPath, null, options)), loaded);
             CheckPrecision(options.Precision, unet, model.UNetPath);
             var vae = Track(new VaeDecoder(sessions.Create(model.VaeDecoderPath, "vae_decoder"), model.VaeDecoderPath), loaded);
             return new StableDiffusionPipeline(model, sessions, tokenizer, text, unet, vae, schedulerConfig, scheduler) { Options = options };
@@ -150,6 +149,23 @@ public sealed class StableDiffusionPipeline : IDisposable
             throw;
         }
     }
+
+    /// <summary>
+    /// How the UNet runs on fixed-shape sessions (null: on its load-time dynamic-shape session); <paramref name="graph"/>
+    /// is the rewritten UNet when attention slicing is on, else the sessions load <paramref name="path"/>.
+    /// </summary>
+    private static UNetShapeSessions? ShapeSessions(SessionFactory sessions, string path, Graph.OnnxGraphFile? graph, PipelineOptions options) =>
+        options.UNetFixedShapes
+            ? new UNetShapeSessions((dims, cudaGraph) => graph is null
+                ? sessions.Create(path, "unet", dims, cudaGraph)
+                : sessions.Create(graph, "unet", dims, cudaGraph))
+            {
+                CacheSize = options.UNetSessionCacheSize,
+                IOBinding = options.UNetIOBinding,
+                CudaGraph = options.CudaGraph,
+                DeviceId = options.DeviceId,
+            }
+            : null;
 
     /// <summary>Float16 of a float32 export (or the reverse) is refused rather than silently run in the other precision.</summary>
     private static void CheckPrecision(ModelPrecision wanted, UNet unet, string path)
@@ -224,6 +240,7 @@ public sealed class StableDiffusionPipeline : IDisposable
 
         // 2. Text encoder.
         var embeddings = TextEncoder.Encode(ids, rows, seq, cancellation);
+        ReleaseIdleSessions();
         int hidden = embeddings.Length / (rows * seq);
         int half = b * seq * hidden;
         observer?.OnTextEmbeddings(cfg ? embeddings.AsSpan(0, half) : default, embeddings.AsSpan(cfg ? half : 0, half));
@@ -251,7 +268,8 @@ public sealed class StableDiffusionPipeline : IDisposable
         var guided = cfg ? new float[shape.Length] : modelOutput;
         var timesteps = scheduler.Timesteps;
         TimeSpan unetTime = TimeSpan.Zero, schedulerTime = TimeSpan.Zero;
-        using var unetRun = UNet.Start(embeddings, unetShape, seq); // one fixed-shape session, embeddings bound once
+        // Fixed-shape sessions (one per sub-batch size), embeddings bound once for the whole loop.
+        using var unetRuns = UNetRuns.Start(UNet, embeddings, unetShape, seq, UNetBatchSize);
         for (int iteration = 0; iteration < timesteps.Count; iteration++)
         {
             cancellation.ThrowIfCancellationRequested();
@@ -263,7 +281,7 @@ public sealed class StableDiffusionPipeline : IDisposable
             var unetStart = clock.Elapsed;
             try
             {
-                unetRun.Predict(modelInput, t, modelOutput, cancellation);
+                unetRuns.Predict(modelInput, t, modelOutput, cancellation);
             }
             catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException e) when (!cancellation.IsCancellationRequested)
             {
@@ -299,7 +317,7 @@ public sealed class StableDiffusionPipeline : IDisposable
         var decodeStart = clock.Elapsed;
         float scaling = ScalingFactor;
         for (int i = 0; i < latents.Length; i++) latents[i] /= scaling;
-        var decoded = VaeDecoder.Decode(latents, shape, out int height, out int width, cancellation);
+        var decoded = DecodeLatents(latents, shape, out int height, out int width, cancellation);
         observer?.OnDecoded(latents, decoded);
         var decode = clock.Elapsed - decodeStart;
 
@@ -367,8 +385,8 @@ public sealed class StableDiffusionPipeline : IDisposable
 
     public void Dispose()
     {
-        TextEncoder.Dispose();
+        _textEncoder?.Dispose();
         UNet.Dispose();
-        VaeDecoder.Dispose();
+        _vaeDecoder?.Dispose();
     }
 }

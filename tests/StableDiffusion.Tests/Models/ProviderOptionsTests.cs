@@ -16,7 +16,7 @@ public sealed class ProviderOptionsTests
     [Fact]
     public void DiffusionDefaultsUseOnnxRuntimesOptionNames()
     {
-        var options = new GpuSettings().CudaOptions(deviceId: 1, cudaGraph: false);
+        var options = new SessionFactory(ExecutionProvider.Cuda, deviceId: 1).RequestedCudaOptions(cudaGraph: false);
         Assert.Equal("1", options["device_id"]);
         Assert.Equal("kSameAsRequested", options["arena_extend_strategy"]);
         Assert.Equal("EXHAUSTIVE", options["cudnn_conv_algo_search"]);
@@ -24,15 +24,17 @@ public sealed class ProviderOptionsTests
         Assert.Equal("0", options["enable_cuda_graph"]);
         Assert.False(options.ContainsKey("gpu_mem_limit")); // no limit unless asked
 
-        var tuned = new GpuSettings { ConvAlgoSearch = CudnnConvAlgoSearch.Heuristic, ConvUseMaxWorkspace = false, PreferNhwc = true, MemoryLimit = 6L << 30 }
-            .CudaOptions(0, cudaGraph: true);
+        var tuned = new SessionFactory(ExecutionProvider.Cuda, 0, new MemoryOptions { MemoryLimit = 6L << 30 })
+        {
+            Gpu = new GpuSettings { ConvAlgoSearch = CudnnConvAlgoSearch.Heuristic, ConvUseMaxWorkspace = false, PreferNhwc = true },
+        }.RequestedCudaOptions(cudaGraph: true);
         Assert.Equal("HEURISTIC", tuned["cudnn_conv_algo_search"]);
         Assert.Equal("0", tuned["cudnn_conv_use_max_workspace"]);
         Assert.Equal("1", tuned["prefer_nhwc"]);
         Assert.Equal("6442450944", tuned["gpu_mem_limit"]);
+        Assert.Equal("kSameAsRequested", tuned["arena_extend_strategy"]);
         Assert.Equal("1", tuned["enable_cuda_graph"]);
         Assert.Equal("DEFAULT", new GpuSettings { ConvAlgoSearch = CudnnConvAlgoSearch.Default }.CudaOptions(0, false)["cudnn_conv_algo_search"]);
-        Assert.Throws<ArgumentOutOfRangeException>(() => new GpuSettings { MemoryLimit = 0 }.CudaOptions(0, false));
     }
 
     [Fact]
@@ -51,12 +53,14 @@ public sealed class ProviderOptionsTests
     [Fact]
     public void CudaEitherAppliesWhatWasAskedOrNamesTheMissingLibrary()
     {
-        var gpu = new GpuSettings { ConvAlgoSearch = CudnnConvAlgoSearch.Heuristic, MemoryLimit = 1L << 30 };
-        var factory = new SessionFactory(ExecutionProvider.Cuda, 0, gpu);
+        var factory = new SessionFactory(ExecutionProvider.Cuda, 0, new MemoryOptions { MemoryLimit = 1L << 30 })
+        {
+            Gpu = new GpuSettings { ConvAlgoSearch = CudnnConvAlgoSearch.Heuristic },
+        };
         if (CudaRuntime.IsAvailable)
         {
             using var session = factory.Create(UNetPath, "unet");
-            foreach (var (key, value) in gpu.CudaOptions(0, cudaGraph: false))
+            foreach (var (key, value) in factory.RequestedCudaOptions(cudaGraph: false))
                 Assert.Equal(value, factory.ProviderOptions[key]);
             return;
         }

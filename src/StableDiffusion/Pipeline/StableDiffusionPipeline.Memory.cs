@@ -1,0 +1,127 @@
+using StableDiffusion.Graph;
+using StableDiffusion.Models;
+using StableDiffusion.Schedulers;
+
+namespace StableDiffusion.Pipeline;
+
+// Memory controls: attention slicing (a rewritten UNet graph), VAE slicing, UNet sub-batches, low-memory mode.
+public sealed partial class StableDiffusionPipeline
+{
+    private TextEncoder? _textEncoder;
+    private VaeDecoder? _vaeDecoder;
+    private int? _unetBatchSize;
+
+    /// <summary>The memory controls the pipeline was loaded with.</summary>
+    public MemoryOptions Memory => _sessions.Memory;
+
+    /// <summary>The active attention slicing (a rewritten UNet), or null when the UNet runs its original graph.</summary>
+    public AttentionSlicingResult? AttentionSlicing { get; private set; }
+
+    /// <summary>Decode the images of a batch one at a time (diffusers' <c>enable_vae_slicing</c>): the VAE's peak is that of one image.</summary>
+    public bool VaeSlicing { get; set; }
+
+    /// <summary>
+    /// The largest batch one UNet call gets (null: the whole batch, i.e. 2 × images with guidance). Larger batches run
+    /// in consecutive sub-batches with the same results, so a batch that does not fit the device can still run.
+    /// </summary>
+    public int? UNetBatchSize
+    {
+        get => _unetBatchSize;
+        set => _unetBatchSize = value is null or >= 1
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(UNetBatchSize), value, "The UNet batch size must be 1 or more (or null for no limit).");
+    }
+
+    /// <summary>
+    /// Rewrites the UNet so that every attention computes its scores over head slices one after another, and switches
+    /// to it (the old session is released first, so the UNet is never resident twice). Returns what was done: a
+    /// graph with fused attention, or one whose attention cannot be rewritten safely, is left as it is
+    /// (<see cref="AttentionSlicingResult.Changed"/> false; <see cref="AttentionSlicingResult.Describe"/> says why).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A fixed slice size exceeds the head count of an attention.</exception>
+    public AttentionSlicingResult EnableAttentionSlicing(AttentionSliceSize size)
+    {
+        lock (_runLock)
+        {
+            var graph = OnnxGraphFile.Load(Model.UNetPath, loadExternalData: false);
+            var result = AttentionSlicer.Slice(graph, size);
+            if (!result.Changed)
+            {
+                // One slice per attention is the unsliced graph.
+                if (result.Outcome == AttentionSlicingOutcome.NothingToSlice) SwitchUNet(null);
+                return result;
+            }
+            SwitchUNet(result);
+            return result;
+        }
+    }
+
+    /// <summary>Goes back to the original UNet graph (nothing happens when slicing is off).</summary>
+    public void DisableAttentionSlicing()
+    {
+        lock (_runLock)
+            SwitchUNet(null);
+    }
+
+    private void SwitchUNet(AttentionSlicingResult? slicing)
+    {
+        if (slicing is null && AttentionSlicing is null) return;
+        var path = Model.UNetPath;
+        UNet.Dispose();
+        try
+        {
+            UNet = new UNet(slicing is null ? _sessions.Create(path, "unet") : _sessions.Create(slicing.Model!, "unet"), path,
+                ShapeSessions(_sessions, path, slicing?.Model, Options));
+            AttentionSlicing = slicing;
+        }
+        catch
+        {
+            // Leave a working pipeline: the original graph, unsliced.
+            UNet = new UNet(_sessions.Create(path, "unet"), path, ShapeSessions(_sessions, path, null, Options));
+            AttentionSlicing = null;
+            throw;
+        }
+    }
+
+    private TextEncoder LoadTextEncoder() => new(_sessions.Create(Model.TextEncoderPath, "text_encoder"), Model.TextEncoderPath);
+
+    private VaeDecoder LoadVaeDecoder()
+    {
+        var path = Vae?.DecoderPath ?? Model.VaeDecoderPath;
+        return new VaeDecoder(_sessions.Create(path, "vae_decoder"), path);
+    }
+
+    /// <summary>In low-memory mode, releases the text encoder and VAE sessions (they load again on their next use).</summary>
+    private void ReleaseIdleSessions()
+    {
+        if (!Memory.LowMemory) return;
+        _textEncoder?.Dispose();
+        _textEncoder = null;
+        _vaeDecoder?.Dispose();
+        _vaeDecoder = null;
+    }
+
+    /// <summary>VAE decode of the batch, image by image when <see cref="VaeSlicing"/> is on.</summary>
+    private float[] DecodeLatents(float[] latents, LatentShape shape, out int height, out int width, CancellationToken cancellation)
+    {
+        float[] pixels;
+        if (!VaeSlicing || shape.Batch == 1)
+        {
+            pixels = VaeDecoder.Decode(latents, shape, out height, out width, cancellation);
+        }
+        else
+        {
+            var one = shape with { Batch = 1 };
+            var first = VaeDecoder.Decode(latents.AsSpan(0, shape.ImageLength).ToArray(), one, out height, out width, cancellation);
+            pixels = new float[first.Length * shape.Batch];
+            first.CopyTo(pixels, 0);
+            for (int i = 1; i < shape.Batch; i++)
+            {
+                var image = VaeDecoder.Decode(latents.AsSpan(i * shape.ImageLength, shape.ImageLength).ToArray(), one, out _, out _, cancellation);
+                image.CopyTo(pixels, i * first.Length);
+            }
+        }
+        ReleaseIdleSessions();
+        return pixels;
+    }
+}
