@@ -19,6 +19,7 @@
         'Set-SdVae'
         'Save-SdImageGrid'
         'Get-SdImageInfo'
+        'ConvertTo-SdFloat16'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -7,7 +7,20 @@ using StableDiffusion.Pipeline;
 //   --model <folder>  (default ../shared/fixtures/tiny-sd)   --provider Cpu|Cuda|Auto   --steps 20
 //   --size 64         --batch 1   --runs 5   --warmup 1
 //   --schedulers true  per-step cost of every scheduler on a 2×4×64×64 latent instead
+//   -ModelPath <folder> -ExecutionProvider Cuda -Precision Float16 -Steps 20 -BatchSize 1,2,4,8 -Scheduler <name> -Runs 3
+//                     seconds per image, it/s, UNet and overhead ms per step, peak memory per batch size (ThroughputBench)
+//   -ModelPath <folder> -Check <expected/pipeline-diffusers-0.35> -Tolerance 1e-4   image parity per reference case (ParityCheck)
 var options = Args.Parse(args);
+if (options.Get("Check", "") != "")
+{
+    Environment.ExitCode = ParityCheck.Run(options);
+    return;
+}
+if (options.Get("ModelPath", "") != "")
+{
+    ThroughputBench.Run(options);
+    return;
+}
 if (options.Get("schedulers", "") != "")
 {
     SchedulerBench.Run(options.Get("model", Path.Combine(Args.RepoRoot(), "..", "shared", "fixtures", "tiny-sd")), int.Parse(options.Get("steps", "20")));

@@ -148,17 +148,33 @@ public sealed partial class SessionFactory
         }
     }
 
+    /// <summary>True when the graph file has float16 inputs or weights (read on the failure path only: it parses the graph).</summary>
+    private static bool HoldsFloat16(string modelPath)
+    {
+        try
+        {
+            var graph = OnnxGraphFile.Load(modelPath, loadExternalData: false).Graph;
+            const int float16 = (int)Graph.Onnx.TensorProto.Types.DataType.Float16;
+            return graph.Input.Any(i => i.Type?.TensorType?.ElemType == float16) || graph.Initializer.Any(t => t.DataType == float16);
+        }
+        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
     private static bool IsGpu(ExecutionProvider provider) => provider is ExecutionProvider.Cuda or ExecutionProvider.TensorRT;
 
     private ModelLoadException Classify(OnnxRuntimeException e, ExecutionProvider provider, string modelPath, string component)
     {
         string message = e.Message.Trim();
-        // The CPU provider has float32 kernels for everything but float16 kernels for few operators.
+        // ONNX Runtime's CPU provider runs float16 graphs by casting around operators that lack float16 kernels; an
+        // operator without any CPU kernel still fails, and for a float16 model the way out is the GPU or the float32 export.
         var missing = MissingKernel().Match(message);
-        if (missing.Success && provider == ExecutionProvider.Cpu && message.Contains("float16", StringComparison.OrdinalIgnoreCase))
+        if (missing.Success && provider == ExecutionProvider.Cpu && HoldsFloat16(modelPath))
             return new ModelLoadException(ModelLoadError.NoFloat16Kernels, modelPath,
-                $"The {component} graph is float16, and ONNX Runtime's CPU provider has no float16 kernel for its {missing.Groups["op"].Value} node " +
-                $"({message}). Run float16 models with -ExecutionProvider Cuda, or use the float32 export on the CPU (-Precision Float32).", e);
+                $"The {component} graph is float16, and ONNX Runtime's CPU provider has no kernel for its {missing.Groups["op"].Value} node " +
+                $"({message}). Run float16 models with -ExecutionProvider Cuda, or load the float32 export on the CPU (-Precision Float32).", e);
         if (IsGpu(provider) && CudnnFailure().IsMatch(message))
             return new ModelLoadException(ModelLoadError.ProviderUnavailable, "cuDNN",
                 $"The CUDA provider loaded but cuDNN failed while creating the {component} session ({message}). " +
@@ -267,8 +283,9 @@ public sealed partial class SessionFactory
     [GeneratedRegex(@"with error:\s*(?<lib>[^\s:]+)\s*:\s*(?<why>.+)$|LoadLibrary failed with error (?<why>\d+).*?""(?<lib>[^""]+)""")]
     private static partial Regex MissingLibrary();
 
-    // e.g. "Could not find an implementation for Conv(11) node with name '/conv_in/Conv'"
-    [GeneratedRegex(@"Could not find an implementation for (?<op>\w+)\(\d+\)")]
+    // e.g. "Could not find an implementation for Conv(11) node with name '/conv_in/Conv'" (older) or
+    // "Failed to find kernel for com.microsoft.GroupNorm(1) (node:'gn' ep:'CPUExecutionProvider')" (1.31)
+    [GeneratedRegex(@"Could not find an implementation for (?<op>\w+)\(\d+\)|Failed to find kernel for (?:[\w.]+\.)?(?<op>\w+)\(\d+\)")]
     private static partial Regex MissingKernel();
 
     [GeneratedRegex(@"CUDNN|cudnn", RegexOptions.None)]

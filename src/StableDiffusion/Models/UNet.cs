@@ -39,6 +39,10 @@ public sealed class UNet : OnnxComponent
             Dispose(); // the session must not outlive a graph we refuse
             throw;
         }
+        // A graph converted with float32 inputs and outputs (ConvertTo-SdFloat16 -KeepIOTypes) computes in float16 all the same.
+        Precision = FloatType == TensorElementType.Float16
+            || session.ModelMetadata.CustomMetadataMap.TryGetValue(Conversion.Float16Converter.PrecisionMetadataKey, out var p) && p == "float16"
+            ? "float16" : "float32";
         _io = new UNetIo(
             (_sample.Name, _sample.Meta.ElementDataType, _sample.Meta),
             (_timestep.Name, _timestep.Meta.ElementDataType, _timestep.Meta),
@@ -53,6 +57,9 @@ public sealed class UNet : OnnxComponent
     }
 
     public override TensorElementType FloatType => _sample.Meta.ElementDataType;
+
+    /// <summary>"float16" when the graph computes in float16 (float16 inputs, or converted keeping float32 inputs), else "float32".</summary>
+    public string Precision { get; }
 
     /// <summary>The element type of the timestep input (float32, int64 or float16 depending on the exporter).</summary>
     public TensorElementType TimestepType => _timestep.Meta.ElementDataType;

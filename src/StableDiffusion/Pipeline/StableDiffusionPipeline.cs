@@ -98,8 +98,8 @@ public sealed partial class StableDiffusionPipeline : IDisposable
     /// <summary>The options this pipeline was loaded with.</summary>
     public PipelineOptions Options { get; private init; } = new();
 
-    /// <summary>"float32" or "float16": the UNet's float type.</summary>
-    public string Precision => UNet.FloatType == Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float16 ? "float16" : "float32";
+    /// <summary>"float32" or "float16": the UNet's precision.</summary>
+    public string Precision => UNet.Precision;
 
     /// <summary>Loads a diffusers ONNX model folder. Everything is checked before the first (slow) session is created.</summary>
     /// <exception cref="ModelLoadException">The folder, a component or the provider cannot be loaded.</exception>
@@ -170,7 +170,7 @@ public sealed partial class StableDiffusionPipeline : IDisposable
     /// <summary>Float16 of a float32 export (or the reverse) is refused rather than silently run in the other precision.</summary>
     private static void CheckPrecision(ModelPrecision wanted, UNet unet, string path)
     {
-        bool half = unet.FloatType == Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float16;
+        bool half = unet.Precision == "float16";
         if (wanted == ModelPrecision.Float16 && !half)
             throw new ModelLoadException(ModelLoadError.PrecisionMismatch, path,
                 $"Float16 was asked for, but this model is a float32 export ('{path}' takes {unet.FloatType}). Convert it once with " +
