@@ -18,8 +18,14 @@ internal static class ParityCheck
             ExecutionProvider = Enum.Parse<ExecutionProvider>(options.Get("ExecutionProvider", "Cuda"), ignoreCase: true),
             UNetFixedShapes = bool.Parse(options.Get("FixedShapes", "true")),
             UNetIOBinding = bool.Parse(options.Get("IOBinding", "true")),
+            UNetMemoryPattern = bool.Parse(options.Get("MemPattern", "false")),
             CudaGraph = bool.Parse(options.Get("CudaGraph", "false")),
-            Gpu = new GpuSettings { PreferNhwc = bool.Parse(options.Get("PreferNhwc", "false")) },
+            Gpu = new GpuSettings
+            {
+                PreferNhwc = bool.Parse(options.Get("PreferNhwc", "false")),
+                UseTf32 = bool.Parse(options.Get("Tf32", "false")),
+                DisabledOptimizers = options.Get("DisableOptimizers", "BiasSoftmaxFusion") is { Length: > 0 } disabled ? disabled.Split(',') : [],
+            },
         };
         using var pipeline = StableDiffusionPipeline.Load(options.Get("ModelPath", ""), pipelineOptions);
         Console.WriteLine($"{pipeline.Model.Name} ({pipeline.Precision}) on {pipeline.Provider}; IOBinding {pipeline.UNet.UsesIOBinding}, " +

@@ -29,9 +29,12 @@ internal static class ThroughputBench
             CudaGraph = cudaGraph,
             UNetFixedShapes = bool.Parse(options.Get("FixedShapes", "true")),
             UNetIOBinding = bool.Parse(options.Get("IOBinding", "true")),
+            UNetMemoryPattern = bool.Parse(options.Get("MemPattern", "false")),
             Gpu = new GpuSettings
             {
                 PreferNhwc = bool.Parse(options.Get("PreferNhwc", "false")),
+                UseTf32 = bool.Parse(options.Get("Tf32", "false")),
+                DisabledOptimizers = options.Get("DisableOptimizers", "BiasSoftmaxFusion") is { Length: > 0 } disabled ? disabled.Split(',') : [],
                 ConvAlgoSearch = Enum.Parse<CudnnConvAlgoSearch>(options.Get("ConvAlgoSearch", "Exhaustive"), ignoreCase: true),
             },
         };

@@ -28,6 +28,9 @@ public sealed record PipelineOptions
     /// <summary>Bind the fixed-shape UNet's inputs and outputs once and reuse them every step (needs fixed shapes).</summary>
     public bool UNetIOBinding { get; init; } = true;
 
+    /// <summary>Let the fixed-shape UNet sessions plan a memory pattern (ONNX Runtime's enable_mem_pattern) for their shape.</summary>
+    public bool UNetMemoryPattern { get; init; }
+
     /// <summary>Fixed-shape UNet sessions kept loaded at once (each holds a copy of the weights).</summary>
     public int UNetSessionCacheSize { get; init; } = 1;
 

@@ -133,7 +133,7 @@ public sealed partial class StableDiffusionPipeline : IDisposable
         if (options.UNetIOBinding && !options.UNetFixedShapes)
             throw new ArgumentException("UNet IOBinding needs fixed-shape sessions (its buffers are allocated for one shape).", nameof(options));
         var sessions = new SessionFactory(options.ExecutionProvider, options.DeviceId, options.Memory)
-            { Gpu = options.Gpu, TensorRTFloat16 = options.Precision == ModelPrecision.Float16 };
+            { Gpu = options.Gpu, TensorRTFloat16 = options.Precision == ModelPrecision.Float16, FixedShapeMemoryPattern = options.UNetMemoryPattern };
         var loaded = new List<IDisposable>();
         try
         {
