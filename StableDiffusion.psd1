@@ -19,6 +19,10 @@
         'Set-SdVae'
         'Save-SdImageGrid'
         'Get-SdImageInfo'
+        'Enable-SdAttentionSlicing'
+        'Disable-SdAttentionSlicing'
+        'Enable-SdVaeSlicing'
+        'Disable-SdVaeSlicing'
         'ConvertTo-SdFloat16'
     )
     FunctionsToExport    = @()

@@ -56,12 +56,10 @@ $batch | Save-SdImage -Directory $OutputDirectory -NameTemplate '3-batch-{seed}'
 $batch | Save-SdImageGrid -Path (Join-Path $OutputDirectory '4-grid.png') -Rows 1 -Force -PassThru | Select-Object -ExpandProperty Name
 
 # 5. Attention slicing: the attention scores are computed a few heads at a time, so a batch of 8 fits where 4 did not.
-if (Get-Command Enable-SdAttentionSlicing -ErrorAction Ignore) {
-    $sd | Enable-SdAttentionSlicing | Out-Null
-    $eight = 0..7 | ForEach-Object { [pscustomobject]@{ Prompt = $prompt; Seed = $_ } } |
-        Invoke-SdGeneration -Pipeline $sd -Steps $Steps -BatchSize 8 @common
-    $eight | Save-SdImageGrid -Path (Join-Path $OutputDirectory '5-sliced-grid.png') -Rows 2 -Force -PassThru | Select-Object -ExpandProperty Name
-}
+$sd | Enable-SdAttentionSlicing | Out-Null
+$eight = 0..7 | ForEach-Object { [pscustomobject]@{ Prompt = $prompt; Seed = $_ } } |
+    Invoke-SdGeneration -Pipeline $sd -Steps $Steps -BatchSize 8 @common
+$eight | Save-SdImageGrid -Path (Join-Path $OutputDirectory '5-sliced-grid.png') -Rows 2 -Force -PassThru | Select-Object -ExpandProperty Name
 
 # 6. A better VAE decoder.
 $sd | Set-SdVae $VaePath | Out-Null

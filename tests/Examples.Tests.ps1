@@ -21,6 +21,7 @@ Describe 'examples' {
         $files.Name | Should -Contain '1-pndm50-0.png'
         $files.Name | Should -Contain '2-dpm3-0.png'
         $files.Name | Should -Contain '4-grid.png'
+        $files.Name | Should -Contain '5-sliced-grid.png'
         $files.Name | Should -Contain '6-vae-0.png'
         $files.Name | Should -Contain '7-variants.png'
         ($files | Where-Object Name -Like '3-batch-*').Count | Should -Be 4

@@ -10,6 +10,7 @@ using StableDiffusion.Pipeline;
 //   -ModelPath <folder> -ExecutionProvider Cuda -Precision Float16 -Steps 20 -BatchSize 1,2,4,8 -Scheduler <name> -Runs 3
 //                     seconds per image, it/s, UNet and overhead ms per step, peak memory per batch size (ThroughputBench)
 //   -ModelPath <folder> -Check <expected/pipeline-diffusers-0.35> -Tolerance 1e-4   image parity per reference case (ParityCheck)
+//   --memory true      peak memory with and without attention slicing (--size 512 --steps 1 --batches 1,4), a process per row
 var options = Args.Parse(args);
 if (options.Get("Check", "") != "")
 {
@@ -19,6 +20,19 @@ if (options.Get("Check", "") != "")
 if (options.Get("ModelPath", "") != "")
 {
     ThroughputBench.Run(options);
+    return;
+}
+if (options.Get("memory-child", "") is { Length: > 0 } childSlicing)
+{
+    MemoryBench.Child(options.Get("model", ""), Enum.Parse<ExecutionProvider>(options.Get("provider", "Cpu"), ignoreCase: true),
+        int.Parse(options.Get("size", "512")), int.Parse(options.Get("steps", "1")), int.Parse(options.Get("batch", "1")), childSlicing, options.Get("out", ""));
+    return;
+}
+if (options.Get("memory", "") != "")
+{
+    MemoryBench.Run(Path.GetFullPath(options.Get("model", Path.Combine(Args.RepoRoot(), "..", "shared", "fixtures", "tiny-sd"))),
+        Enum.Parse<ExecutionProvider>(options.Get("provider", "Cpu"), ignoreCase: true), int.Parse(options.Get("size", "512")),
+        int.Parse(options.Get("steps", "1")), options.Get("batches", "1,4").Split(',').Select(int.Parse).ToArray());
     return;
 }
 if (options.Get("schedulers", "") != "")

@@ -49,11 +49,6 @@ public sealed class NewSdPipelineCommand : PSCmdlet
     [Parameter]
     public SwitchParameter LimitConvWorkspace { get; set; }
 
-    /// <summary>Most bytes the provider's memory arena may take (CUDA's gpu_mem_limit; the shared CPU arena's limit).</summary>
-    [Parameter]
-    [ValidateRange(1L << 20, long.MaxValue)]
-    public long? MemoryLimit { get; set; }
-
     /// <summary>Capture the UNet as a CUDA graph per shape and replay it every step.</summary>
     [Parameter]
     public SwitchParameter CudaGraph { get; set; }
@@ -76,12 +71,38 @@ public sealed class NewSdPipelineCommand : PSCmdlet
     [ValidateNotNullOrEmpty]
     public string? VaePath { get; set; }
 
+    /// <summary>Largest memory arena of the provider, in bytes (CUDA gpu_mem_limit; CPU shared arena, at most 4 GiB - 1).</summary>
+    [Parameter]
+    [ValidateRange(1L << 20, long.MaxValue)]
+    public long MemoryLimit { get; set; }
+
+    /// <summary>How the provider's memory arena grows: NextPowerOfTwo (default), SameAsRequested, or Disabled (CPU: no arena).</summary>
+    [Parameter]
+    public ArenaStrategy ArenaStrategy { get; set; } = ArenaStrategy.NextPowerOfTwo;
+
+    /// <summary>Release the text encoder and VAE sessions between uses.</summary>
+    [Parameter]
+    public SwitchParameter LowMemory { get; set; }
+
+    /// <summary>Largest batch one UNet call gets; bigger batches run in sub-batches.</summary>
+    [Parameter]
+    [ValidateRange(1, 1024)]
+    public int UNetBatchSize { get; set; }
+
+    private MemoryOptions Memory => new()
+    {
+        MemoryLimit = MyInvocation.BoundParameters.ContainsKey(nameof(MemoryLimit)) ? MemoryLimit : null,
+        ArenaStrategy = ArenaStrategy,
+        LowMemory = LowMemory,
+    };
+
     private GpuSettings GpuSettings() => new()
     {
         ConvAlgoSearch = ConvAlgoSearch,
         PreferNhwc = PreferNhwc,
         ConvUseMaxWorkspace = !LimitConvWorkspace,
         UseTf32 = AllowTf32,
+        CudaArenaStrategy = MyInvocation.BoundParameters.ContainsKey(nameof(ArenaStrategy)) ? ArenaStrategy : null,
     };
 
     protected override void ProcessRecord()
@@ -91,10 +112,9 @@ public sealed class NewSdPipelineCommand : PSCmdlet
         StableDiffusionPipeline engine;
         try
         {
-            engine = StableDiffusionPipeline.Load(full, new PipelineOptions { ExecutionProvider = ExecutionProvider, DeviceId = DeviceId }
+            engine = StableDiffusionPipeline.Load(full, new PipelineOptions { ExecutionProvider = ExecutionProvider, DeviceId = DeviceId, Memory = Memory }
                 with { Precision = Precision, Gpu = GpuSettings(), UNetFixedShapes = !DynamicShapes, UNetIOBinding = !(NoIOBinding || DynamicShapes),
-                    CudaGraph = CudaGraph, UNetSessionCacheSize = ShapeCacheSize,
-                    Memory = MemoryLimit is { } limit ? new MemoryOptions { MemoryLimit = limit } : MemoryOptions.Default });
+                    CudaGraph = CudaGraph, UNetSessionCacheSize = ShapeCacheSize });
         }
         catch (Exception e) when (e is ModelLoadException or ArgumentException or IOException or UnauthorizedAccessException
             or OutOfMemoryException or InvalidOperationException)
@@ -115,6 +135,7 @@ public sealed class NewSdPipelineCommand : PSCmdlet
                 return;
             }
         }
+        if (UNetBatchSize > 0) engine.UNetBatchSize = UNetBatchSize;
         if (engine.ProviderFallbackReason is { } reason)
             WriteWarning($"CUDA is not available, running on the CPU. {reason}");
         WriteObject(new SdPipeline(engine));

@@ -58,6 +58,38 @@ public sealed class SdPipeline : IDisposable
     /// <summary>Default image size of the model.</summary>
     public int DefaultSize => Engine.Model.DefaultImageSize;
 
+    /// <summary>Attention slicing in use: Off, Auto, Max or a number of heads per slice (Enable-SdAttentionSlicing).</summary>
+    public string AttentionSlicing => Engine.AttentionSlicing?.SliceSize.ToString() ?? "Off";
+
+    /// <summary>Whether images are decoded one at a time (Enable-SdVaeSlicing).</summary>
+    public bool VaeSlicing => Engine.VaeSlicing;
+
+    /// <summary>Largest batch one UNet call gets (null: the whole batch).</summary>
+    public int? UNetBatchSize => Engine.UNetBatchSize;
+
+    /// <summary>Largest memory arena of the provider in bytes (null: unlimited).</summary>
+    public long? MemoryLimit => Engine.Memory.MemoryLimit;
+
+    /// <summary>How the provider's memory arena grows.</summary>
+    public ArenaStrategy ArenaStrategy => Engine.Memory.ArenaStrategy;
+
+    /// <summary>Whether the text encoder and VAE sessions are released between uses.</summary>
+    public bool LowMemory => Engine.Memory.LowMemory;
+
+    /// <summary>The memory settings in one line (the table view's Memory column).</summary>
+    public string Memory
+    {
+        get
+        {
+            var parts = new List<string>();
+            if (Engine.AttentionSlicing is { } slicing) parts.Add($"attention slicing {slicing.SliceSize}");
+            if (VaeSlicing) parts.Add("VAE slicing");
+            if (UNetBatchSize is { } n) parts.Add($"UNet batch {n}");
+            if (Engine.Memory.ToString() is var options && options != "default") parts.Add(options);
+            return parts.Count == 0 ? "default" : string.Join(", ", parts);
+        }
+    }
+
     public bool IsDisposed { get; private set; }
 
     public void Dispose()

@@ -17,6 +17,12 @@ public sealed record GpuSettings
     /// <summary>Let cuDNN use as much workspace as its fastest algorithm wants (<c>cudnn_conv_use_max_workspace</c>).</summary>
     public bool ConvUseMaxWorkspace { get; init; } = true;
 
+    /// <summary>
+    /// How the CUDA arena grows when set explicitly; null: by what is requested (kSameAsRequested), the diffusion
+    /// default, unless the memory controls ask for another strategy than ONNX Runtime's default.
+    /// </summary>
+    public ArenaStrategy? CudaArenaStrategy { get; init; }
+
     /// <summary>Run convolutions in NHWC layout (<c>prefer_nhwc</c>): tensor cores like it for float16.</summary>
     public bool PreferNhwc { get; init; }
 

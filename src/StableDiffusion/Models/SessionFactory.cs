@@ -202,7 +202,9 @@ public sealed partial class SessionFactory
         var requested = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (var (key, value) in Gpu.CudaOptions(DeviceId, cudaGraph)) requested[key] = value;
         if (Memory.MemoryLimit is { } limit) requested["gpu_mem_limit"] = limit.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        if (Memory.ArenaStrategy != ArenaStrategy.NextPowerOfTwo) requested["arena_extend_strategy"] = "kSameAsRequested"; // CUDA always has an arena
+        // CUDA always has an arena (Disabled grows it by what is requested too).
+        var strategy = Gpu.CudaArenaStrategy ?? (Memory.ArenaStrategy != ArenaStrategy.NextPowerOfTwo ? Memory.ArenaStrategy : ArenaStrategy.SameAsRequested);
+        requested["arena_extend_strategy"] = strategy == ArenaStrategy.NextPowerOfTwo ? "kNextPowerOfTwo" : "kSameAsRequested";
         return requested;
     }
 

@@ -83,6 +83,9 @@ public sealed partial class StableDiffusionPipeline
         }
     }
 
+    /// <summary>Whether the text encoder / VAE decoder sessions are resident now (low-memory mode releases them).</summary>
+    internal (bool TextEncoder, bool VaeDecoder) ResidentSessions => (_textEncoder is not null, _vaeDecoder is not null);
+
     private TextEncoder LoadTextEncoder() => new(_sessions.Create(Model.TextEncoderPath, "text_encoder"), Model.TextEncoderPath);
 
     private VaeDecoder LoadVaeDecoder()

@@ -39,8 +39,6 @@ public static class CommonOptions
     public static SchedulerOption FinalSigmasType(string defaultValue = SigmaSchedule.FinalZero) =>
         SchedulerOption.Choice("final_sigmas_type", defaultValue, SigmaSchedule.FinalZero, SigmaSchedule.FinalSigmaMin);
 
-    public static SchedulerOption UseKarrasSigmas(bool defaultValue = false) => SchedulerOption.Boolean("use_karras_sigmas", defaultValue);
-
     public static SchedulerOption ClipSample(bool defaultValue) => SchedulerOption.Boolean("clip_sample", defaultValue);
 
     public static SchedulerOption SetAlphaToOne(bool defaultValue) => SchedulerOption.Boolean("set_alpha_to_one", defaultValue);

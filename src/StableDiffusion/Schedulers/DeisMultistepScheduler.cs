@@ -15,92 +15,52 @@ public sealed class DeisMultistepScheduler : VpSolverScheduler
     public static readonly SchedulerRegistration Registration = new(
         ClassName, order: 1, stochastic: false,
         "DEIS (log-rho multistep): deterministic, close to DPM++ 2M; good in 10–20 steps.",
-        VpSolverScheduler.BaseOptions()
+        BaseOptions()
             .Add(SchedulerOption.Choice("algorithm_type", "deis", "deis", "dpmsolver", "dpmsolver++"))
-            .Add(SchedulerOption.Choice("solver_type", "logrho", "logrho", "midpoint", "heun", "bh1", "bh2"))
-            .Add(SchedulerOption.Boolean("lower_order_final", true))
-            .Add(CommonOptions.TimestepSpacing(TimestepSpacing.Linspace))
-            .Add(CommonOptions.StepsOffset(0)),
+            .Add(SchedulerOption.Choice("solver_type", "logrho", "logrho", "midpoint", "heun", "bh1", "bh2")),
         options => new DeisMultistepScheduler(options),
         new SchedulerAlias("DEIS"));
 
-    private readonly int _solverOrder;
-    private readonly string _predictionType;
-    private readonly bool _lowerOrderFinal;
-    private readonly string _spacing;
-    private readonly int _stepsOffset;
-    private readonly DpmSigmaSpacing _sigmaSpacing;
-    private readonly DynamicThresholding? _thresholding;
-    private readonly ModelOutputHistory _history;
     private int _lowerOrderNums;
 
-    public DeisMultistepScheduler(SchedulerOptions options) : base(options)
-    {
-        // diffusers maps the DPM-Solver algorithm and solver types onto log-rho DEIS.
-        _solverOrder = options.GetInt("solver_order");
-        if (_solverOrder is < 1 or > 3)
-            throw new ArgumentOutOfRangeException("solver_order", _solverOrder, $"{ClassName}: solver_order must be 1, 2 or 3.");
-        _predictionType = options.GetString("prediction_type");
-        _lowerOrderFinal = options.GetBool("lower_order_final");
-        _spacing = options.GetString("timestep_spacing");
-        _stepsOffset = options.GetInt("steps_offset");
-        _sigmaSpacing = ReadSigmaSpacing(options, ClassName);
-        _thresholding = ReadThresholding(options);
-        _history = new ModelOutputHistory(_solverOrder);
-    }
+    public DeisMultistepScheduler(SchedulerOptions options) : base(options) { }
 
     public override string Name => ClassName;
 
     private protected override DpmSolverSchedule.Result BuildSchedule(int inferenceSteps) =>
-        DpmSolverSchedule.Build(NoiseSchedule, inferenceSteps, _spacing, _stepsOffset, double.NegativeInfinity,
-            _sigmaSpacing, roundConvertedTimesteps: true,
-            _sigmaSpacing == DpmSigmaSpacing.Interpolated ? DpmFinalSigma.TrainingMin : DpmFinalSigma.LastConverted);
+        DpmSolverSchedule.Build(NoiseSchedule, inferenceSteps, Spacing, StepsOffset, double.NegativeInfinity,
+            SigmaSpacing, roundConvertedTimesteps: true,
+            SigmaSpacing == DpmSigmaSpacing.Interpolated ? DpmFinalSigma.TrainingMin : DpmFinalSigma.LastConverted);
 
-    protected override void ResetState(int inferenceSteps)
-    {
-        _history.Clear();
-        _lowerOrderNums = 0;
-    }
+    protected override void ResetState(int inferenceSteps) => _lowerOrderNums = 0;
 
     protected override void StepCore(int i, ReadOnlySpan<float> modelOutput, Span<float> sample, LatentShape shape,
                                      IReadOnlyList<IRandomGenerator>? generators)
     {
         int n = StepCount;
-        bool small = _lowerOrderFinal && n < 15;
+        bool small = LowerOrderFinal && n < 15;
         bool lowerOrderFinal = i == n - 1 && small;
         bool lowerOrderSecond = i == n - 2 && small;
         var sigmas = SigmaValues;
 
-        ConvertModelOutput(modelOutput, sample, sigmas[i], shape, _history.Push(shape.Length));
+        ConvertModelOutput(modelOutput, sample, sigmas[i], shape, History.Push(shape.Length));
 
-        if (_solverOrder == 1 || _lowerOrderNums < 1 || lowerOrderFinal)
-            DpmSolverUpdates.FirstOrder(DpmAlgorithm.DpmSolver, sigmas[i + 1], sigmas[i], _history[0], sample, default);
-        else if (_solverOrder == 2 || _lowerOrderNums < 2 || lowerOrderSecond)
+        if (SolverOrder == 1 || _lowerOrderNums < 1 || lowerOrderFinal)
+            DpmSolverUpdates.FirstOrder(DpmAlgorithm.DpmSolver, sigmas[i + 1], sigmas[i], History[0], sample, default);
+        else if (SolverOrder == 2 || _lowerOrderNums < 2 || lowerOrderSecond)
             SecondOrder(sigmas[i + 1], sigmas[i], sigmas[i - 1], sample);
         else
             ThirdOrder(sigmas[i + 1], sigmas[i], sigmas[i - 1], sigmas[i - 2], sample);
 
-        if (_lowerOrderNums < _solverOrder) _lowerOrderNums++;
+        if (_lowerOrderNums < SolverOrder) _lowerOrderNums++;
     }
 
     /// <summary>diffusers' DEIS <c>convert_model_output</c>: x0 from the prediction (thresholded if asked), then back to epsilon.</summary>
     private void ConvertModelOutput(ReadOnlySpan<float> modelOutput, ReadOnlySpan<float> sample, float sigma, LatentShape shape,
                                     Span<float> result)
     {
+        PredictData(modelOutput, sample, sigma, shape, result);
         var (alpha, sigmaT) = AlphaSigma(sigma);
-        switch (_predictionType)
-        {
-            case "epsilon":
-                for (int k = 0; k < result.Length; k++) result[k] = (sample[k] - sigmaT * modelOutput[k]) / alpha;
-                break;
-            case "sample":
-                modelOutput.CopyTo(result);
-                break;
-            default:
-                for (int k = 0; k < result.Length; k++) result[k] = alpha * sample[k] - sigmaT * modelOutput[k];
-                break;
-        }
-        _thresholding?.Apply(result, shape);
         for (int k = 0; k < result.Length; k++) result[k] = (sample[k] - alpha * result[k]) / sigmaT;
     }
 
@@ -112,8 +72,8 @@ public sealed class DeisMultistepScheduler : VpSolverScheduler
         float rhoT = sT / alphaT, rhoS0 = sS0 / alphaS0, rhoS1 = sS1 / alphaS1;
         float coef1 = Integral2(rhoT, rhoS0, rhoS1) - Integral2(rhoS0, rhoS0, rhoS1);
         float coef2 = Integral2(rhoT, rhoS1, rhoS0) - Integral2(rhoS0, rhoS1, rhoS0);
-        var m0 = _history[0];
-        var m1 = _history[1];
+        var m0 = History[0];
+        var m1 = History[1];
         for (int k = 0; k < x.Length; k++)
             x[k] = alphaT * (x[k] / alphaS0 + coef1 * m0[k] + coef2 * m1[k]);
     }
@@ -128,9 +88,9 @@ public sealed class DeisMultistepScheduler : VpSolverScheduler
         float coef1 = Integral3(rhoT, rhoS0, rhoS1, rhoS2) - Integral3(rhoS0, rhoS0, rhoS1, rhoS2);
         float coef2 = Integral3(rhoT, rhoS1, rhoS2, rhoS0) - Integral3(rhoS0, rhoS1, rhoS2, rhoS0);
         float coef3 = Integral3(rhoT, rhoS2, rhoS0, rhoS1) - Integral3(rhoS0, rhoS2, rhoS0, rhoS1);
-        var m0 = _history[0];
-        var m1 = _history[1];
-        var m2 = _history[2];
+        var m0 = History[0];
+        var m1 = History[1];
+        var m2 = History[2];
         for (int k = 0; k < x.Length; k++)
             x[k] = alphaT * (x[k] / alphaS0 + coef1 * m0[k] + coef2 * m1[k] + coef3 * m2[k]);
     }

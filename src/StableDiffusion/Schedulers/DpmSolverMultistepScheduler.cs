@@ -8,18 +8,16 @@ namespace StableDiffusion.Schedulers;
 /// with <c>use_karras_sigmas</c> it is "DPM++ 2M Karras"; <c>algorithm_type="sde-dpmsolver++"</c> is "DPM++ 2M SDE".
 /// Arithmetic follows diffusers' float32 tensor operations one by one.
 /// </summary>
-public sealed class DpmSolverMultistepScheduler : VpSolverScheduler
+public sealed class DpmSolverMultistepScheduler : DpmSolverSchedulerBase
 {
     public const string ClassName = "DPMSolverMultistepScheduler";
 
     public static readonly SchedulerRegistration Registration = new(
         ClassName, order: 1, stochastic: false,
         "DPM++ 2M: the fast all-rounder (good images in 20–25 steps); Karras sigmas for fewer steps, the SDE variant for more texture.",
-        DpmSolverSettings.DeclareOptions(lowerOrderFinalDefault: true, "dpmsolver", "dpmsolver++", "sde-dpmsolver", "sde-dpmsolver++", "deis")
+        DeclareOptions(lowerOrderFinal: true, timestepSpacing: true, "dpmsolver", "dpmsolver++", "sde-dpmsolver", "sde-dpmsolver++", "deis")
             .Add(SchedulerOption.Boolean("euler_at_final", false))
             .Add(SchedulerOption.Boolean("use_lu_lambdas", false))
-            .Add(CommonOptions.TimestepSpacing(TimestepSpacing.Linspace))
-            .Add(CommonOptions.StepsOffset(0))
             .Add(CommonOptions.RescaleBetasZeroSnr()),
         options => new DpmSolverMultistepScheduler(options),
         new SchedulerAlias("DPM++ 2M"),
@@ -27,64 +25,49 @@ public sealed class DpmSolverMultistepScheduler : VpSolverScheduler
         new SchedulerAlias("DPM++ 2M SDE", ("algorithm_type", "sde-dpmsolver++")),
         new SchedulerAlias("DPM++ 2M SDE Karras", ("algorithm_type", "sde-dpmsolver++"), ("use_karras_sigmas", true)));
 
-    private readonly DpmSolverSettings _settings;
     private readonly bool _eulerAtFinal;
-    private readonly string _spacing;
-    private readonly int _stepsOffset;
-    private readonly double _lambdaMinClipped;
-    private readonly ModelOutputHistory _history;
+    private readonly bool _roundConvertedTimesteps;
     private int _lowerOrderNums;
 
     public DpmSolverMultistepScheduler(SchedulerOptions options) : base(options)
     {
-        _settings = DpmSolverSettings.Read(options, ClassName);
-        if (_settings.Algorithm == DpmAlgorithm.SdeDpmSolver && _settings.SolverOrder == 3)
+        if (Algorithm == DpmAlgorithm.SdeDpmSolver && SolverOrder == 3)
             throw new NotSupportedException(
                 $"{ClassName}: algorithm_type 'sde-dpmsolver' has no third-order update in diffusers 0.35.2; use solver_order 1 or 2.");
         _eulerAtFinal = options.GetBool("euler_at_final");
-        _spacing = options.GetString("timestep_spacing");
-        _stepsOffset = options.GetInt("steps_offset");
-        _lambdaMinClipped = options.GetDouble("lambda_min_clipped");
-        _history = new ModelOutputHistory(_settings.SolverOrder);
+        _roundConvertedTimesteps = options.GetString("beta_schedule") != NoiseSchedule.SquaredCosCapV2;
     }
 
     public override string Name => ClassName;
 
     private protected override DpmSolverSchedule.Result BuildSchedule(int inferenceSteps) =>
-        DpmSolverSchedule.Build(NoiseSchedule, inferenceSteps, _spacing, _stepsOffset, _lambdaMinClipped,
-            _settings.SigmaSpacing, roundConvertedTimesteps: _settings.BetaSchedule != NoiseSchedule.SquaredCosCapV2,
-            _settings.FinalSigmaZero ? DpmFinalSigma.Zero : DpmFinalSigma.TrainingMin);
+        DpmSolverSchedule.Build(NoiseSchedule, inferenceSteps, Spacing, StepsOffset, LambdaMinClipped,
+            SigmaSpacing, _roundConvertedTimesteps, FinalSigmaZero ? DpmFinalSigma.Zero : DpmFinalSigma.TrainingMin);
 
-    protected override void ResetState(int inferenceSteps)
-    {
-        _history.Clear();
-        _lowerOrderNums = 0;
-    }
-
-    protected override int ExpectedModelOutputLength(LatentShape shape) => _settings.ModelOutputLength(shape);
+    protected override void ResetState(int inferenceSteps) => _lowerOrderNums = 0;
 
     protected override void StepCore(int i, ReadOnlySpan<float> modelOutput, Span<float> sample, LatentShape shape,
                                      IReadOnlyList<IRandomGenerator>? generators)
     {
         int n = StepCount;
         // diffusers lowers the order at the end for stability: few steps, Euler at the end, or a final sigma of 0.
-        bool small = _settings.LowerOrderFinal && n < 15;
-        bool lowerOrderFinal = i == n - 1 && (_eulerAtFinal || small || _settings.FinalSigmaZero);
+        bool small = LowerOrderFinal && n < 15;
+        bool lowerOrderFinal = i == n - 1 && (_eulerAtFinal || small || FinalSigmaZero);
         bool lowerOrderSecond = i == n - 2 && small;
 
         var sigmas = SigmaValues;
-        _settings.ConvertModelOutput(modelOutput, sample, sigmas[i], shape, _history.Push(shape.Length));
-        ReadOnlySpan<float> noise = _settings.IsSde ? DrawNoise(generators, shape) : default;
+        ConvertModelOutput(modelOutput, sample, sigmas[i], shape, History.Push(shape.Length));
+        var noise = StepNoise(generators, shape);
 
-        if (_settings.SolverOrder == 1 || _lowerOrderNums < 1 || lowerOrderFinal)
-            DpmSolverUpdates.FirstOrder(_settings.Algorithm, sigmas[i + 1], sigmas[i], _history[0], sample, noise);
-        else if (_settings.SolverOrder == 2 || _lowerOrderNums < 2 || lowerOrderSecond)
-            DpmSolverUpdates.MultistepSecondOrder(_settings.Algorithm, _settings.Heun, sigmas[i + 1], sigmas[i], sigmas[i - 1],
-                _history[0], _history[1], sample, noise);
+        if (SolverOrder == 1 || _lowerOrderNums < 1 || lowerOrderFinal)
+            DpmSolverUpdates.FirstOrder(Algorithm, sigmas[i + 1], sigmas[i], History[0], sample, noise);
+        else if (SolverOrder == 2 || _lowerOrderNums < 2 || lowerOrderSecond)
+            DpmSolverUpdates.MultistepSecondOrder(Algorithm, Heun, sigmas[i + 1], sigmas[i], sigmas[i - 1],
+                History[0], History[1], sample, noise);
         else
-            DpmSolverUpdates.MultistepThirdOrder(_settings.Algorithm, sigmas[i + 1], sigmas[i], sigmas[i - 1], sigmas[i - 2],
-                _history[0], _history[1], _history[2], sample, noise);
+            DpmSolverUpdates.MultistepThirdOrder(Algorithm, sigmas[i + 1], sigmas[i], sigmas[i - 1], sigmas[i - 2],
+                History[0], History[1], History[2], sample, noise);
 
-        if (_lowerOrderNums < _settings.SolverOrder) _lowerOrderNums++;
+        if (_lowerOrderNums < SolverOrder) _lowerOrderNums++;
     }
 }

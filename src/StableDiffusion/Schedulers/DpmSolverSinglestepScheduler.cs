@@ -6,59 +6,43 @@ namespace StableDiffusion.Schedulers;
 /// diffusers' <c>DPMSolverSinglestepScheduler</c> (0.35.2): singlestep DPM-Solver / DPM-Solver++ (and SDE-DPM-Solver++)
 /// of order 1–3. Each block of k steps restarts from the sample stored at its first (first-order) step, following a
 /// precomputed order list. Like diffusers, <c>SetTimesteps</c> switches <c>lower_order_final</c> on for good when
-/// the step count is not a multiple of the order or the final sigma is zero (see <see cref="LowerOrderFinal"/>).
+/// the step count is not a multiple of the order or the final sigma is zero (see <see cref="VpSolverScheduler.LowerOrderFinal"/>).
 /// </summary>
-public sealed class DpmSolverSinglestepScheduler : VpSolverScheduler
+public sealed class DpmSolverSinglestepScheduler : DpmSolverSchedulerBase
 {
     public const string ClassName = "DPMSolverSinglestepScheduler";
 
     public static readonly SchedulerRegistration Registration = new(
         ClassName, order: 1, stochastic: false,
         "Singlestep DPM-Solver(++): each pair (or triple) of steps restarts from one sample; an alternative to DPM++ 2M.",
-        DpmSolverSettings.DeclareOptions(lowerOrderFinalDefault: false, "dpmsolver", "dpmsolver++", "sde-dpmsolver++", "deis"),
+        DeclareOptions(lowerOrderFinal: false, timestepSpacing: false, "dpmsolver", "dpmsolver++", "sde-dpmsolver++", "deis"),
         options => new DpmSolverSinglestepScheduler(options),
         new SchedulerAlias("DPM++ 2S"),
         new SchedulerAlias("DPM++ 2S Karras", ("use_karras_sigmas", true)));
 
-    private readonly DpmSolverSettings _settings;
-    private readonly double _lambdaMinClipped;
-    private readonly ModelOutputHistory _history;
     private int[] _orders = [];
     private float[]? _storedSample;
 
-    public DpmSolverSinglestepScheduler(SchedulerOptions options) : base(options)
-    {
-        _settings = DpmSolverSettings.Read(options, ClassName);
-        _lambdaMinClipped = options.GetDouble("lambda_min_clipped");
-        _history = new ModelOutputHistory(_settings.SolverOrder);
-    }
+    public DpmSolverSinglestepScheduler(SchedulerOptions options) : base(options) { }
 
     public override string Name => ClassName;
 
     /// <summary>The solver order of every step of the current run (diffusers' <c>order_list</c>).</summary>
     public IReadOnlyList<int> OrderList => _orders;
 
-    /// <summary>
-    /// The effective <c>lower_order_final</c>: diffusers' <c>set_timesteps</c> rewrites it to true (for good) when the
-    /// step count is not a multiple of <c>solver_order</c> or the final sigma is zero.
-    /// </summary>
-    public bool LowerOrderFinal => _settings.LowerOrderFinal;
-
-    // The singlestep class has no timestep_spacing: always the clipped 'linspace' grid, Karras timesteps rounded.
+    // The singlestep class has no timestep_spacing: the base's defaults give the clipped 'linspace' grid; Karras timesteps rounded.
     private protected override DpmSolverSchedule.Result BuildSchedule(int inferenceSteps) =>
-        DpmSolverSchedule.Build(NoiseSchedule, inferenceSteps, "linspace", 0, _lambdaMinClipped,
-            _settings.SigmaSpacing, roundConvertedTimesteps: true,
-            _settings.FinalSigmaZero ? DpmFinalSigma.Zero : DpmFinalSigma.TrainingMin);
+        DpmSolverSchedule.Build(NoiseSchedule, inferenceSteps, Spacing, StepsOffset, LambdaMinClipped,
+            SigmaSpacing, roundConvertedTimesteps: true, FinalSigmaZero ? DpmFinalSigma.Zero : DpmFinalSigma.TrainingMin);
 
     protected override void ResetState(int inferenceSteps)
     {
-        _history.Clear();
-        if (!_settings.LowerOrderFinal && (inferenceSteps % _settings.SolverOrder != 0 || _settings.FinalSigmaZero))
+        if (!LowerOrderFinal && (inferenceSteps % SolverOrder != 0 || FinalSigmaZero))
         {
             // diffusers rewrites its config here (register_to_config), so the change outlives this run.
-            _settings.LowerOrderFinal = true;
+            LowerOrderFinal = true;
         }
-        _orders = OrderListFor(inferenceSteps, _settings.SolverOrder, _settings.LowerOrderFinal, _settings.FinalSigmaZero);
+        _orders = OrderListFor(inferenceSteps, SolverOrder, LowerOrderFinal, FinalSigmaZero);
     }
 
     /// <summary>diffusers' <c>get_order_list</c> (0.35.2, including the first-order last step when the final sigma is 0).</summary>
@@ -86,23 +70,19 @@ public sealed class DpmSolverSinglestepScheduler : VpSolverScheduler
         return orders.ToArray();
     }
 
-    protected override int ExpectedModelOutputLength(LatentShape shape) => _settings.ModelOutputLength(shape);
-
     protected override void StepCore(int i, ReadOnlySpan<float> modelOutput, Span<float> sample, LatentShape shape,
                                      IReadOnlyList<IRandomGenerator>? generators)
     {
         if (i >= _orders.Length)
             throw new InvalidOperationException(
-                $"{ClassName}: no solver order for step {i} ({_orders.Length} steps; solver_order {_settings.SolverOrder} needs a multiple of it).");
+                $"{ClassName}: no solver order for step {i} ({_orders.Length} steps; solver_order {SolverOrder} needs a multiple of it).");
         var sigmas = SigmaValues;
-        var converted = _history.Push(shape.Length);
-        _settings.ConvertModelOutput(modelOutput, sample, sigmas[i], shape, converted);
-
-        ReadOnlySpan<float> noise = _settings.IsSde ? DrawNoise(generators, shape) : default;
+        ConvertModelOutput(modelOutput, sample, sigmas[i], shape, History.Push(shape.Length));
+        var noise = StepNoise(generators, shape);
 
         // A run started mid-schedule (img2img) may lack earlier outputs: lower the order until they exist.
         int order = _orders[i];
-        while (_history.Count < order) order--;
+        while (History.Count < order) order--;
 
         var stored = Rent(ref _storedSample, shape.Length);
         if (order == 1) sample.CopyTo(stored);
@@ -111,15 +91,15 @@ public sealed class DpmSolverSinglestepScheduler : VpSolverScheduler
         switch (order)
         {
             case 1:
-                DpmSolverUpdates.FirstOrder(_settings.Algorithm, sigmas[i + 1], sigmas[i], _history[0], sample, noise);
+                DpmSolverUpdates.FirstOrder(Algorithm, sigmas[i + 1], sigmas[i], History[0], sample, noise);
                 break;
             case 2:
-                DpmSolverUpdates.SinglestepSecondOrder(_settings.Algorithm, _settings.Heun, sigmas[i + 1], sigmas[i], sigmas[i - 1],
-                    _history[0], _history[1], sample, noise);
+                DpmSolverUpdates.SinglestepSecondOrder(Algorithm, Heun, sigmas[i + 1], sigmas[i], sigmas[i - 1],
+                    History[0], History[1], sample, noise);
                 break;
             default:
-                DpmSolverUpdates.SinglestepThirdOrder(_settings.Algorithm, _settings.Heun, sigmas[i + 1], sigmas[i], sigmas[i - 1],
-                    sigmas[i - 2], _history[0], _history[1], _history[2], sample, noise);
+                DpmSolverUpdates.SinglestepThirdOrder(Algorithm, Heun, sigmas[i + 1], sigmas[i], sigmas[i - 1],
+                    sigmas[i - 2], History[0], History[1], History[2], sample, noise);
                 break;
         }
     }

@@ -15,9 +15,10 @@ internal static class DpmSolverUpdates
     public static void FirstOrder(DpmAlgorithm algorithm, float sigmaT, float sigmaS, ReadOnlySpan<float> m, Span<float> x,
                                   ReadOnlySpan<float> noise)
     {
-        var (alphaT, sT) = AlphaSigma(sigmaT);
-        var (alphaS, sS) = AlphaSigma(sigmaS);
-        float h = Lambda(alphaT, sT) - Lambda(alphaS, sS);
+        var t = Level(sigmaT);
+        var s = Level(sigmaS);
+        float h = t.Lambda - s.Lambda;
+        float alphaT = t.Alpha, sT = t.Sigma, alphaS = s.Alpha, sS = s.Sigma;
         float cx, cm, cn = 0f;
         switch (algorithm)
         {
@@ -51,33 +52,22 @@ internal static class DpmSolverUpdates
 
     /// <summary>Second-order multistep update: m0 is the newest converted output (at sigmaS0), m1 the previous one.</summary>
     public static void MultistepSecondOrder(DpmAlgorithm algorithm, bool heun, float sigmaT, float sigmaS0, float sigmaS1,
-                                            ReadOnlySpan<float> m0, ReadOnlySpan<float> m1, Span<float> x, ReadOnlySpan<float> noise)
-    {
-        var (alphaT, sT) = AlphaSigma(sigmaT);
-        var (alphaS0, sS0) = AlphaSigma(sigmaS0);
-        var (alphaS1, sS1) = AlphaSigma(sigmaS1);
-        float lambdaT = Lambda(alphaT, sT), lambdaS0 = Lambda(alphaS0, sS0), lambdaS1 = Lambda(alphaS1, sS1);
-        float h = lambdaT - lambdaS0, h0 = lambdaS0 - lambdaS1;
-        float r0 = h0 / h;
-        var c = SecondOrderCoefficients(algorithm, heun, h, alphaT, sT, alphaS0, sS0);
-        SecondOrderKernel(c, 1f / r0, m0, m0, m1, x, noise);
-    }
+                                            ReadOnlySpan<float> m0, ReadOnlySpan<float> m1, Span<float> x, ReadOnlySpan<float> noise) =>
+        SecondOrder(algorithm, heun, sigmaT, sigmaS0, sigmaS1, fromS1: false, m0, m1, x, noise);
 
     /// <summary>Third-order multistep update with the three newest converted outputs m0 (newest), m1, m2.</summary>
     public static void MultistepThirdOrder(DpmAlgorithm algorithm, float sigmaT, float sigmaS0, float sigmaS1, float sigmaS2,
                                            ReadOnlySpan<float> m0, ReadOnlySpan<float> m1, ReadOnlySpan<float> m2,
                                            Span<float> x, ReadOnlySpan<float> noise)
     {
-        var (alphaT, sT) = AlphaSigma(sigmaT);
-        var (alphaS0, sS0) = AlphaSigma(sigmaS0);
-        var (alphaS1, sS1) = AlphaSigma(sigmaS1);
-        var (alphaS2, sS2) = AlphaSigma(sigmaS2);
-        float lambdaT = Lambda(alphaT, sT), lambdaS0 = Lambda(alphaS0, sS0);
-        float lambdaS1 = Lambda(alphaS1, sS1), lambdaS2 = Lambda(alphaS2, sS2);
-        float h = lambdaT - lambdaS0, h0 = lambdaS0 - lambdaS1, h1 = lambdaS1 - lambdaS2;
+        var t = Level(sigmaT);
+        var s0 = Level(sigmaS0);
+        var s1 = Level(sigmaS1);
+        var s2 = Level(sigmaS2);
+        float h = t.Lambda - s0.Lambda, h0 = s0.Lambda - s1.Lambda, h1 = s1.Lambda - s2.Lambda;
         float r0 = h0 / h, r1 = h1 / h;
         float k0 = 1f / r0, k1 = 1f / r1, q = r0 / (r0 + r1), k2 = 1f / (r0 + r1);
-        var c = ThirdOrderCoefficients(algorithm, h, alphaT, sT, alphaS0, sS0);
+        var c = ThirdOrderCoefficients(algorithm, h, t, s0);
 
         for (int k = 0; k < x.Length; k++)
         {
@@ -95,16 +85,24 @@ internal static class DpmSolverUpdates
     /// m1 the output there and m0 the output at the intermediate sigmaS0.
     /// </summary>
     public static void SinglestepSecondOrder(DpmAlgorithm algorithm, bool heun, float sigmaT, float sigmaS0, float sigmaS1,
-                                             ReadOnlySpan<float> m0, ReadOnlySpan<float> m1, Span<float> x, ReadOnlySpan<float> noise)
+                                             ReadOnlySpan<float> m0, ReadOnlySpan<float> m1, Span<float> x, ReadOnlySpan<float> noise) =>
+        SecondOrder(algorithm, heun, sigmaT, sigmaS0, sigmaS1, fromS1: true, m0, m1, x, noise);
+
+    /// <summary>
+    /// Both second-order updates: outputs m0 at sigmaS0 and m1 at sigmaS1 (r0 = (lambda_s0 − lambda_s1)/h); the sample
+    /// starts at sigmaS0 (multistep, D0 = m0) or at sigmaS1 (singlestep, D0 = m1), and h runs from there to sigmaT.
+    /// </summary>
+    private static void SecondOrder(DpmAlgorithm algorithm, bool heun, float sigmaT, float sigmaS0, float sigmaS1, bool fromS1,
+                                    ReadOnlySpan<float> m0, ReadOnlySpan<float> m1, Span<float> x, ReadOnlySpan<float> noise)
     {
-        var (alphaT, sT) = AlphaSigma(sigmaT);
-        var (alphaS0, sS0) = AlphaSigma(sigmaS0);
-        var (alphaS1, sS1) = AlphaSigma(sigmaS1);
-        float lambdaT = Lambda(alphaT, sT), lambdaS0 = Lambda(alphaS0, sS0), lambdaS1 = Lambda(alphaS1, sS1);
-        float h = lambdaT - lambdaS1, h0 = lambdaS0 - lambdaS1;
+        var t = Level(sigmaT);
+        var s0 = Level(sigmaS0);
+        var s1 = Level(sigmaS1);
+        var start = fromS1 ? s1 : s0;
+        float h = t.Lambda - start.Lambda, h0 = s0.Lambda - s1.Lambda;
         float r0 = h0 / h;
-        var c = SecondOrderCoefficients(algorithm, heun, h, alphaT, sT, alphaS1, sS1);
-        SecondOrderKernel(c, 1f / r0, m1, m0, m1, x, noise);
+        var c = SecondOrderCoefficients(algorithm, heun, h, t, start);
+        SecondOrderKernel(c, 1f / r0, fromS1 ? m1 : m0, m0, m1, x, noise);
     }
 
     /// <summary>Third-order singlestep update from the stored sample at sigmaS2 with outputs m2 (there), m1, m0 (newest).</summary>
@@ -112,16 +110,14 @@ internal static class DpmSolverUpdates
                                             ReadOnlySpan<float> m0, ReadOnlySpan<float> m1, ReadOnlySpan<float> m2,
                                             Span<float> x, ReadOnlySpan<float> noise)
     {
-        var (alphaT, sT) = AlphaSigma(sigmaT);
-        var (alphaS0, sS0) = AlphaSigma(sigmaS0);
-        var (alphaS1, sS1) = AlphaSigma(sigmaS1);
-        var (alphaS2, sS2) = AlphaSigma(sigmaS2);
-        float lambdaT = Lambda(alphaT, sT), lambdaS0 = Lambda(alphaS0, sS0);
-        float lambdaS1 = Lambda(alphaS1, sS1), lambdaS2 = Lambda(alphaS2, sS2);
-        float h = lambdaT - lambdaS2, h0 = lambdaS0 - lambdaS2, h1 = lambdaS1 - lambdaS2;
+        var t = Level(sigmaT);
+        var s0 = Level(sigmaS0);
+        var s1 = Level(sigmaS1);
+        var s2 = Level(sigmaS2);
+        float h = t.Lambda - s2.Lambda, h0 = s0.Lambda - s2.Lambda, h1 = s1.Lambda - s2.Lambda;
         float r0 = h0 / h, r1 = h1 / h;
         float k1 = 1f / r1, k0 = 1f / r0, rDiff = r0 - r1;
-        var c = ThirdOrderCoefficients(algorithm, h, alphaT, sT, alphaS2, sS2);
+        var c = ThirdOrderCoefficients(algorithm, h, t, s2);
 
         for (int k = 0; k < x.Length; k++)
         {
@@ -145,10 +141,10 @@ internal static class DpmSolverUpdates
 
     private readonly record struct Coefficients(float X, float D0, float D1, float D2, float Noise);
 
-    /// <summary>Coefficients of x = X·sample + D0·D0 + D1·D1 (+ Noise·noise) for the second-order updates.</summary>
-    private static Coefficients SecondOrderCoefficients(DpmAlgorithm algorithm, bool heun, float h,
-                                                        float alphaT, float sT, float alphaS, float sS)
+    /// <summary>Coefficients of x = X·sample + D0·D0 + D1·D1 (+ Noise·noise) for the second-order updates from <paramref name="s"/> to <paramref name="t"/>.</summary>
+    private static Coefficients SecondOrderCoefficients(DpmAlgorithm algorithm, bool heun, float h, NoiseLevel t, NoiseLevel s)
     {
+        float alphaT = t.Alpha, sT = t.Sigma, alphaS = s.Alpha, sS = s.Sigma;
         switch (algorithm)
         {
             case DpmAlgorithm.DpmSolverPlusPlus:
@@ -190,9 +186,10 @@ internal static class DpmSolverUpdates
                 x[i] = c.X * x[i] + c.D0 * d0[i] + c.D1 * (k * (m0[i] - m1[i])) + c.Noise * noise[i];
     }
 
-    /// <summary>Coefficients of the third-order updates (multistep and singlestep share them; sS is the start sigma).</summary>
-    private static Coefficients ThirdOrderCoefficients(DpmAlgorithm algorithm, float h, float alphaT, float sT, float alphaS, float sS)
+    /// <summary>Coefficients of the third-order updates from <paramref name="s"/> to <paramref name="t"/> (multistep and singlestep share them).</summary>
+    private static Coefficients ThirdOrderCoefficients(DpmAlgorithm algorithm, float h, NoiseLevel t, NoiseLevel s)
     {
+        float alphaT = t.Alpha, sT = t.Sigma, alphaS = s.Alpha, sS = s.Sigma;
         switch (algorithm)
         {
             case DpmAlgorithm.DpmSolverPlusPlus:

@@ -28,7 +28,7 @@ public sealed class DynamicThresholding
     public void Apply(Span<float> x0, LatentShape shape)
     {
         int n = shape.ImageLength;
-        var sorted = _sorted is { Length: var l } && l == n ? _sorted : _sorted = new float[n];
+        var sorted = SchedulerBase.Rent(ref _sorted, n);
         for (int b = 0; b < shape.Batch; b++)
         {
             var image = x0.Slice(b * n, n);

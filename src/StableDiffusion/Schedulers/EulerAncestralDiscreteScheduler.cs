@@ -11,32 +11,14 @@ public sealed class EulerAncestralDiscreteScheduler : SigmaSchedulerBase
     public static readonly SchedulerRegistration Registration = new(
         "EulerAncestralDiscreteScheduler", order: 1, stochastic: true,
         "Fast and creative: adds fresh noise every step, so images keep changing with the step count; 20–30 steps.",
-        new SchedulerOptionSet(CommonOptions.NoiseSchedule())
-            .Add(CommonOptions.PredictionType(CommonOptions.Epsilon, CommonOptions.Epsilon, CommonOptions.VPrediction))
-            .Add(CommonOptions.TimestepSpacing(TimestepSpacing.Linspace))
-            .Add(CommonOptions.StepsOffset(0))
+        BaseOptions(sigmaRamp: false, predictionTypes: [CommonOptions.Epsilon, CommonOptions.VPrediction])
             .Add(CommonOptions.RescaleBetasZeroSnr()),
         options => new EulerAncestralDiscreteScheduler(options),
         new SchedulerAlias("Euler a"), new SchedulerAlias("Euler Ancestral"), new SchedulerAlias("k_euler_a"));
 
-    private float[]? _denoised, _noise;
-
-    public EulerAncestralDiscreteScheduler(SchedulerOptions options) : base(options, zeroSnrTinyAlpha: true) { }
+    public EulerAncestralDiscreteScheduler(SchedulerOptions options) : base(options) { }
 
     public override string Name => "EulerAncestralDiscreteScheduler";
-
-    protected override void OnSetTimesteps(int inferenceSteps)
-    {
-        var (timesteps, sigmas) = InterpolatedSchedule(inferenceSteps);
-        SigmaValues = WithFinalSigma(sigmas, 0.0);
-        SetTimestepValues(ToFloat32(timesteps));
-    }
-
-    public override void ScaleModelInput(Span<float> sample, double timestep)
-    {
-        int index = CurrentStepIndex(timestep);
-        DivideBySqrtSigmaSquaredPlusOne(sample, SigmaValues[index]);
-    }
 
     public override void Step(ReadOnlySpan<float> modelOutput, double timestep, Span<float> sample, LatentShape shape,
                               IReadOnlyList<IRandomGenerator>? generators = null)
@@ -44,16 +26,14 @@ public sealed class EulerAncestralDiscreteScheduler : SigmaSchedulerBase
         CheckShapes(modelOutput, sample, shape);
         int index = CurrentStepIndex(timestep);
         float sigma = SigmaValues[index];
-        var denoised = Rent(ref _denoised, sample.Length);
-        PredictOriginal(modelOutput, sample, sigma, denoised);
+        var denoised = Denoise(modelOutput, sample, sigma);
 
         float sigmaFrom = sigma, sigmaTo = SigmaValues[index + 1];
         float sigmaUp = MathF.Sqrt(sigmaTo * sigmaTo * (sigmaFrom * sigmaFrom - sigmaTo * sigmaTo) / (sigmaFrom * sigmaFrom));
         float sigmaDown = MathF.Sqrt(sigmaTo * sigmaTo - sigmaUp * sigmaUp);
         float dt = sigmaDown - sigma;
 
-        var noise = Rent(ref _noise, sample.Length);
-        NoiseSampler.Fill(noise, shape, generators, Name);
+        var noise = DrawNoise(generators, shape);
         for (int i = 0; i < sample.Length; i++)
         {
             float derivative = (sample[i] - denoised[i]) / sigma;

@@ -11,15 +11,11 @@ public sealed class EulerDiscreteScheduler : SigmaSchedulerBase
     public static readonly SchedulerRegistration Registration = new(
         "EulerDiscreteScheduler", order: 1, stochastic: false,
         "Fast, simple and deterministic; good results in 20–30 steps, the usual default for SDXL.",
-        new SchedulerOptionSet(CommonOptions.NoiseSchedule())
-            .Add(CommonOptions.PredictionType(CommonOptions.Epsilon, CommonOptions.Epsilon, CommonOptions.VPrediction, CommonOptions.Sample, "original_sample"))
+        BaseOptions(sigmaRamp: true, predictionTypes: [CommonOptions.Epsilon, CommonOptions.VPrediction, CommonOptions.Sample, "original_sample"])
             .Add(SchedulerOption.Choice("interpolation_type", "linear", "linear", "log_linear"))
-            .Add(SigmaRamp.Options())
             .Add(SchedulerOption.NullableNumber("sigma_min"))
             .Add(SchedulerOption.NullableNumber("sigma_max"))
-            .Add(CommonOptions.TimestepSpacing(TimestepSpacing.Linspace))
             .Add(SchedulerOption.Choice("timestep_type", "discrete", "discrete", "continuous"))
-            .Add(CommonOptions.StepsOffset(0))
             .Add(CommonOptions.RescaleBetasZeroSnr())
             .Add(CommonOptions.FinalSigmasType()),
         options => new EulerDiscreteScheduler(options),
@@ -30,9 +26,8 @@ public sealed class EulerDiscreteScheduler : SigmaSchedulerBase
     private readonly bool _continuousTimesteps;
     private readonly string _finalSigmasType;
     private readonly double? _sigmaMin, _sigmaMax;
-    private float[]? _denoised;
 
-    public EulerDiscreteScheduler(SchedulerOptions options) : base(options, zeroSnrTinyAlpha: true)
+    public EulerDiscreteScheduler(SchedulerOptions options) : base(options)
     {
         _interpolation = options.GetString("interpolation_type");
         _continuousTimesteps = options.GetString("timestep_type") == "continuous" && PredictionType == CommonOptions.VPrediction;
@@ -48,23 +43,18 @@ public sealed class EulerDiscreteScheduler : SigmaSchedulerBase
         double[] timesteps, sigmas;
         if (_interpolation == "log_linear")
         {
-            TimestepSpacing.ValidateSteps(inferenceSteps, Schedule.TrainTimesteps);
-            timesteps = TimestepSpacing.Float32Timesteps(Spacing, Schedule.TrainTimesteps, inferenceSteps, StepsOffset);
+            timesteps = GridTimesteps(inferenceSteps);
             // torch.linspace(log σ_min, log σ_max, n + 1).exp() in float32 (diffusers' ascending order, kept as is).
             var logs = TorchOps.LinspaceFloat32(NumpyMath.LogFloat32(TrainSigmas[^1]), NumpyMath.LogFloat32(TrainSigmas[0]), inferenceSteps + 1);
             sigmas = Array.ConvertAll(logs, l => (double)TorchMath.Exp(l));
-            if (Ramp != SigmaRampKind.None)
-            {
-                sigmas = SigmaRamp.Apply(Ramp, sigmas, inferenceSteps, _sigmaMin, _sigmaMax);
-                timesteps = SigmaRamp.TimestepsFor(sigmas, LogSigmas);
-            }
+            (timesteps, sigmas) = WithRamp(timesteps, sigmas, inferenceSteps, _sigmaMin, _sigmaMax);
         }
         else
         {
             (timesteps, sigmas) = InterpolatedSchedule(inferenceSteps, _sigmaMin, _sigmaMax);
         }
 
-        SigmaValues = WithFinalSigma(sigmas, SigmaSchedule.FinalSigma(_finalSigmasType, Schedule));
+        SigmaValues = WithFinalSigma(sigmas, SigmaSchedule.FinalSigma(_finalSigmasType, NoiseSchedule));
         if (_continuousTimesteps)
         {
             // EDM-style continuous timesteps for v-prediction models: 0.25·log σ (float32).
@@ -78,12 +68,6 @@ public sealed class EulerDiscreteScheduler : SigmaSchedulerBase
         }
     }
 
-    public override void ScaleModelInput(Span<float> sample, double timestep)
-    {
-        int index = CurrentStepIndex(timestep);
-        DivideBySqrtSigmaSquaredPlusOne(sample, SigmaValues[index]);
-    }
-
     public override void Step(ReadOnlySpan<float> modelOutput, double timestep, Span<float> sample, LatentShape shape,
                               IReadOnlyList<IRandomGenerator>? generators = null)
     {
@@ -91,8 +75,7 @@ public sealed class EulerDiscreteScheduler : SigmaSchedulerBase
         int index = CurrentStepIndex(timestep);
         float sigma = SigmaValues[index];
         float sigmaHat = sigma; // gamma = 0 (s_churn = 0)
-        var denoised = Rent(ref _denoised, sample.Length);
-        PredictOriginal(modelOutput, sample, sigmaHat, denoised);
+        var denoised = Denoise(modelOutput, sample, sigmaHat);
         float dt = SigmaValues[index + 1] - sigmaHat;
         for (int i = 0; i < sample.Length; i++)
         {

@@ -11,19 +11,15 @@ public sealed class HeunDiscreteScheduler : SigmaSchedulerBase
     public static readonly SchedulerRegistration Registration = new(
         "HeunDiscreteScheduler", order: 2, stochastic: false,
         "Second-order and accurate but two UNet calls per step; worth it when quality per step matters more than time.",
-        new SchedulerOptionSet(CommonOptions.NoiseSchedule(0.00085, 0.012, NoiseSchedule.Linear))
-            .Add(CommonOptions.PredictionType(CommonOptions.Epsilon))
-            .Add(SigmaRamp.Options())
+        BaseOptions(sigmaRamp: true, 0.00085, 0.012, NoiseSchedule.Linear)
             .Add(CommonOptions.ClipSample(false))
-            .Add(SchedulerOption.Number("clip_sample_range", 1.0))
-            .Add(CommonOptions.TimestepSpacing(TimestepSpacing.Linspace))
-            .Add(CommonOptions.StepsOffset(0)),
+            .Add(SchedulerOption.Number("clip_sample_range", 1.0)),
         options => new HeunDiscreteScheduler(options),
         new SchedulerAlias("Heun"), new SchedulerAlias("Heun Karras", ("use_karras_sigmas", true)));
 
     private readonly bool _clip;
     private readonly float _clipRange;
-    private float[]? _denoised, _prevDerivative, _savedSample;
+    private float[]? _prevDerivative, _savedSample;
     private bool _firstOrder = true;
     private float _dt;
 
@@ -54,12 +50,6 @@ public sealed class HeunDiscreteScheduler : SigmaSchedulerBase
         _firstOrder = true;
     }
 
-    public override void ScaleModelInput(Span<float> sample, double timestep)
-    {
-        int index = CurrentStepIndex(timestep);
-        DivideBySqrtSigmaSquaredPlusOne(sample, SigmaValues[index]);
-    }
-
     public override void Step(ReadOnlySpan<float> modelOutput, double timestep, Span<float> sample, LatentShape shape,
                               IReadOnlyList<IRandomGenerator>? generators = null)
     {
@@ -72,8 +62,7 @@ public sealed class HeunDiscreteScheduler : SigmaSchedulerBase
         float sigmaHat = sigma; // γ = 0
         float sigmaInput = _firstOrder ? sigmaHat : sigmaNext;
 
-        var denoised = Rent(ref _denoised, n);
-        PredictOriginal(modelOutput, sample, sigmaInput, denoised);
+        var denoised = Denoise(modelOutput, sample, sigmaInput);
         if (_clip)
             for (int i = 0; i < n; i++) denoised[i] = Math.Clamp(denoised[i], -_clipRange, _clipRange);
 

@@ -7,20 +7,15 @@ namespace StableDiffusion.Schedulers;
 /// consistency-model estimate of x₀ (with the boundary-condition scalings c_skip, c_out) and re-noises it to the next
 /// timestep with fresh noise. For LCM-distilled models / LCM-LoRA, 2–8 steps, guidance ≈ 1–2. Stochastic.
 /// </summary>
-public sealed class LcmScheduler : SchedulerBase
+public sealed class LcmScheduler : AlphaSchedulerBase
 {
     public static readonly SchedulerRegistration Registration = new(
         "LCMScheduler", order: 1, stochastic: true,
         "Only for LCM-distilled models or LCM-LoRA: 2–8 steps at guidance 1–2; wrong for ordinary checkpoints.",
-        new SchedulerOptionSet(CommonOptions.NoiseSchedule(0.00085, 0.012, NoiseSchedule.ScaledLinear))
+        BaseOptions(0.00085, 0.012, NoiseSchedule.ScaledLinear)
             .Add(SchedulerOption.Integer("original_inference_steps", 50))
-            .Add(CommonOptions.ClipSample(false))
-            .Add(SchedulerOption.Number("clip_sample_range", 1.0))
+            .Add(OriginalSamplePredictor.Options(clipSample: false))
             .Add(CommonOptions.SetAlphaToOne(true))
-            .Add(CommonOptions.StepsOffset(0))
-            .Add(CommonOptions.PredictionType(CommonOptions.Epsilon))
-            .Add(CommonOptions.Thresholding())
-            .Add(CommonOptions.TimestepSpacing(TimestepSpacing.Leading))
             .Add(SchedulerOption.Number("timestep_scaling", 10.0))
             .Add(CommonOptions.RescaleBetasZeroSnr()),
         options => new LcmScheduler(options),
@@ -28,37 +23,25 @@ public sealed class LcmScheduler : SchedulerBase
 
     private const float SigmaData = 0.5f;
 
-    private readonly NoiseSchedule _schedule;
-    private readonly float _finalAlphaCumprod;
     private readonly int _originalSteps;
-    private readonly bool _clip;
-    private readonly float _clipRange;
-    private readonly string _prediction;
     private readonly double _timestepScaling;
-    private readonly DynamicThresholding? _thresholding;
-    private float[]? _x0, _noise;
+    private readonly OriginalSamplePredictor _predictor;
 
     public LcmScheduler(SchedulerOptions options) : base(options)
     {
-        _schedule = NoiseSchedule.FromOptions(options);
-        _finalAlphaCumprod = options.GetBool("set_alpha_to_one") ? 1f : _schedule.AlphasCumprod[0];
         _originalSteps = options.GetInt("original_inference_steps");
-        _clip = options.GetBool("clip_sample");
-        _clipRange = (float)options.GetDouble("clip_sample_range");
-        _prediction = options.GetString("prediction_type");
         _timestepScaling = options.GetDouble("timestep_scaling");
-        _thresholding = DynamicThresholding.FromOptions(options);
+        _predictor = new OriginalSamplePredictor(options, Name);
     }
 
     public override string Name => "LCMScheduler";
-    public override float InitNoiseSigma => 1f;
 
     /// <summary>img2img strength (diffusers' <c>set_timesteps(strength=…)</c>): the share of the distillation schedule used.</summary>
     public double Strength { get; set; } = 1.0;
 
     protected override void OnSetTimesteps(int inferenceSteps)
     {
-        int trainSteps = _schedule.TrainTimesteps;
+        int trainSteps = NoiseSchedule.TrainTimesteps;
         if (_originalSteps > trainSteps)
             throw new ArgumentOutOfRangeException(nameof(inferenceSteps),
                 $"original_inference_steps ({_originalSteps}) cannot exceed num_train_timesteps ({trainSteps}).");
@@ -83,8 +66,6 @@ public sealed class LcmScheduler : SchedulerBase
         SetTimestepValues(timesteps);
     }
 
-    public override void ScaleModelInput(Span<float> sample, double timestep) => EnsureTimestepsSet();
-
     public override void Step(ReadOnlySpan<float> modelOutput, double timestep, Span<float> sample, LatentShape shape,
                               IReadOnlyList<IRandomGenerator>? generators = null)
     {
@@ -94,9 +75,8 @@ public sealed class LcmScheduler : SchedulerBase
         long t = (long)timestep;
         long prevT = index + 1 < Timesteps.Count ? (long)Timesteps[index + 1] : t;
 
-        float alphaProdT = _schedule.AlphasCumprod[t];
-        float alphaProdTPrev = prevT >= 0 ? _schedule.AlphasCumprod[prevT] : _finalAlphaCumprod;
-        float betaProdT = 1f - alphaProdT;
+        float alphaProdT = AlphaCumprod(t);
+        float alphaProdTPrev = AlphaCumprod(prevT);
         float betaProdTPrev = 1f - alphaProdTPrev;
 
         // Boundary-condition scalings (float32: the int64 timestep tensor times a Python float gives float32).
@@ -104,31 +84,13 @@ public sealed class LcmScheduler : SchedulerBase
         float cSkip = SigmaData * SigmaData / (scaled * scaled + SigmaData * SigmaData);
         float cOut = scaled / MathF.Sqrt(scaled * scaled + SigmaData * SigmaData);
 
-        float sqrtAlpha = MathF.Sqrt(alphaProdT), sqrtBeta = MathF.Sqrt(betaProdT);
-        var x0 = Rent(ref _x0, n);
-        switch (_prediction)
-        {
-            case CommonOptions.Epsilon:
-                for (int i = 0; i < n; i++) x0[i] = (sample[i] - sqrtBeta * modelOutput[i]) / sqrtAlpha;
-                break;
-            case CommonOptions.Sample:
-                modelOutput.CopyTo(x0);
-                break;
-            case CommonOptions.VPrediction:
-                for (int i = 0; i < n; i++) x0[i] = sqrtAlpha * sample[i] - sqrtBeta * modelOutput[i];
-                break;
-            default:
-                throw new InvalidOperationException($"{Name}: prediction_type '{_prediction}' is not supported.");
-        }
-        if (_thresholding is not null) _thresholding.Apply(x0, shape);
-        else if (_clip) for (int i = 0; i < n; i++) x0[i] = Math.Clamp(x0[i], -_clipRange, _clipRange);
+        var x0 = _predictor.Predict(modelOutput, sample, alphaProdT, shape);
 
         // denoised = c_out·x̂₀ + c_skip·x_t; noise is added on every step but the last.
         bool last = index == InferenceSteps!.Value - 1;
         if (!last)
         {
-            var noise = Rent(ref _noise, n);
-            NoiseSampler.Fill(noise, shape, generators, Name);
+            var noise = DrawNoise(generators, shape);
             float a = MathF.Sqrt(alphaProdTPrev), b = MathF.Sqrt(betaProdTPrev);
             for (int i = 0; i < n; i++)
             {

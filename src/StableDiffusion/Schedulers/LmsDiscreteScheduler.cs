@@ -12,21 +12,15 @@ public sealed class LmsDiscreteScheduler : SigmaSchedulerBase
     public static readonly SchedulerRegistration Registration = new(
         "LMSDiscreteScheduler", order: 1, stochastic: false,
         "Linear multistep: smooth and deterministic, good at 30–50 steps; can be unstable at very low step counts.",
-        new SchedulerOptionSet(CommonOptions.NoiseSchedule())
-            .Add(SigmaRamp.Options())
-            .Add(CommonOptions.PredictionType(CommonOptions.Epsilon))
-            .Add(CommonOptions.TimestepSpacing(TimestepSpacing.Linspace))
-            .Add(CommonOptions.StepsOffset(0)),
+        BaseOptions(sigmaRamp: true),
         options => new LmsDiscreteScheduler(options),
         new SchedulerAlias("LMS"), new SchedulerAlias("LMS Karras", ("use_karras_sigmas", true)), new SchedulerAlias("k_lms"));
 
     /// <summary>diffusers' default <c>order</c> argument of <c>step()</c>.</summary>
     public const int DefaultOrder = 4;
 
-    private readonly float[]?[] _derivatives = new float[]?[DefaultOrder];
-    private int _derivativeCount;
-    private float[]? _denoised;
-    private readonly double[] _coefficients = new double[DefaultOrder];
+    // diffusers' derivatives: the last (up to four) derivatives (x − x̂₀)/σ, newest first.
+    private readonly ModelOutputHistory _derivatives = new(DefaultOrder);
 
     public LmsDiscreteScheduler(SchedulerOptions options) : base(options) { }
 
@@ -37,16 +31,8 @@ public sealed class LmsDiscreteScheduler : SigmaSchedulerBase
 
     protected override void OnSetTimesteps(int inferenceSteps)
     {
-        var (timesteps, sigmas) = InterpolatedSchedule(inferenceSteps);
-        SigmaValues = WithFinalSigma(sigmas, 0.0);
-        SetTimestepValues(ToFloat32(timesteps));
-        _derivativeCount = 0;
-    }
-
-    public override void ScaleModelInput(Span<float> sample, double timestep)
-    {
-        int index = CurrentStepIndex(timestep);
-        DivideBySqrtSigmaSquaredPlusOne(sample, SigmaValues[index]);
+        base.OnSetTimesteps(inferenceSteps);
+        _derivatives.Clear();
     }
 
     public override void Step(ReadOnlySpan<float> modelOutput, double timestep, Span<float> sample, LatentShape shape,
@@ -58,32 +44,28 @@ public sealed class LmsDiscreteScheduler : SigmaSchedulerBase
         int index = CurrentStepIndex(timestep);
         int n = sample.Length;
         float sigma = SigmaValues[index];
-        var denoised = Rent(ref _denoised, n);
-        PredictOriginal(modelOutput, sample, sigma, denoised);
+        var denoised = Denoise(modelOutput, sample, sigma);
 
-        // Keep the last `order` derivatives, newest last (diffusers appends, then pops the oldest).
-        if (_derivativeCount == LmsOrder)
-        {
-            var oldest = _derivatives[0];
-            for (int k = 1; k < _derivativeCount; k++) _derivatives[k - 1] = _derivatives[k];
-            _derivatives[_derivativeCount - 1] = oldest;
-            _derivativeCount--;
-        }
-        ref var slot = ref _derivatives[_derivativeCount];
-        if (slot is null || slot.Length != n) slot = new float[n];
-        var derivative = slot;
+        var derivative = _derivatives.Push(n);
         for (int i = 0; i < n; i++) derivative[i] = (sample[i] - denoised[i]) / sigma;
-        _derivativeCount++;
-
-        int order = Math.Min(index + 1, LmsOrder);
-        for (int c = 0; c < order; c++) _coefficients[c] = Coefficient(order, index, c);
 
         // prev = sample + Σ_c coeff_c · derivative_{newest − c}; each coefficient is rounded to float32 by torch.
+        int order = Math.Min(index + 1, LmsOrder);
+        float k0 = (float)Coefficient(order, index, 0);
+        float k1 = order > 1 ? (float)Coefficient(order, index, 1) : 0f;
+        float k2 = order > 2 ? (float)Coefficient(order, index, 2) : 0f;
+        float k3 = order > 3 ? (float)Coefficient(order, index, 3) : 0f;
+        var d0 = _derivatives[0];
+        var d1 = order > 1 ? _derivatives[1] : default;
+        var d2 = order > 2 ? _derivatives[2] : default;
+        var d3 = order > 3 ? _derivatives[3] : default;
         for (int i = 0; i < n; i++)
         {
             float sum = 0f;
-            for (int c = 0; c < order; c++)
-                sum += (float)_coefficients[c] * _derivatives[_derivativeCount - 1 - c]![i];
+            sum += k0 * d0[i];
+            if (order > 1) sum += k1 * d1[i];
+            if (order > 2) sum += k2 * d2[i];
+            if (order > 3) sum += k3 * d3[i];
             sample[i] = sample[i] + sum;
         }
         AdvanceStepIndex();

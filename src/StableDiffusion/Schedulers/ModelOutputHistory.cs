@@ -1,8 +1,9 @@
 namespace StableDiffusion.Schedulers;
 
 /// <summary>
-/// The last few converted model outputs of a multistep solver (diffusers' <c>model_outputs</c> list), kept in
-/// reused buffers: pushing rotates the oldest buffer to the front, so steps allocate nothing once sized.
+/// The last few per-step buffers of a multistep method (diffusers' <c>model_outputs</c> of the VP solvers, PNDM's
+/// <c>ets</c>, LMS's <c>derivatives</c>), kept in reused buffers: pushing rotates the oldest buffer to the front, so
+/// steps allocate nothing once sized.
 /// </summary>
 internal sealed class ModelOutputHistory
 {

@@ -23,8 +23,11 @@ public sealed class NoiseSchedule
     public float[] Betas { get; }
     public float[] Alphas { get; }
 
-    /// <summary>ᾱ_t for t = 0 … TrainTimesteps-1. Mutable because some classes patch the last entry (Euler's zero-SNR 2^-24).</summary>
+    /// <summary>ᾱ_t for t = 0 … TrainTimesteps-1. Mutable for <see cref="KeepFirstSigmaFinite"/>.</summary>
     public float[] AlphasCumprod { get; }
+
+    /// <summary>Whether the betas were rescaled to zero terminal SNR (<c>rescale_betas_zero_snr</c>), so that ᾱ_T = 0.</summary>
+    public bool ZeroTerminalSnr { get; private init; }
 
     /// <summary>
     /// Builds the schedule from the standard keys <c>num_train_timesteps</c>, <c>beta_start</c>, <c>beta_end</c>,
@@ -81,7 +84,16 @@ public sealed class NoiseSchedule
             }
         }
         if (rescaleZeroTerminalSnr) betas = RescaleZeroTerminalSnr(betas);
-        return new NoiseSchedule(betas);
+        return new NoiseSchedule(betas) { ZeroTerminalSnr = rescaleZeroTerminalSnr };
+    }
+
+    /// <summary>
+    /// What diffusers' sigma-space classes do after a zero-terminal-SNR rescale: σ_T = sqrt((1 − ᾱ_T)/ᾱ_T) would be
+    /// infinite, so ᾱ_T becomes 2^-24 ("close to 0 without being 0", fp16's smallest subnormal).
+    /// </summary>
+    public void KeepFirstSigmaFinite()
+    {
+        if (ZeroTerminalSnr) AlphasCumprod[^1] = MathF.Pow(2, -24);
     }
 
     /// <summary>

@@ -7,17 +7,14 @@ namespace StableDiffusion.Schedulers;
 /// <c>skip_prk_steps</c>) followed by 4th-order linear multistep (PLMS). The SD 1.x default.
 /// All coefficient arithmetic is float32 like diffusers' 0-dim torch tensors.
 /// </summary>
-public sealed class PndmScheduler : SchedulerBase
+public sealed class PndmScheduler : AlphaSchedulerBase
 {
     public static readonly SchedulerRegistration Registration = new(
         "PNDMScheduler", order: 1, stochastic: false,
         "Stable Diffusion 1.x's original default (PLMS): deterministic, good at 50 steps; prefer DPM++ 2M or UniPC for fewer steps.",
-        new SchedulerOptionSet(CommonOptions.NoiseSchedule())
+        BaseOptions(predictionTypes: [CommonOptions.Epsilon, CommonOptions.VPrediction])
             .Add(SchedulerOption.Boolean("skip_prk_steps", false))
-            .Add(CommonOptions.SetAlphaToOne(false))
-            .Add(CommonOptions.PredictionType(CommonOptions.Epsilon, CommonOptions.Epsilon, CommonOptions.VPrediction))
-            .Add(CommonOptions.TimestepSpacing(TimestepSpacing.Leading))
-            .Add(CommonOptions.StepsOffset(0)),
+            .Add(CommonOptions.SetAlphaToOne(false)),
         options => new PndmScheduler(options),
         new SchedulerAlias("PLMS"), new SchedulerAlias("PNDM"));
 
@@ -26,18 +23,13 @@ public sealed class PndmScheduler : SchedulerBase
     private const float Sixth = (float)(1.0 / 6);
     private const float Third = (float)(1.0 / 3);
 
-    private readonly NoiseSchedule _schedule;
-    private readonly float _finalAlphaCumprod;
     private readonly bool _skipPrk;
     private readonly bool _vPrediction;
-    private readonly string _spacing;
-    private readonly int _stepsOffset;
 
     private double[] _prkTimesteps = [];
     private int _counter;
-    // Multistep history: the last four (effective) model outputs, newest last, kept in a ring of buffers.
-    private readonly float[]?[] _ets = new float[]?[4];
-    private int _etsCount;
+    // diffusers' ets: the last four model outputs (Et(1) the newest).
+    private readonly ModelOutputHistory _ets = new(4);
     private float[]? _curModelOutput;     // PRK running sum
     private bool _curModelOutputIsZero = true;
     private float[]? _curSample;
@@ -46,41 +38,18 @@ public sealed class PndmScheduler : SchedulerBase
 
     public PndmScheduler(SchedulerOptions options) : base(options)
     {
-        _schedule = NoiseSchedule.FromOptions(options);
-        _finalAlphaCumprod = options.GetBool("set_alpha_to_one") ? 1f : _schedule.AlphasCumprod[0];
         _skipPrk = options.GetBool("skip_prk_steps");
         _vPrediction = options.GetString("prediction_type") == CommonOptions.VPrediction;
-        _spacing = options.GetString("timestep_spacing");
-        _stepsOffset = options.GetInt("steps_offset");
     }
 
     public override string Name => "PNDMScheduler";
-    public override float InitNoiseSigma => 1f;
-    public NoiseSchedule NoiseSchedule => _schedule;
 
     protected override void OnSetTimesteps(int inferenceSteps)
     {
-        int trainSteps = _schedule.TrainTimesteps;
-        TimestepSpacing.ValidateSteps(inferenceSteps, trainSteps);
+        int trainSteps = NoiseSchedule.TrainTimesteps;
         // Ascending order, as PNDM builds _timesteps before reversing.
-        double[] ascending;
-        switch (_spacing)
-        {
-            case TimestepSpacing.Linspace:
-                ascending = NumpyOps.Linspace(0, trainSteps - 1, inferenceSteps);
-                for (int i = 0; i < ascending.Length; i++) ascending[i] = NumpyOps.Round(ascending[i]);
-                break;
-            case TimestepSpacing.Leading:
-                ascending = TimestepSpacing.LeadingValues(trainSteps, inferenceSteps, _stepsOffset);
-                Array.Reverse(ascending);
-                break;
-            case TimestepSpacing.Trailing:
-                ascending = TimestepSpacing.TrailingValues(trainSteps, inferenceSteps);
-                Array.Reverse(ascending);
-                break;
-            default:
-                throw TimestepSpacing.InvalidSpacing(_spacing);
-        }
+        var ascending = IntegerTimesteps(inferenceSteps);
+        Array.Reverse(ascending);
 
         double[] prk, plms;
         if (_skipPrk)
@@ -118,13 +87,10 @@ public sealed class PndmScheduler : SchedulerBase
         _prkTimesteps = prk;
         SetTimestepValues([.. prk, .. plms]);
         _counter = 0;
-        _etsCount = 0;
+        _ets.Clear();
         _curModelOutputIsZero = true;
         _hasCurSample = false;
     }
-
-    /// <summary>PNDM does not scale the model input.</summary>
-    public override void ScaleModelInput(Span<float> sample, double timestep) => EnsureTimestepsSet();
 
     public override void Step(ReadOnlySpan<float> modelOutput, double timestep, Span<float> sample, LatentShape shape,
                               IReadOnlyList<IRandomGenerator>? generators = null)
@@ -138,7 +104,7 @@ public sealed class PndmScheduler : SchedulerBase
     private void StepPrk(ReadOnlySpan<float> modelOutput, long timestep, Span<float> sample)
     {
         int n = sample.Length;
-        int trainSteps = _schedule.TrainTimesteps;
+        int trainSteps = NoiseSchedule.TrainTimesteps;
         long diffToPrev = _counter % 2 != 0 ? 0 : trainSteps / InferenceSteps!.Value / 2;
         long prevTimestep = timestep - diffToPrev;
         long t = (long)_prkTimesteps[_counter / 4 * 4];
@@ -148,7 +114,7 @@ public sealed class PndmScheduler : SchedulerBase
         if (phase == 0)
         {
             Accumulate(sum, Sixth, modelOutput);
-            PushEt(modelOutput);
+            modelOutput.CopyTo(_ets.Push(modelOutput.Length));
             sample.CopyTo(Rent(ref _curSample, n));
             _hasCurSample = true;
             modelOutput.CopyTo(effective);
@@ -186,11 +152,11 @@ public sealed class PndmScheduler : SchedulerBase
     private void StepPlms(ReadOnlySpan<float> modelOutput, long timestep, Span<float> sample)
     {
         int n = sample.Length;
-        long ratio = _schedule.TrainTimesteps / InferenceSteps!.Value;
+        long ratio = NoiseSchedule.TrainTimesteps / InferenceSteps!.Value;
         long prevTimestep = timestep - ratio;
         if (_counter != 1)
         {
-            PushEt(modelOutput);
+            modelOutput.CopyTo(_ets.Push(modelOutput.Length));
         }
         else
         {
@@ -200,25 +166,25 @@ public sealed class PndmScheduler : SchedulerBase
 
         var effective = Rent(ref _work, n);
         Span<float> source = sample;
-        if (_etsCount == 1 && _counter == 0)
+        if (_ets.Count == 1 && _counter == 0)
         {
             modelOutput.CopyTo(effective);
             sample.CopyTo(Rent(ref _curSample, n));
             _hasCurSample = true;
         }
-        else if (_etsCount == 1 && _counter == 1)
+        else if (_ets.Count == 1 && _counter == 1)
         {
             var e1 = Et(1);
             for (int i = 0; i < n; i++) effective[i] = (modelOutput[i] + e1[i]) / 2f;
             source = _curSample;
             _hasCurSample = false;
         }
-        else if (_etsCount == 2)
+        else if (_ets.Count == 2)
         {
             var e1 = Et(1); var e2 = Et(2);
             for (int i = 0; i < n; i++) effective[i] = (3f * e1[i] - e2[i]) / 2f;
         }
-        else if (_etsCount == 3)
+        else if (_ets.Count == 3)
         {
             var e1 = Et(1); var e2 = Et(2); var e3 = Et(3);
             for (int i = 0; i < n; i++) effective[i] = (23f * e1[i] - 16f * e2[i] + 5f * e3[i]) / 12f;
@@ -233,24 +199,8 @@ public sealed class PndmScheduler : SchedulerBase
         _counter++;
     }
 
-    /// <summary>Appends a model output to the history, keeping the last four.</summary>
-    private void PushEt(ReadOnlySpan<float> modelOutput)
-    {
-        int n = modelOutput.Length;
-        if (_etsCount == 4)
-        {
-            var oldest = _ets[0];
-            _ets[0] = _ets[1]; _ets[1] = _ets[2]; _ets[2] = _ets[3]; _ets[3] = oldest;
-            _etsCount = 3;
-        }
-        ref var slot = ref _ets[_etsCount];
-        if (slot is null || slot.Length != n) slot = new float[n];
-        modelOutput.CopyTo(slot);
-        _etsCount++;
-    }
-
     /// <summary>ets[-k]: the k-th newest model output.</summary>
-    private float[] Et(int k) => _ets[_etsCount - k]!;
+    private ReadOnlySpan<float> Et(int k) => _ets[k - 1];
 
     /// <summary>
     /// Formula (9) of the PNDM paper: x_prev = sqrt(ᾱ_prev/ᾱ_t)·x − (ᾱ_prev − ᾱ_t)·ε / (ᾱ_t·sqrt(1−ᾱ_prev) + sqrt(ᾱ_t(1−ᾱ_t)ᾱ_prev)).
@@ -258,8 +208,8 @@ public sealed class PndmScheduler : SchedulerBase
     /// </summary>
     private void PrevSample(ReadOnlySpan<float> sample, long timestep, long prevTimestep, float[] modelOutput, Span<float> destination)
     {
-        float alphaProdT = _schedule.AlphasCumprod[timestep];
-        float alphaProdTPrev = prevTimestep >= 0 ? _schedule.AlphasCumprod[prevTimestep] : _finalAlphaCumprod;
+        float alphaProdT = AlphaCumprod(timestep);
+        float alphaProdTPrev = AlphaCumprod(prevTimestep);
         float betaProdT = 1f - alphaProdT;
         float betaProdTPrev = 1f - alphaProdTPrev;
         int n = destination.Length;

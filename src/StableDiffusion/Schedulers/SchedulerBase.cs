@@ -11,14 +11,27 @@ public abstract class SchedulerBase : IScheduler
 {
     private double[] _timesteps = [];
     private int? _stepIndex;
+    private float[]? _noise;
 
     protected SchedulerBase(SchedulerOptions options)
     {
         Options = options;
+        NoiseSchedule = NoiseSchedule.FromOptions(options);
+        Spacing = options.IsDeclared("timestep_spacing") ? options.GetString("timestep_spacing") : TimestepSpacing.Linspace;
+        StepsOffset = options.IsDeclared("steps_offset") ? options.GetInt("steps_offset") : 0;
     }
 
     /// <summary>The resolved options (config value or class default for every declared key).</summary>
     protected SchedulerOptions Options { get; }
+
+    /// <summary>The training noise schedule (betas, ᾱ) from the class's noise-schedule options.</summary>
+    public NoiseSchedule NoiseSchedule { get; }
+
+    /// <summary><c>timestep_spacing</c> ('linspace' for a class without the key).</summary>
+    protected string Spacing { get; }
+
+    /// <summary><c>steps_offset</c> (0 for a class without the key).</summary>
+    protected int StepsOffset { get; }
 
     public abstract string Name { get; }
     public SchedulerConfig Config => Options.Effective;
@@ -107,12 +120,24 @@ public abstract class SchedulerBase : IScheduler
     {
         if (sample.Length != shape.Length)
             throw new ArgumentException($"{Name}: sample has {sample.Length} elements but the shape {shape} needs {shape.Length}.", nameof(sample));
-        if (modelOutput.Length != sample.Length)
-            throw new ArgumentException($"{Name}: model output has {modelOutput.Length} elements, the sample {sample.Length}.", nameof(modelOutput));
+        int expected = ExpectedModelOutputLength(shape);
+        if (modelOutput.Length != expected)
+            throw new ArgumentException($"{Name}: model output has {modelOutput.Length} elements; {expected} expected for {shape}.", nameof(modelOutput));
+    }
+
+    /// <summary>Length of the model output for a sample of <paramref name="shape"/> (larger when variance channels follow).</summary>
+    protected virtual int ExpectedModelOutputLength(LatentShape shape) => shape.Length;
+
+    /// <summary>A reused buffer with fresh step noise drawn as diffusers' <c>randn_tensor</c> does (one generator per image).</summary>
+    protected ReadOnlySpan<float> DrawNoise(IReadOnlyList<IRandomGenerator>? generators, LatentShape shape)
+    {
+        var noise = Rent(ref _noise, shape.Length);
+        NoiseSampler.Fill(noise, shape, generators, Name);
+        return noise;
     }
 
     /// <summary>Returns <paramref name="buffer"/> resized (allocating only when the length changes).</summary>
-    protected static float[] Rent(ref float[]? buffer, int length)
+    protected internal static float[] Rent(ref float[]? buffer, int length)
     {
         if (buffer is null || buffer.Length != length) buffer = new float[length];
         return buffer;

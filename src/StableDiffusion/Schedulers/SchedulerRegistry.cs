@@ -32,9 +32,13 @@ public static class SchedulerRegistry
 
     public static IReadOnlyList<SchedulerRegistration> Registrations => _registrations;
 
-    /// <summary>Every accepted name: class names, short names and aliases.</summary>
+    /// <summary>
+    /// Every accepted name once: class names, short names and aliases (an alias equal to a short name, such as PNDM's,
+    /// is listed once; names are compared as they are matched, see <see cref="Normalize"/>).
+    /// </summary>
     public static IReadOnlyList<string> Names =>
-        _registrations.SelectMany(r => new[] { r.ClassName, r.ShortName }.Concat(r.Aliases.Select(a => a.Name))).ToArray();
+        _registrations.SelectMany(r => new[] { r.ClassName, r.ShortName }.Concat(r.Aliases.Select(a => a.Name)))
+            .DistinctBy(Normalize).ToArray();
 
     /// <summary>Finds a scheduler by name; throws <see cref="ArgumentException"/> listing the closest names when unknown.</summary>
     public static SchedulerRegistration Find(string name) => Resolve(name).Registration;
@@ -77,7 +81,8 @@ public static class SchedulerRegistry
             .OrderBy(x => x.Distance).ThenBy(x => x.Name, StringComparer.Ordinal)
             .Take(5).Select(x => x.Name);
         throw new ArgumentException(
-            $"Unknown scheduler '{name}'. Closest names: {string.Join(", ", closest)}. All names: SchedulerRegistry.Names.", nameof(name));
+            $"Unknown scheduler '{name}'. Closest names: {string.Join(", ", closest)}. " +
+            $"Known schedulers: {string.Join(", ", _registrations.Select(r => r.ClassName))}.", nameof(name));
     }
 
     private static Dictionary<string, (SchedulerRegistration, SchedulerAlias?)> BuildIndex()

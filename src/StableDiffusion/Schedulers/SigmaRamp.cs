@@ -23,15 +23,15 @@ public static class SigmaRamp
         yield return SchedulerOption.Boolean("use_beta_sigmas", false);
     }
 
-    /// <summary>Reads the three flags; more than one set is an error as in diffusers.</summary>
-    public static SigmaRampKind FromOptions(SchedulerOptions options)
+    /// <summary>Reads the three flags (those the class declares); more than one set is an error as in diffusers.</summary>
+    public static SigmaRampKind FromOptions(SchedulerOptions options, string schedulerName)
     {
         bool karras = options.IsDeclared("use_karras_sigmas") && options.GetBool("use_karras_sigmas");
         bool exponential = options.IsDeclared("use_exponential_sigmas") && options.GetBool("use_exponential_sigmas");
         bool beta = options.IsDeclared("use_beta_sigmas") && options.GetBool("use_beta_sigmas");
         if ((karras ? 1 : 0) + (exponential ? 1 : 0) + (beta ? 1 : 0) > 1)
             throw new ArgumentException(
-                "Only one of use_karras_sigmas, use_exponential_sigmas and use_beta_sigmas can be true.", "use_karras_sigmas");
+                $"{schedulerName}: only one of use_karras_sigmas, use_exponential_sigmas and use_beta_sigmas can be true.", "use_karras_sigmas");
         return karras ? SigmaRampKind.Karras : exponential ? SigmaRampKind.Exponential : beta ? SigmaRampKind.Beta : SigmaRampKind.None;
     }
 

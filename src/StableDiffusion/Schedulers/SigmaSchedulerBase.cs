@@ -9,28 +9,36 @@ namespace StableDiffusion.Schedulers;
 public abstract class SigmaSchedulerBase : SchedulerBase
 {
     private float[]? _logSigmas;
+    private float[]? _denoised;
 
-    protected SigmaSchedulerBase(SchedulerOptions options, bool zeroSnrTinyAlpha = false) : base(options)
+    protected SigmaSchedulerBase(SchedulerOptions options) : base(options)
     {
-        Schedule = NoiseSchedule.FromOptions(options);
-        if (zeroSnrTinyAlpha && options.IsDeclared("rescale_betas_zero_snr") && options.GetBool("rescale_betas_zero_snr"))
-        {
-            // diffusers: "close to 0 without being 0 so first sigma is not inf" (fp16's smallest subnormal).
-            Schedule.AlphasCumprod[^1] = MathF.Pow(2, -24);
-        }
-        TrainSigmas = Schedule.TrainSigmas();
-        Spacing = options.IsDeclared("timestep_spacing") ? options.GetString("timestep_spacing") : TimestepSpacing.Linspace;
-        StepsOffset = options.IsDeclared("steps_offset") ? options.GetInt("steps_offset") : 0;
+        NoiseSchedule.KeepFirstSigmaFinite();
+        TrainSigmas = NoiseSchedule.TrainSigmas();
         // "original_sample" is diffusers' backward-compatible spelling of "sample".
         PredictionType = options.GetString("prediction_type") is "original_sample" ? CommonOptions.Sample : options.GetString("prediction_type");
-        Ramp = SigmaRamp.FromOptions(options);
+        Ramp = SigmaRamp.FromOptions(options, Name);
         // Before set_timesteps diffusers holds the training sigmas, descending, plus a final 0.
         var initial = new float[TrainSigmas.Length + 1];
         for (int i = 0; i < TrainSigmas.Length; i++) initial[i] = TrainSigmas[TrainSigmas.Length - 1 - i];
         SigmaValues = initial;
     }
 
-    public NoiseSchedule Schedule { get; }
+    /// <summary>
+    /// The options every sigma-space class declares, in this order: the noise schedule, <c>prediction_type</c> (epsilon
+    /// by default, <paramref name="predictionTypes"/> allowed; all three when none are given), the sigma ramp flags when
+    /// the class has them, <c>timestep_spacing</c> ('linspace') and <c>steps_offset</c> (0). Defaults of diffusers 0.35.2.
+    /// </summary>
+    internal static SchedulerOptionSet BaseOptions(bool sigmaRamp, double betaStart = 0.0001, double betaEnd = 0.02,
+                                                   string betaSchedule = NoiseSchedule.Linear, params string[] predictionTypes)
+    {
+        var options = new SchedulerOptionSet(CommonOptions.NoiseSchedule(betaStart, betaEnd, betaSchedule))
+            .Add(CommonOptions.PredictionType(CommonOptions.Epsilon, predictionTypes));
+        if (sigmaRamp) options.Add(SigmaRamp.Options());
+        return options
+            .Add(CommonOptions.TimestepSpacing(TimestepSpacing.Linspace))
+            .Add(CommonOptions.StepsOffset(0));
+    }
 
     /// <summary>σ_t for t = 0 … N−1 (float32).</summary>
     protected float[] TrainSigmas { get; }
@@ -38,8 +46,6 @@ public abstract class SigmaSchedulerBase : SchedulerBase
     /// <summary>np.log of <see cref="TrainSigmas"/> (float32), for <c>_sigma_to_t</c>.</summary>
     protected float[] LogSigmas => _logSigmas ??= SigmaSchedule.LogSigmas(TrainSigmas);
 
-    protected string Spacing { get; }
-    protected int StepsOffset { get; }
     protected string PredictionType { get; }
     protected SigmaRampKind Ramp { get; }
 
@@ -60,6 +66,14 @@ public abstract class SigmaSchedulerBase : SchedulerBase
         }
     }
 
+    /// <summary>The usual <c>set_timesteps</c>: <see cref="InterpolatedSchedule"/> with a final sigma of 0, float32 timesteps.</summary>
+    protected override void OnSetTimesteps(int inferenceSteps)
+    {
+        var (timesteps, sigmas) = InterpolatedSchedule(inferenceSteps);
+        SigmaValues = WithFinalSigma(sigmas, 0.0);
+        SetTimestepValues(ToFloat32(timesteps));
+    }
+
     /// <summary>
     /// The common first half of <c>set_timesteps</c>: timesteps by <c>timestep_spacing</c> (float32 grid, as 0.35),
     /// sigmas interpolated at them (float64), then the optional ramp with timesteps from <c>_sigma_to_t</c>.
@@ -67,15 +81,27 @@ public abstract class SigmaSchedulerBase : SchedulerBase
     /// </summary>
     protected (double[] Timesteps, double[] Sigmas) InterpolatedSchedule(int steps, double? sigmaMin = null, double? sigmaMax = null)
     {
-        TimestepSpacing.ValidateSteps(steps, Schedule.TrainTimesteps);
-        var timesteps = TimestepSpacing.Float32Timesteps(Spacing, Schedule.TrainTimesteps, steps, StepsOffset);
-        var sigmas = SigmaSchedule.Interpolate(timesteps, TrainSigmas);
-        if (Ramp != SigmaRampKind.None)
-        {
-            sigmas = SigmaRamp.Apply(Ramp, sigmas, steps, sigmaMin, sigmaMax);
-            timesteps = SigmaRamp.TimestepsFor(sigmas, LogSigmas);
-        }
-        return (timesteps, sigmas);
+        var timesteps = GridTimesteps(steps);
+        return WithRamp(timesteps, SigmaSchedule.Interpolate(timesteps, TrainSigmas), steps, sigmaMin, sigmaMax);
+    }
+
+    /// <summary>The timesteps of <c>timestep_spacing</c> on the float32 grid, after checking the step count.</summary>
+    protected double[] GridTimesteps(int steps)
+    {
+        TimestepSpacing.ValidateSteps(steps, NoiseSchedule.TrainTimesteps);
+        return TimestepSpacing.Float32Timesteps(Spacing, NoiseSchedule.TrainTimesteps, steps, StepsOffset);
+    }
+
+    /// <summary>
+    /// Applies the sigma ramp, if any: the sigmas re-spaced between σ_min and σ_max (default: the ends of
+    /// <paramref name="sigmas"/>) and the timesteps that <c>_sigma_to_t</c> gives for them; else both unchanged.
+    /// </summary>
+    protected (double[] Timesteps, double[] Sigmas) WithRamp(double[] timesteps, double[] sigmas, int steps,
+                                                             double? sigmaMin = null, double? sigmaMax = null)
+    {
+        if (Ramp == SigmaRampKind.None) return (timesteps, sigmas);
+        var ramped = SigmaRamp.Apply(Ramp, sigmas, steps, sigmaMin, sigmaMax);
+        return (SigmaRamp.TimestepsFor(ramped, LogSigmas), ramped);
     }
 
     /// <summary>Appends the final sigma and casts to float32 (<c>np.concatenate([sigmas, [last]]).astype(np.float32)</c>).</summary>
@@ -95,19 +121,24 @@ public abstract class SigmaSchedulerBase : SchedulerBase
         return result;
     }
 
-    /// <summary>sample / sqrt(σ² + 1), in place, float32.</summary>
-    protected static void DivideBySqrtSigmaSquaredPlusOne(Span<float> sample, float sigma)
+    /// <summary>diffusers' <c>scale_model_input</c>: sample / sqrt(σ² + 1), in place, float32, with σ from <see cref="ModelInputSigma"/>.</summary>
+    public override void ScaleModelInput(Span<float> sample, double timestep)
     {
+        float sigma = ModelInputSigma(CurrentStepIndex(timestep));
         float scale = MathF.Sqrt(sigma * sigma + 1f);
         for (int i = 0; i < sample.Length; i++) sample[i] /= scale;
     }
 
+    /// <summary>The σ the model input is scaled for at step <paramref name="index"/> (the schedule's σ unless the class says otherwise).</summary>
+    protected virtual float ModelInputSigma(int index) => SigmaValues[index];
+
     /// <summary>
-    /// x̂₀ from the model output at noise level σ (k-diffusion's denoiser), float32 like diffusers:
-    /// epsilon: x − σ·ε; v_prediction: v·(−σ/sqrt(σ²+1)) + x/(σ²+1); sample: the output itself.
+    /// x̂₀ from the model output at noise level σ (k-diffusion's denoiser), float32 like diffusers, in a buffer reused
+    /// from step to step: epsilon: x − σ·ε; v_prediction: v·(−σ/sqrt(σ²+1)) + x/(σ²+1); sample: the output itself.
     /// </summary>
-    protected void PredictOriginal(ReadOnlySpan<float> modelOutput, ReadOnlySpan<float> sample, float sigma, Span<float> destination)
+    protected float[] Denoise(ReadOnlySpan<float> modelOutput, ReadOnlySpan<float> sample, float sigma)
     {
+        var destination = Rent(ref _denoised, sample.Length);
         switch (PredictionType)
         {
             case CommonOptions.Epsilon:
@@ -124,5 +155,6 @@ public abstract class SigmaSchedulerBase : SchedulerBase
             default:
                 throw new InvalidOperationException($"{Name}: prediction_type '{PredictionType}' is not supported.");
         }
+        return destination;
     }
 }

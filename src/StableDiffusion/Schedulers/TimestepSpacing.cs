@@ -42,34 +42,24 @@ public static class TimestepSpacing
     /// The integer timesteps of DDIM/DDPM/PNDM-style schedulers (int64 in diffusers): linspace is rounded
     /// (half to even), leading adds <paramref name="stepsOffset"/>, trailing subtracts one.
     /// </summary>
-    public static double[] IntegerTimesteps(string spacing, int trainTimesteps, int steps, int stepsOffset)
-    {
-        switch (spacing)
-        {
-            case Linspace:
-                var values = LinspaceValues(trainTimesteps, steps);
-                for (int i = 0; i < values.Length; i++) values[i] = NumpyOps.Round(values[i]);
-                return values;
-            case Leading:
-                return LeadingValues(trainTimesteps, steps, stepsOffset);
-            case Trailing:
-                return TrailingValues(trainTimesteps, steps);
-            default:
-                throw InvalidSpacing(spacing);
-        }
-    }
+    public static double[] IntegerTimesteps(string spacing, int trainTimesteps, int steps, int stepsOffset) =>
+        Timesteps(spacing, trainTimesteps, steps, stepsOffset, NumpyOps.Round);
 
     /// <summary>
     /// The timesteps of the sigma-space schedulers (Euler family, float32 in diffusers 0.35): linspace cast to float32
     /// (not rounded), leading and trailing as integers.
     /// </summary>
-    public static double[] Float32Timesteps(string spacing, int trainTimesteps, int steps, int stepsOffset)
+    public static double[] Float32Timesteps(string spacing, int trainTimesteps, int steps, int stepsOffset) =>
+        Timesteps(spacing, trainTimesteps, steps, stepsOffset, static t => (float)t);
+
+    /// <summary>The three spacings; only the 'linspace' values, which are fractional, depend on the dtype (<paramref name="castLinspace"/>).</summary>
+    private static double[] Timesteps(string spacing, int trainTimesteps, int steps, int stepsOffset, Func<double, double> castLinspace)
     {
         switch (spacing)
         {
             case Linspace:
                 var values = LinspaceValues(trainTimesteps, steps);
-                for (int i = 0; i < values.Length; i++) values[i] = (float)values[i];
+                for (int i = 0; i < values.Length; i++) values[i] = castLinspace(values[i]);
                 return values;
             case Leading:
                 return LeadingValues(trainTimesteps, steps, stepsOffset);

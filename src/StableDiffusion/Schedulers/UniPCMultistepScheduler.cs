@@ -16,68 +16,46 @@ public sealed class UniPCMultistepScheduler : VpSolverScheduler
     public static readonly SchedulerRegistration Registration = new(
         ClassName, order: 1, stochastic: false,
         "UniPC: predictor-corrector, the strongest deterministic choice at very few steps (5–15).",
-        VpSolverScheduler.BaseOptions()
+        BaseOptions()
             .Add(SchedulerOption.Boolean("predict_x0", true))
             .Add(SchedulerOption.Choice("solver_type", "bh2", "bh1", "bh2", "midpoint", "heun", "logrho"))
-            .Add(SchedulerOption.Boolean("lower_order_final", true))
             .Add(SchedulerOption.IntegerArray("disable_corrector"))
             .Add(SchedulerOption.NullableChoice("solver_p", null))
-            .Add(CommonOptions.TimestepSpacing(TimestepSpacing.Linspace))
-            .Add(CommonOptions.StepsOffset(0))
             .Add(CommonOptions.FinalSigmasType())
             .Add(CommonOptions.RescaleBetasZeroSnr()),
         options => new UniPCMultistepScheduler(options),
         new SchedulerAlias("UniPC"));
 
-    private readonly int _solverOrder;
-    private readonly string _predictionType;
     private readonly bool _predictX0;
     private readonly bool _bh2;
-    private readonly bool _lowerOrderFinal;
     private readonly HashSet<int> _disableCorrector;
-    private readonly string _spacing;
-    private readonly int _stepsOffset;
     private readonly bool _finalSigmaZero;
-    private readonly DpmSigmaSpacing _sigmaSpacing;
-    private readonly DynamicThresholding? _thresholding;
-    // One more slot than the order: the new output is stored before the corrector reads the previous ones.
-    private readonly ModelOutputHistory _history;
     private float[]? _lastSample;
     private bool _hasLastSample;
     private int _lowerOrderNums;
     private int _thisOrder;
 
-    public UniPCMultistepScheduler(SchedulerOptions options) : base(options)
+    // One more history slot than the order: the new output is stored before the corrector reads the previous ones.
+    public UniPCMultistepScheduler(SchedulerOptions options) : base(options, extraHistorySlots: 1)
     {
-        _solverOrder = options.GetInt("solver_order");
-        if (_solverOrder is < 1 or > 3)
-            throw new ArgumentOutOfRangeException("solver_order", _solverOrder, $"{ClassName}: solver_order must be 1, 2 or 3.");
-        _predictionType = options.GetString("prediction_type");
         _predictX0 = options.GetBool("predict_x0");
         _bh2 = options.GetString("solver_type") != "bh1"; // diffusers maps the other families' types to bh2
-        _lowerOrderFinal = options.GetBool("lower_order_final");
         _disableCorrector = [.. options.GetIntArray("disable_corrector") ?? []];
         if (!options.IsNull("solver_p"))
             throw new NotSupportedException($"{ClassName}: solver_p (an external predictor scheduler) is not supported.");
-        _spacing = options.GetString("timestep_spacing");
-        _stepsOffset = options.GetInt("steps_offset");
         _finalSigmaZero = options.GetString("final_sigmas_type") == SigmaSchedule.FinalZero;
-        _sigmaSpacing = ReadSigmaSpacing(options, ClassName);
-        _thresholding = ReadThresholding(options);
-        _history = new ModelOutputHistory(_solverOrder + 1);
     }
 
     public override string Name => ClassName;
 
     private protected override DpmSolverSchedule.Result BuildSchedule(int inferenceSteps) =>
-        DpmSolverSchedule.Build(NoiseSchedule, inferenceSteps, _spacing, _stepsOffset, double.NegativeInfinity,
-            _sigmaSpacing, roundConvertedTimesteps: true,
+        DpmSolverSchedule.Build(NoiseSchedule, inferenceSteps, Spacing, StepsOffset, double.NegativeInfinity,
+            SigmaSpacing, roundConvertedTimesteps: true,
             _finalSigmaZero ? DpmFinalSigma.Zero
-                : _sigmaSpacing == DpmSigmaSpacing.Interpolated ? DpmFinalSigma.TrainingMin : DpmFinalSigma.LastConverted);
+                : SigmaSpacing == DpmSigmaSpacing.Interpolated ? DpmFinalSigma.TrainingMin : DpmFinalSigma.LastConverted);
 
     protected override void ResetState(int inferenceSteps)
     {
-        _history.Clear();
         _hasLastSample = false;
         _lowerOrderNums = 0;
         _thisOrder = 0;
@@ -90,65 +68,41 @@ public sealed class UniPCMultistepScheduler : VpSolverScheduler
         bool useCorrector = i > 0 && !_disableCorrector.Contains(i - 1) && _hasLastSample;
 
         // The conversion sees the uncorrected sample; after the push the previous outputs sit one slot further back.
-        ConvertModelOutput(modelOutput, sample, sigmas[i], shape, _history.Push(shape.Length));
+        var converted = History.Push(shape.Length);
+        if (_predictX0) PredictData(modelOutput, sample, sigmas[i], shape, converted);
+        else PredictNoise(modelOutput, sample, sigmas[i], converted);
         if (useCorrector)
             Corrector(sigmas, i, _thisOrder, sample);
 
-        int order = _lowerOrderFinal ? Math.Min(_solverOrder, StepCount - i) : _solverOrder;
+        int order = LowerOrderFinal ? Math.Min(SolverOrder, StepCount - i) : SolverOrder;
         _thisOrder = Math.Min(order, _lowerOrderNums + 1);
 
         sample.CopyTo(Rent(ref _lastSample, sample.Length));
         _hasLastSample = true;
         Predictor(sigmas, i, _thisOrder, sample);
 
-        if (_lowerOrderNums < _solverOrder) _lowerOrderNums++;
-    }
-
-    private void ConvertModelOutput(ReadOnlySpan<float> modelOutput, ReadOnlySpan<float> sample, float sigma, LatentShape shape,
-                                    Span<float> result)
-    {
-        var (alpha, sigmaT) = AlphaSigma(sigma);
-        if (_predictX0)
-        {
-            switch (_predictionType)
-            {
-                case "epsilon":
-                    for (int k = 0; k < result.Length; k++) result[k] = (sample[k] - sigmaT * modelOutput[k]) / alpha;
-                    break;
-                case "sample":
-                    modelOutput.CopyTo(result);
-                    break;
-                default:
-                    for (int k = 0; k < result.Length; k++) result[k] = alpha * sample[k] - sigmaT * modelOutput[k];
-                    break;
-            }
-            _thresholding?.Apply(result, shape);
-            return;
-        }
-        switch (_predictionType)
-        {
-            case "epsilon":
-                modelOutput.CopyTo(result);
-                break;
-            case "sample":
-                for (int k = 0; k < result.Length; k++) result[k] = (sample[k] - alpha * modelOutput[k]) / sigmaT;
-                break;
-            default:
-                for (int k = 0; k < result.Length; k++) result[k] = alpha * modelOutput[k] + sigmaT * sample[k];
-                break;
-        }
+        if (_lowerOrderNums < SolverOrder) _lowerOrderNums++;
     }
 
     /// <summary>
-    /// The B(h) coefficients shared by predictor and corrector: h·φ₁ and B(h) for the step from lambda_s0 over h, and
-    /// the system R·ρ = b (R[j][k] = r_k^j, r_order = 1) of <paramref name="order"/> rows.
+    /// What predictor and corrector share for the step from sigmas[<paramref name="from"/>] to the next sigma, with the
+    /// older outputs at sigmas[from − k]: the ratios r_k = (lambda_k − lambda_s0)/h in <paramref name="rks"/> (r_order = 1),
+    /// the system R·ρ = b (R[j][k] = r_k^j) of <paramref name="order"/> rows in <paramref name="r"/>, <paramref name="b"/>,
+    /// and the update's coefficients on the sample (Cx), on the newest output (Cm = scale·h·φ₁) and on the
+    /// corrections (Cr = scale·B(h)).
     /// </summary>
-    private (float HPhi1, float Bh) Coefficients(float h, int order, ReadOnlySpan<float> rks, Span<float> r, Span<float> b)
+    private (float Cx, float Cm, float Cr) StepCoefficients(float[] sigmas, int from, int order, Span<float> rks, Span<float> r, Span<float> b)
     {
+        var t = Level(sigmas[from + 1]);
+        var s0 = Level(sigmas[from]);
+        float h = t.Lambda - s0.Lambda;
+        for (int k = 1; k < order; k++) rks[k - 1] = (Level(sigmas[from - k]).Lambda - s0.Lambda) / h;
+        rks[order - 1] = 1f;
+
         float hh = _predictX0 ? -h : h;
-        float hPhi1 = Expm1(hh);
+        float hPhi1 = TorchMath.Expm1(hh);
         float hPhiK = hPhi1 / hh - 1f;
-        float bh = _bh2 ? Expm1(hh) : hh;
+        float bh = _bh2 ? TorchMath.Expm1(hh) : hh;
         int factorial = 1;
         for (int j = 1; j <= order; j++)
         {
@@ -158,27 +112,19 @@ public sealed class UniPCMultistepScheduler : VpSolverScheduler
             factorial *= j + 1;
             hPhiK = hPhiK / hh - (float)(1.0 / factorial);
         }
-        return (hPhi1, bh);
+
+        float cx = _predictX0 ? t.Sigma / s0.Sigma : t.Alpha / s0.Alpha;
+        float scale = _predictX0 ? t.Alpha : t.Sigma;
+        return (cx, scale * hPhi1, scale * bh);
     }
 
     /// <summary>UniP (diffusers' <c>multistep_uni_p_bh_update</c>): predicts the sample at sigmas[i+1] in place.</summary>
     private void Predictor(float[] sigmas, int i, int order, Span<float> x)
     {
-        var (alphaT, sT) = AlphaSigma(sigmas[i + 1]);
-        var (alphaS0, sS0) = AlphaSigma(sigmas[i]);
-        float lambdaS0 = Lambda(alphaS0, sS0);
-        float h = Lambda(alphaT, sT) - lambdaS0;
-
         Span<float> rks = stackalloc float[3];
-        for (int k = 1; k < order; k++)
-        {
-            var (alphaSi, sSi) = AlphaSigma(sigmas[i - k]);
-            rks[k - 1] = (Lambda(alphaSi, sSi) - lambdaS0) / h;
-        }
-        rks[order - 1] = 1f;
         Span<float> r = stackalloc float[9];
         Span<float> b = stackalloc float[3];
-        var (hPhi1, bh) = Coefficients(h, order, rks, r, b);
+        var (cx, cm, cr) = StepCoefficients(sigmas, i, order, rks, r, b);
 
         // rhos_p: 0.5 for order 2, else the leading (order−1)×(order−1) system.
         Span<float> rhos = stackalloc float[2];
@@ -191,12 +137,9 @@ public sealed class UniPCMultistepScheduler : VpSolverScheduler
             SolveInPlace(r2, rhos, 2);
         }
 
-        float cx = _predictX0 ? sT / sS0 : alphaT / alphaS0;
-        float scale = _predictX0 ? alphaT : sT;
-        float cm = scale * hPhi1, cr = scale * bh;
-        var m0 = _history[0];
-        var m1 = order >= 2 ? _history[1] : default;
-        var m2 = order >= 3 ? _history[2] : default;
+        var m0 = History[0];
+        var m1 = order >= 2 ? History[1] : default;
+        var m2 = order >= 3 ? History[2] : default;
         for (int k = 0; k < x.Length; k++)
         {
             float v = cx * x[k] - cm * m0[k];
@@ -217,21 +160,10 @@ public sealed class UniPCMultistepScheduler : VpSolverScheduler
     /// </summary>
     private void Corrector(float[] sigmas, int i, int order, Span<float> x)
     {
-        var (alphaT, sT) = AlphaSigma(sigmas[i]);
-        var (alphaS0, sS0) = AlphaSigma(sigmas[i - 1]);
-        float lambdaS0 = Lambda(alphaS0, sS0);
-        float h = Lambda(alphaT, sT) - lambdaS0;
-
         Span<float> rks = stackalloc float[3];
-        for (int k = 1; k < order; k++)
-        {
-            var (alphaSi, sSi) = AlphaSigma(sigmas[i - (k + 1)]);
-            rks[k - 1] = (Lambda(alphaSi, sSi) - lambdaS0) / h;
-        }
-        rks[order - 1] = 1f;
         Span<float> r = stackalloc float[9];
         Span<float> b = stackalloc float[3];
-        var (hPhi1, bh) = Coefficients(h, order, rks, r, b);
+        var (cx, cm, cr) = StepCoefficients(sigmas, i - 1, order, rks, r, b);
 
         Span<float> rhos = stackalloc float[3];
         if (order == 1) rhos[0] = 0.5f;
@@ -241,14 +173,11 @@ public sealed class UniPCMultistepScheduler : VpSolverScheduler
             SolveInPlace(r[..(order * order)], rhos, order);
         }
 
-        float cx = _predictX0 ? sT / sS0 : alphaT / alphaS0;
-        float scale = _predictX0 ? alphaT : sT;
-        float cm = scale * hPhi1, cr = scale * bh;
         float rhoLast = rhos[order - 1];
-        var modelT = _history[0];
-        var m0 = _history[1];
-        var m1 = order >= 2 ? _history[2] : default;
-        var m2 = order >= 3 ? _history[3] : default;
+        var modelT = History[0];
+        var m0 = History[1];
+        var m1 = order >= 2 ? History[2] : default;
+        var m2 = order >= 3 ? History[3] : default;
         var last = _lastSample!;
         for (int k = 0; k < x.Length; k++)
         {

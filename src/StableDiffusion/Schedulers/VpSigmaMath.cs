@@ -17,8 +17,15 @@ internal static class VpSigmaMath
     /// <summary>Half log-SNR: log(alpha) − log(sigma) in float32 with torch's (SLEEF) log; +∞ at sigma = 0, as torch gives.</summary>
     public static float Lambda(float alpha, float sigma) => TorchMath.Log(alpha) - TorchMath.Log(sigma);
 
-    /// <summary>torch.expm1 of a float32 tensor (SLEEF's polynomial, as PyTorch's CPU kernel).</summary>
-    public static float Expm1(float x) => SleefExpm1.Compute(x);
+    /// <summary>alpha_t, sigma_t (<see cref="AlphaSigma"/>) and lambda_t (<see cref="Lambda"/>) of the noise level <paramref name="sigma"/>.</summary>
+    public static NoiseLevel Level(float sigma)
+    {
+        var (alpha, sigmaT) = AlphaSigma(sigma);
+        return new NoiseLevel(alpha, sigmaT, Lambda(alpha, sigmaT));
+    }
+
+    /// <summary>One noise level of a VP solver step: alpha_t, sigma_t and the half log-SNR lambda_t (float32).</summary>
+    public readonly record struct NoiseLevel(float Alpha, float Sigma, float Lambda);
 
     /// <summary>
     /// Solves the small dense system <paramref name="a"/>·x = <paramref name="b"/> (n ≤ 3, row-major, overwritten)

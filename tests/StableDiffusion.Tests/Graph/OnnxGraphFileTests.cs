@@ -146,7 +146,7 @@ public sealed class OnnxGraphFileTests : IDisposable
         var half = new TensorProto { Name = "h", DataType = (int)TensorProto.Types.DataType.Float16 };
         half.Dims.Add(2);
         half.Int32Data.AddRange([BitConverter.HalfToUInt16Bits((Half)0.125f), BitConverter.HalfToUInt16Bits((Half)(-3f))]);
-        Assert.Equal([0.125, -3.0], TensorData.ToDoubles(half));
+        Assert.Equal([0.125, -3.0], TensorData.ToDoubles(half)!);
 
         var count = new TensorProto { Name = "c", DataType = (int)TensorProto.Types.DataType.Float };
         count.Dims.Add(3);

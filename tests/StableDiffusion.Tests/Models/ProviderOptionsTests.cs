@@ -37,6 +37,11 @@ public sealed class ProviderOptionsTests
         Assert.Equal("kSameAsRequested", tuned["arena_extend_strategy"]);
         Assert.Equal("1", tuned["enable_cuda_graph"]);
         Assert.Equal("DEFAULT", new GpuSettings { ConvAlgoSearch = CudnnConvAlgoSearch.Default }.CudaOptions(0, false)["cudnn_conv_algo_search"]);
+
+        // ONNX Runtime's own growth only when asked for explicitly (New-SdPipeline -ArenaStrategy NextPowerOfTwo).
+        var doubling = new SessionFactory(ExecutionProvider.Cuda) { Gpu = new GpuSettings { CudaArenaStrategy = ArenaStrategy.NextPowerOfTwo } };
+        Assert.Equal("kNextPowerOfTwo", doubling.RequestedCudaOptions(false)["arena_extend_strategy"]);
+        Assert.Equal(["BiasSoftmaxFusion"], new GpuSettings().DisabledOptimizers);
     }
 
     [Fact]

@@ -27,17 +27,8 @@ public class PipelineStepReplayTests(ITestOutputHelper output)
     public void StepsReproducePipelineLatents(string caseId)
     {
         using var manifest = Fixtures.ReadJson("pipeline-diffusers-0.35", "manifest.json");
-        var c = manifest.RootElement.GetProperty("cases").EnumerateArray().Single(e => e.GetProperty("id").GetString() == caseId);
-        var sched = c.GetProperty("scheduler");
-        var config = SchedulerConfig.Parse(sched.GetProperty("config").GetRawText());
-        var scheduler = SchedulerRegistry.Create(sched.GetProperty("class").GetString()!, config);
+        var (c, scheduler) = ScheduledCase(manifest, caseId);
         if (scheduler is DdimScheduler ddim) ddim.Eta = c.GetProperty("eta").GetDouble();
-        int steps = c.GetProperty("num_inference_steps").GetInt32();
-        scheduler.SetTimesteps(steps);
-
-        var expectedTimesteps = sched.GetProperty("timesteps").EnumerateArray().Select(e => e.GetDouble()).ToArray();
-        Assert.Equal(expectedTimesteps.Select(t => (float)t), scheduler.Timesteps.Select(t => (float)t));
-        Assert.Equal((float)sched.GetProperty("init_noise_sigma").GetDouble(), scheduler.InitNoiseSigma);
 
         var files = c.GetProperty("files");
         float[] Read(string name) => Fixtures.ReadF32(Fixtures.ExpectedPath("pipeline-diffusers-0.35", files.GetProperty(name).GetProperty("file").GetString()!));
@@ -69,9 +60,9 @@ public class PipelineStepReplayTests(ITestOutputHelper output)
             double t = scheduler.Timesteps[i];
             for (int k = 0; k < copies; k++) x.CopyTo(modelInput, k * n);
             scheduler.ScaleModelInput(modelInput, t);
-            maxInput = Math.Max(maxInput, MaxError(unetInput.AsSpan(i * copies * n, copies * n), modelInput));
+            maxInput = Math.Max(maxInput, TrajectoryAssert.MaxError(unetInput.AsSpan(i * copies * n, copies * n), modelInput));
             scheduler.Step(guided.AsSpan(i * n, n), t, x, latentShape, generators);
-            maxLatent = Math.Max(maxLatent, MaxError(after.AsSpan(i * n, n), x));
+            maxLatent = Math.Max(maxLatent, TrajectoryAssert.MaxError(after.AsSpan(i * n, n), x));
         }
         output.WriteLine($"{caseId}: max scaled-input error {maxInput:G3}, max latent error {maxLatent:G3}");
         Assert.True(maxInput <= TrajectoryAssert.Tolerance, $"{caseId}: UNet input off by {maxInput:G3}.");
@@ -85,24 +76,22 @@ public class PipelineStepReplayTests(ITestOutputHelper output)
     public void ScheduleMatchesPipelineCase(string caseId)
     {
         using var manifest = Fixtures.ReadJson("pipeline-diffusers-0.35", "manifest.json");
+        var (c, scheduler) = ScheduledCase(manifest, caseId);
+        Assert.Equal(c.GetProperty("scheduler").GetProperty("sigmas").EnumerateArray().Select(e => (float)e.GetDouble()), scheduler.Sigmas!);
+    }
+
+    /// <summary>
+    /// A manifest case and its scheduler, built from the recorded class and config with the case's step count set; the
+    /// timesteps (in float32) and init_noise_sigma must equal the recorded ones.
+    /// </summary>
+    private static (JsonElement Case, IScheduler Scheduler) ScheduledCase(JsonDocument manifest, string caseId)
+    {
         var c = manifest.RootElement.GetProperty("cases").EnumerateArray().Single(e => e.GetProperty("id").GetString() == caseId);
         var sched = c.GetProperty("scheduler");
         var scheduler = SchedulerRegistry.Create(sched.GetProperty("class").GetString()!, SchedulerConfig.Parse(sched.GetProperty("config").GetRawText()));
         scheduler.SetTimesteps(c.GetProperty("num_inference_steps").GetInt32());
         Assert.Equal(sched.GetProperty("timesteps").EnumerateArray().Select(e => (float)e.GetDouble()), scheduler.Timesteps.Select(t => (float)t));
-        Assert.Equal(sched.GetProperty("sigmas").EnumerateArray().Select(e => (float)e.GetDouble()), scheduler.Sigmas!);
         Assert.Equal((float)sched.GetProperty("init_noise_sigma").GetDouble(), scheduler.InitNoiseSigma);
-    }
-
-    private static double MaxError(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        double max = 0;
-        for (int i = 0; i < expected.Length; i++)
-        {
-            double err = Math.Abs(actual[i] - (double)expected[i]) / Math.Max(Math.Abs(expected[i]), 1.0);
-            max = Math.Max(max, double.IsNaN(err) ? double.PositiveInfinity : err);
-        }
-        return max;
+        return (c, scheduler);
     }
 }

@@ -13,7 +13,7 @@ public class PndmSchedulerTests
     {
         var run = SchedulerRuns.Get("0.12.0", "PNDMScheduler", steps);
         var scheduler = SchedulerRegistry.Create(run.ClassName, run.Config);
-        var result = TrajectoryRunner.Run(scheduler, steps, TrajectoryAssert.InitialNoise());
+        var result = TrajectoryRunner.Run(scheduler, steps, TrajectoryRunner.InitialNoise());
         TrajectoryAssert.RunMatches(run, scheduler, result);
     }
 

@@ -25,6 +25,25 @@ public class SchedulerRegistryTests
     }
 
     [Fact]
+    public void UnknownNameListsEveryKnownClass()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => SchedulerRegistry.Create("no such sampler"));
+        Assert.Equal("name", ex.ParamName);
+        Assert.Contains("Closest names: ", ex.Message);
+        foreach (var r in SchedulerRegistry.Registrations) Assert.Contains(r.ClassName, ex.Message);
+        Assert.DoesNotContain("SchedulerRegistry", ex.Message); // a type name means nothing to a user
+    }
+
+    [Fact]
+    public void NamesAreListedOnce()
+    {
+        var normalized = SchedulerRegistry.Names.Select(SchedulerRegistry.Normalize).ToList();
+        Assert.Equal(normalized.Count, normalized.Distinct().Count());
+        Assert.Single(SchedulerRegistry.Names, n => n == "PNDM"); // PNDM's short name and alias
+        Assert.Contains("PLMS", SchedulerRegistry.Names);
+    }
+
+    [Fact]
     public void NamesListIncludesEveryRegistration()
     {
         foreach (var r in SchedulerRegistry.Registrations)

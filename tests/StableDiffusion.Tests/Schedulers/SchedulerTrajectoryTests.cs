@@ -95,8 +95,8 @@ public class SchedulerTrajectoryTests(ITestOutputHelper output)
         var scheduler = SchedulerRegistry.Create(run.ClassName, run.Config);
         Assert.Equal(run.ClassName, scheduler.Name);
         if (scheduler is DdimScheduler ddim && run.Eta is { } eta) ddim.Eta = eta;
-        var noise = TrajectoryAssert.InitialNoise();
-        var generator = TrajectoryAssert.StepGenerator();
+        var noise = TrajectoryRunner.InitialNoise();
+        var generator = TrajectoryRunner.StepGenerator();
 
         switch (expectation)
         {
@@ -112,7 +112,7 @@ public class SchedulerTrajectoryTests(ITestOutputHelper output)
                 var result = TrajectoryRunner.Run(scheduler, run.Steps, noise, generator, initNoiseSigma: (float)run.InitNoiseSigma);
                 Assert.Equal(run.Sigmas![0], scheduler.InitNoiseSigma); // 0.35: the single inference sigma
                 var errors = TrajectoryAssert.TrajectoriesMatch(run, result);
-                AssertTimestepsAndSigmas(run, scheduler, timestepUlps: 0, sigmaUlps: 0);
+                TrajectoryAssert.ScheduleWithin(run, scheduler, timestepUlps: 0, sigmaUlps: 0);
                 Report(run, expectation, errors);
                 break;
             }
@@ -121,7 +121,7 @@ public class SchedulerTrajectoryTests(ITestOutputHelper output)
                 var result = TrajectoryRunner.Run(scheduler, run.Steps, noise, generator,
                     beforeStep: DiscardFirstOrderDraws(run, scheduler, generator));
                 // KDPM2's interpolated timesteps move with the shifted sigmas (dt/dlogσ ≈ 200): up to 2 ulp seen, 4 allowed.
-                AssertTimestepsAndSigmas(run, scheduler, timestepUlps: run.ClassName.StartsWith("KDPM2") ? 4 : 0, sigmaUlps: 4);
+                TrajectoryAssert.ScheduleWithin(run, scheduler, timestepUlps: run.ClassName.StartsWith("KDPM2") ? 4 : 0, sigmaUlps: 4);
                 Assert.Equal((float)run.InitNoiseSigma, scheduler.InitNoiseSigma);
                 Report(run, expectation, TrajectoryAssert.TrajectoriesMatch(run, result));
                 break;
@@ -129,7 +129,7 @@ public class SchedulerTrajectoryTests(ITestOutputHelper output)
             case Expectation.InterpolatedTimestepUlp:
             {
                 var result = TrajectoryRunner.Run(scheduler, run.Steps, noise, generator);
-                AssertTimestepsAndSigmas(run, scheduler, timestepUlps: 1, sigmaUlps: 0);
+                TrajectoryAssert.ScheduleWithin(run, scheduler, timestepUlps: 1, sigmaUlps: 0);
                 Assert.Equal((float)run.InitNoiseSigma, scheduler.InitNoiseSigma);
                 Report(run, expectation, TrajectoryAssert.TrajectoriesMatch(run, result));
                 break;
@@ -138,7 +138,7 @@ public class SchedulerTrajectoryTests(ITestOutputHelper output)
             {
                 var result = TrajectoryRunner.Run(scheduler, run.Steps, noise, generator,
                     beforeStep: DiscardFirstOrderDraws(run, scheduler, generator));
-                AssertTimestepsAndSigmas(run, scheduler, timestepUlps: run.Steps == 20 ? 4 : 0, sigmaUlps: run.Steps == 20 ? 4 : 0);
+                TrajectoryAssert.ScheduleWithin(run, scheduler, timestepUlps: run.Steps == 20 ? 4 : 0, sigmaUlps: run.Steps == 20 ? 4 : 0);
                 Report(run, expectation, TrajectoryAssert.TrajectoriesMatch(run, result));
                 break;
             }
@@ -161,28 +161,6 @@ public class SchedulerTrajectoryTests(ITestOutputHelper output)
         if (run.ClassName != "KDPM2AncestralDiscreteScheduler" || run.Version != "0.12.0") return null;
         var discard = new float[TrajectoryRunner.Shape.Length];
         return iteration => { if (iteration % 2 == 0) generator.Randn(discard); };
-    }
-
-    private static void AssertTimestepsAndSigmas(SchedulerRun run, IScheduler scheduler, int timestepUlps, int sigmaUlps)
-    {
-        Assert.Equal(run.Timesteps.Length, scheduler.Timesteps.Count);
-        for (int i = 0; i < run.Timesteps.Length; i++)
-            Assert.True(UlpDistance((float)run.Timesteps[i], (float)scheduler.Timesteps[i]) <= timestepUlps,
-                $"{run.Id}: timestep[{i}] = {scheduler.Timesteps[i]:R}, expected {run.Timesteps[i]:R} (±{timestepUlps} ulp).");
-        Assert.NotNull(scheduler.Sigmas);
-        Assert.Equal(run.Sigmas!.Length, scheduler.Sigmas!.Count);
-        for (int i = 0; i < run.Sigmas.Length; i++)
-            Assert.True(UlpDistance(run.Sigmas[i], scheduler.Sigmas[i]) <= sigmaUlps,
-                $"{run.Id}: sigma[{i}] = {scheduler.Sigmas[i]:R}, expected {run.Sigmas[i]:R} (±{sigmaUlps} ulp).");
-        Assert.Equal(run.Order, scheduler.Order);
-    }
-
-    private static long UlpDistance(float a, float b)
-    {
-        if (a == b) return 0;
-        if (float.IsNaN(a) || float.IsNaN(b)) return long.MaxValue;
-        static long Ordered(float f) { int bits = BitConverter.SingleToInt32Bits(f); return bits < 0 ? int.MinValue - (long)bits : bits; }
-        return Math.Abs(Ordered(a) - Ordered(b));
     }
 
     private void Report(SchedulerRun run, Expectation expectation, (double Scaled, double Latents) errors) =>

@@ -10,24 +10,24 @@ public static class TrajectoryAssert
     /// magnitudes (≈1.5e-4 absolute at the Euler family's σ_max ≈ 14.6) and 1e-5 absolute below 1.</summary>
     public const double Tolerance = 1e-5;
 
-    /// <summary>The initial noise of every run: randn((1,4,8,8), torch.Generator('cpu').manual_seed(0)).</summary>
-    public static float[] InitialNoise()
-    {
-        var noise = new float[TrajectoryRunner.Shape.Length];
-        new StableDiffusion.Random.TorchGenerator(0).Randn(noise);
-        return noise;
-    }
-
-    /// <summary>The step generator of a run: torch.Generator('cpu').manual_seed(1000), created once per run.</summary>
-    public static StableDiffusion.Random.TorchGenerator StepGenerator() => new(1000);
-
     /// <summary>Timesteps, sigmas and init_noise_sigma must equal the run's exactly in float32.</summary>
     public static void ScheduleEqual(SchedulerRun run, IScheduler scheduler)
     {
+        ScheduleWithin(run, scheduler, timestepUlps: 0, sigmaUlps: 0);
+        Assert.True((float)run.InitNoiseSigma == scheduler.InitNoiseSigma,
+            $"{run.Id}: init_noise_sigma = {scheduler.InitNoiseSigma:R}, expected {run.InitNoiseSigma:R}.");
+    }
+
+    /// <summary>
+    /// Timesteps (compared in float32) and sigmas within the given float32 ulps of the run's (0: equal), the same
+    /// counts, no sigmas where the run has none; the same solver order.
+    /// </summary>
+    public static void ScheduleWithin(SchedulerRun run, IScheduler scheduler, int timestepUlps, int sigmaUlps)
+    {
         Assert.Equal(run.Timesteps.Length, scheduler.Timesteps.Count);
         for (int i = 0; i < run.Timesteps.Length; i++)
-            Assert.True((float)run.Timesteps[i] == (float)scheduler.Timesteps[i],
-                $"{run.Id}: timestep[{i}] = {scheduler.Timesteps[i]:R}, expected {run.Timesteps[i]:R}.");
+            Assert.True(UlpDistance((float)run.Timesteps[i], (float)scheduler.Timesteps[i]) <= timestepUlps,
+                $"{run.Id}: timestep[{i}] = {scheduler.Timesteps[i]:R}, expected {run.Timesteps[i]:R} (±{timestepUlps} ulp).");
         if (run.Sigmas is null)
         {
             Assert.Null(scheduler.Sigmas);
@@ -37,12 +37,19 @@ public static class TrajectoryAssert
             Assert.NotNull(scheduler.Sigmas);
             Assert.Equal(run.Sigmas.Length, scheduler.Sigmas!.Count);
             for (int i = 0; i < run.Sigmas.Length; i++)
-                Assert.True(run.Sigmas[i] == scheduler.Sigmas[i],
-                    $"{run.Id}: sigma[{i}] = {scheduler.Sigmas[i]:R}, expected {run.Sigmas[i]:R}.");
+                Assert.True(UlpDistance(run.Sigmas[i], scheduler.Sigmas[i]) <= sigmaUlps,
+                    $"{run.Id}: sigma[{i}] = {scheduler.Sigmas[i]:R}, expected {run.Sigmas[i]:R} (±{sigmaUlps} ulp).");
         }
-        Assert.True((float)run.InitNoiseSigma == scheduler.InitNoiseSigma,
-            $"{run.Id}: init_noise_sigma = {scheduler.InitNoiseSigma:R}, expected {run.InitNoiseSigma:R}.");
         Assert.Equal(run.Order, scheduler.Order);
+    }
+
+    /// <summary>How many float32 values lie between <paramref name="a"/> and <paramref name="b"/> (0 when equal; NaN is never close).</summary>
+    public static long UlpDistance(float a, float b)
+    {
+        if (a == b) return 0;
+        if (float.IsNaN(a) || float.IsNaN(b)) return long.MaxValue;
+        static long Ordered(float f) { int bits = BitConverter.SingleToInt32Bits(f); return bits < 0 ? int.MinValue - (long)bits : bits; }
+        return Math.Abs(Ordered(a) - Ordered(b));
     }
 
     /// <summary>Largest scaled error |a − e| / max(|e|, 1) over a trajectory file.</summary>
@@ -55,13 +62,23 @@ public static class TrajectoryAssert
         worstFrame = -1;
         for (int f = 0; f < actual.Count; f++)
         {
-            for (int i = 0; i < n; i++)
-            {
-                double e = expected[f * n + i], a = actual[f][i];
-                double err = Math.Abs(a - e) / Math.Max(Math.Abs(e), 1.0);
-                if (double.IsNaN(err)) err = double.PositiveInfinity;
-                if (err > max) { max = err; worstFrame = f; }
-            }
+            double err = MaxError(expected.AsSpan(f * n, n), actual[f]);
+            if (err > max) { max = err; worstFrame = f; }
+        }
+        return max;
+    }
+
+    /// <summary>Largest scaled error |a − e| / max(|e|, 1) between two buffers of equal length; NaN counts as infinite.</summary>
+    public static double MaxError(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        double max = 0;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            double e = expected[i], a = actual[i];
+            double err = Math.Abs(a - e) / Math.Max(Math.Abs(e), 1.0);
+            if (double.IsNaN(err)) err = double.PositiveInfinity;
+            if (err > max) max = err;
         }
         return max;
     }

@@ -15,6 +15,22 @@ public static class TrajectoryRunner
     public sealed record Result(double[] Timesteps, float[]? Sigmas, float InitNoiseSigma, List<float[]> Latents, List<float[]> ScaledInputs);
 
     /// <summary>
+    /// The initial noise of every fixture run: randn((1,4,8,8), torch.Generator('cpu').manual_seed(0)), before
+    /// init_noise_sigma. With <paramref name="run"/> (a run whose init_noise_sigma is 1) it must equal the run's own
+    /// first latents frame exactly.
+    /// </summary>
+    public static float[] InitialNoise(SchedulerRun? run = null)
+    {
+        var noise = new float[Shape.Length];
+        new TorchGenerator(0).Randn(noise);
+        if (run is not null) Assert.Equal(Fixtures.ReadF32(run.LatentsFile!)[..Shape.Length], noise);
+        return noise;
+    }
+
+    /// <summary>The step generator of a run: torch.Generator('cpu').manual_seed(1000), created once per run.</summary>
+    public static TorchGenerator StepGenerator() => new(1000);
+
+    /// <summary>
     /// Runs the loop. <paramref name="initialNoise"/> is randn((1,4,8,8), seed 0) (before init_noise_sigma);
     /// <paramref name="stepGenerator"/> is the generator passed to every step (seed 1000 in the fixtures).
     /// </summary>
@@ -47,12 +63,4 @@ public static class TrajectoryRunner
         return new Result(scheduler.Timesteps.ToArray(), scheduler.Sigmas?.ToArray(), scheduler.InitNoiseSigma, latents, scaled);
     }
 
-
-    /// <summary>Frame <paramref name="index"/> of a run's latents file ([frames, 1, 4, 8, 8]).</summary>
-    public static float[] ReadLatents(string path, int index)
-    {
-        var all = Fixtures.ReadF32(path);
-        int n = Shape.Length;
-        return all[(index * n)..((index + 1) * n)];
-    }
 }
