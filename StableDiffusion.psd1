@@ -23,6 +23,7 @@
         'Disable-SdAttentionSlicing'
         'Enable-SdVaeSlicing'
         'Disable-SdVaeSlicing'
+        'ConvertTo-SdFloat16'
         'Invoke-SdRenderJob'
     )
     FunctionsToExport    = @()

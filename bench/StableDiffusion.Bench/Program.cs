@@ -7,8 +7,21 @@ using StableDiffusion.Pipeline;
 //   --model <folder>  (default ../shared/fixtures/tiny-sd)   --provider Cpu|Cuda|Auto   --steps 20
 //   --size 64         --batch 1   --runs 5   --warmup 1
 //   --schedulers true  per-step cost of every scheduler on a 2×4×64×64 latent instead
+//   -ModelPath <folder> -ExecutionProvider Cuda -Precision Float16 -Steps 20 -BatchSize 1,2,4,8 -Scheduler <name> -Runs 3
+//                     seconds per image, it/s, UNet and overhead ms per step, peak memory per batch size (ThroughputBench)
+//   -ModelPath <folder> -Check <expected/pipeline-diffusers-0.35> -Tolerance 1e-4   image parity per reference case (ParityCheck)
 //   --memory true      peak memory with and without attention slicing (--size 512 --steps 1 --batches 1,4), a process per row
 var options = Args.Parse(args);
+if (options.Get("Check", "") != "")
+{
+    Environment.ExitCode = ParityCheck.Run(options);
+    return;
+}
+if (options.Get("ModelPath", "") != "")
+{
+    ThroughputBench.Run(options);
+    return;
+}
 if (options.Get("memory-child", "") is { Length: > 0 } childSlicing)
 {
     MemoryBench.Child(options.Get("model", ""), Enum.Parse<ExecutionProvider>(options.Get("provider", "Cpu"), ignoreCase: true),

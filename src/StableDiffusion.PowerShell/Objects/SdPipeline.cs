@@ -40,6 +40,21 @@ public sealed class SdPipeline : IDisposable
     /// <summary>The swapped-in VAE folder, or null for the model's own.</summary>
     public string? Vae => Engine.Vae?.Path;
 
+    /// <summary>
+    /// The CUDA (or TensorRT) provider options the sessions got, read back from ONNX Runtime: every key, defaults
+    /// included. Empty on the CPU, whose provider takes none.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> ProviderOptions => Engine.ProviderOptions;
+
+    /// <summary>True when the UNet runs one fixed-shape session per batch and size.</summary>
+    public bool FixedShapes => Engine.UNet.UsesFixedShapes;
+
+    /// <summary>True when the UNet's inputs and outputs are bound once and reused every step.</summary>
+    public bool IOBinding => Engine.UNet.UsesIOBinding;
+
+    /// <summary>True when the UNet replays a captured CUDA graph every step.</summary>
+    public bool CudaGraph => Engine.UNet.UsesCudaGraph;
+
     /// <summary>Default image size of the model.</summary>
     public int DefaultSize => Engine.Model.DefaultImageSize;
 

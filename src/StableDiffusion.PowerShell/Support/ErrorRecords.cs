@@ -18,6 +18,8 @@ internal static class ErrorRecords
                 ModelLoadError.InvalidFile => ErrorCategory.InvalidData,
                 ModelLoadError.UnsupportedGraph => ErrorCategory.InvalidData,
                 ModelLoadError.ProviderUnavailable => ErrorCategory.ResourceUnavailable,
+                ModelLoadError.PrecisionMismatch => ErrorCategory.InvalidArgument,
+                ModelLoadError.NoFloat16Kernels => ErrorCategory.NotImplemented,
                 _ => ErrorCategory.NotSpecified,
             };
             return new ErrorRecord(e, errorId ?? $"Model{load.Error}", category, target ?? load.Target);

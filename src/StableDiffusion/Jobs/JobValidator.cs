@@ -56,7 +56,7 @@ public static partial class JobValidator
 
         var provider = top.Choice(JobKeys.Provider, Providers) is { } p ? Enum.Parse<ExecutionProvider>(p) : ExecutionProvider.Auto;
         int deviceId = top.Int(JobKeys.DeviceId, 0, 64) ?? 0;
-        var precision = top.Choice(JobKeys.Precision, Precisions) is { } pr ? Enum.Parse<JobPrecision>(pr) : JobPrecision.Auto;
+        var precision = top.Choice(JobKeys.Precision, Precisions) is { } pr ? Enum.Parse<ModelPrecision>(pr) : ModelPrecision.Auto;
         string? slicing = ReadAttentionSlicing(top);
         bool vaeSlicing = top.Bool(JobKeys.VaeSlicing) ?? false;
         var scheduler = ReadScheduler(top, schedulerConfig);
@@ -142,7 +142,7 @@ public static partial class JobValidator
     }
 
     private static List<RenderItem> Expand(List<PromptEntry> entries, PromptSettings defaults, ModelFolder model, VaeFolder? vae,
-        SchedulerConfig schedulerConfig, SchedulerChoice jobScheduler, JobPrecision precision, FileNameTemplate template, string output, JobProblems problems)
+        SchedulerConfig schedulerConfig, SchedulerChoice jobScheduler, ModelPrecision precision, FileNameTemplate template, string output, JobProblems problems)
     {
         var items = new List<RenderItem>();
         var schedulers = new Dictionary<SchedulerChoice, (string Name, IReadOnlyDictionary<string, object?> Options)>(ReferenceEqualityComparer.Instance);
@@ -195,7 +195,7 @@ public static partial class JobValidator
                         SchedulerOptions = schedulerOptions,
                         Model = model.Name,
                         Vae = vae?.Name,
-                        Precision = precision switch { JobPrecision.Float16 => "float16", JobPrecision.Float32 => "float32", _ => null },
+                        Precision = precision switch { ModelPrecision.Float16 => "float16", ModelPrecision.Float32 => "float32", _ => null },
                     };
                     items.Add(new RenderItem
                     {

@@ -5,8 +5,7 @@ using StableDiffusion.Pipeline;
 namespace StableDiffusion.Jobs;
 
 /// <summary>
-/// A job's model, loaded as its file says (provider, device, scheduler, VAE, attention and VAE slicing), checked against
-/// its Precision.
+/// A job's model, loaded as its file says: provider, device, precision, scheduler, VAE, attention and VAE slicing.
 /// </summary>
 public sealed class PipelineRenderEngine : IRenderEngine
 {
@@ -25,15 +24,11 @@ public sealed class PipelineRenderEngine : IRenderEngine
             ExecutionProvider = job.Provider,
             DeviceId = job.DeviceId,
             Scheduler = job.Scheduler,
+            Precision = job.Precision, // the pipeline refuses a model of the other precision before rendering anything
         });
         try
         {
             if (job.VaePath is not null) pipeline.ReplaceVae(job.VaePath);
-            string? wanted = job.Precision switch { JobPrecision.Float16 => "float16", JobPrecision.Float32 => "float32", _ => null };
-            if (wanted is not null && pipeline.Precision != wanted)
-                throw new ModelLoadException(ModelLoadError.UnsupportedGraph, job.ModelPath,
-                    $"The job asks for {job.Precision} but the model '{job.ModelName}' runs in {pipeline.Precision}. " +
-                    $"Use a {wanted} export of the model, or set Precision = 'Auto' (or '{(pipeline.Precision == "float16" ? "Float16" : "Float32")}').");
             var engine = new PipelineRenderEngine(pipeline);
             if (pipeline.ProviderFallbackReason is { } reason) engine._notes.Add($"CUDA is not available, running on the CPU: {reason}");
             if (job.AttentionSlicing is { } slicing)

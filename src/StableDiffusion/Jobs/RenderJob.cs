@@ -17,7 +17,7 @@ public sealed class RenderJob
     public string? VaePath { get; init; }
     public ExecutionProvider Provider { get; init; } = ExecutionProvider.Auto;
     public int DeviceId { get; init; }
-    public JobPrecision Precision { get; init; }
+    public ModelPrecision Precision { get; init; }
 
     /// <summary>"auto", "max", a number of heads per slice, or null (off).</summary>
     public string? AttentionSlicing { get; init; }

@@ -9,4 +9,6 @@ public enum ExecutionProvider
     Cpu,
     /// <summary>NVIDIA GPU through ONNX Runtime's CUDA provider (CUDA 13, cuDNN 9).</summary>
     Cuda,
+    /// <summary>NVIDIA TensorRT 10 (nodes it cannot take run on CUDA): only when asked, and only where its libraries load.</summary>
+    TensorRT,
 }

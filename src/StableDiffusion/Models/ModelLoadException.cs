@@ -34,4 +34,8 @@ public enum ModelLoadError
     UnsupportedGraph,
     /// <summary>The requested execution provider cannot start (e.g. CUDA libraries missing).</summary>
     ProviderUnavailable,
+    /// <summary>The model's float precision is not the one asked for (e.g. Float16 of a float32 export).</summary>
+    PrecisionMismatch,
+    /// <summary>A float16 graph on a provider without float16 kernels for its operators (the CPU).</summary>
+    NoFloat16Kernels,
 }

@@ -13,19 +13,29 @@ public abstract class OnnxComponent : IDisposable
 {
     private static int _live;
     private int _disposed;
+    private InferenceSession? _session;
 
-    /// <summary>Sessions created and not yet disposed, process-wide (tests check that cancellation leaks none).</summary>
+    /// <summary>Components created and not yet disposed, process-wide (tests check that cancellation leaks none).</summary>
     public static int LiveSessions => Volatile.Read(ref _live);
 
     protected OnnxComponent(InferenceSession session, string name, string path)
     {
         Interlocked.Increment(ref _live);
-        Session = session;
+        _session = session;
         Name = name;
         ModelPath = path;
     }
 
-    public InferenceSession Session { get; }
+    /// <summary>The session created at load time (released by a UNet that runs fixed-shape sessions instead).</summary>
+    public InferenceSession Session => _session ?? throw new InvalidOperationException(
+        $"The {Name}'s load-time session was released: this pipeline runs the {Name} through fixed-shape sessions.");
+
+    /// <summary>Frees the load-time session (its metadata stays readable: it was copied at load).</summary>
+    protected void ReleaseSession()
+    {
+        _session?.Dispose();
+        _session = null;
+    }
 
     /// <summary>Component name (text_encoder, unet, vae_decoder…).</summary>
     public string Name { get; }
@@ -36,8 +46,13 @@ public abstract class OnnxComponent : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         Interlocked.Decrement(ref _live);
-        Session.Dispose();
+        Dispose(true);
         GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+        if (disposing) ReleaseSession();
     }
 
     /// <summary>
@@ -58,7 +73,15 @@ public abstract class OnnxComponent : IDisposable
         {
             throw new OperationCanceledException(cancellation);
         }
+        catch (OnnxRuntimeException e) when (SessionFactory.IsOutOfMemory(e.Message))
+        {
+            throw new DeviceOutOfMemoryException($"in the {Name} on {Describe(inputs)}", e);
+        }
     }
+
+    /// <summary>"[2, 4, 64, 64]" for each input, to say what was running when something failed.</summary>
+    internal static string Describe(IEnumerable<OrtValue> inputs) =>
+        string.Join(" ", inputs.Select(v => $"[{string.Join(", ", v.GetTensorTypeAndShape().Shape)}]"));
 
     /// <summary>The named input, or the first float input when the exporter used another name.</summary>
     protected (string Name, NodeMetadata Meta) Input(params string[] names) => Find(Session.InputMetadata, "input", names);

@@ -81,14 +81,4 @@ public sealed partial class SessionFactory
         static string Describe(long limit, ArenaStrategy strategy) =>
             $"{(limit == 0 ? "no limit" : $"a limit of {MemoryOptions.FormatBytes(limit)}")} and {strategy} growth";
     }
-
-    /// <summary>The CUDA provider options for the memory controls (null: ONNX Runtime's defaults).</summary>
-    private Dictionary<string, string>? CudaMemoryOptions()
-    {
-        if (!Memory.ConfiguresArena) return null;
-        var options = new Dictionary<string, string> { ["device_id"] = DeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture) };
-        if (Memory.MemoryLimit is { } limit) options["gpu_mem_limit"] = limit.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        options["arena_extend_strategy"] = Memory.ArenaStrategy == ArenaStrategy.NextPowerOfTwo ? "kNextPowerOfTwo" : "kSameAsRequested";
-        return options;
-    }
 }

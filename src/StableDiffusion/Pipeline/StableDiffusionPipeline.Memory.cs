@@ -70,13 +70,14 @@ public sealed partial class StableDiffusionPipeline
         UNet.Dispose();
         try
         {
-            UNet = new UNet(slicing is null ? _sessions.Create(path, "unet") : _sessions.Create(slicing.Model!, "unet"), path);
+            UNet = new UNet(slicing is null ? _sessions.Create(path, "unet") : _sessions.Create(slicing.Model!, "unet"), path,
+                ShapeSessions(_sessions, path, slicing?.Model, Options));
             AttentionSlicing = slicing;
         }
         catch
         {
             // Leave a working pipeline: the original graph, unsliced.
-            UNet = new UNet(_sessions.Create(path, "unet"), path);
+            UNet = new UNet(_sessions.Create(path, "unet"), path, ShapeSessions(_sessions, path, null, Options));
             AttentionSlicing = null;
             throw;
         }
@@ -101,29 +102,6 @@ public sealed partial class StableDiffusionPipeline
         _textEncoder = null;
         _vaeDecoder?.Dispose();
         _vaeDecoder = null;
-    }
-
-    /// <summary>One UNet evaluation of the whole batch, in sub-batches of <see cref="UNetBatchSize"/> when set.</summary>
-    private void PredictNoise(float[] sample, LatentShape shape, double timestep, float[] hiddenStates, int sequenceLength,
-        float[] output, CancellationToken cancellation)
-    {
-        int max = _unetBatchSize ?? int.MaxValue;
-        if (shape.Batch <= max)
-        {
-            UNet.Predict(sample, shape, timestep, hiddenStates, sequenceLength, output, cancellation);
-            return;
-        }
-        int hiddenPerRow = hiddenStates.Length / shape.Batch;
-        for (int start = 0; start < shape.Batch; start += max)
-        {
-            int n = Math.Min(max, shape.Batch - start);
-            var part = shape with { Batch = n };
-            // Copies: ONNX Runtime takes whole pinned arrays; a few MB per call next to a UNet evaluation.
-            var partSample = sample.AsSpan(start * shape.ImageLength, n * shape.ImageLength).ToArray();
-            var partHidden = hiddenStates.AsSpan(start * hiddenPerRow, n * hiddenPerRow).ToArray();
-            UNet.Predict(partSample, part, timestep, partHidden, sequenceLength,
-                output.AsSpan(start * shape.ImageLength, n * shape.ImageLength), cancellation);
-        }
     }
 
     /// <summary>VAE decode of the batch, image by image when <see cref="VaeSlicing"/> is on.</summary>

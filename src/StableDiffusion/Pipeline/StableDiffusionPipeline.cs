@@ -90,8 +90,16 @@ public sealed partial class StableDiffusionPipeline : IDisposable
 
     public int DeviceId => _sessions.DeviceId;
 
-    /// <summary>"float32" or "float16": the UNet's float type.</summary>
-    public string Precision => UNet.FloatType == Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float16 ? "float16" : "float32";
+    /// <summary>
+    /// The provider options the sessions got, read back from ONNX Runtime (every key, defaults included); empty on the CPU.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> ProviderOptions => _sessions.ProviderOptions;
+
+    /// <summary>The options this pipeline was loaded with.</summary>
+    public PipelineOptions Options { get; private init; } = new();
+
+    /// <summary>"float32" or "float16": the UNet's precision.</summary>
+    public string Precision => UNet.Precision;
 
     /// <summary>Loads a diffusers ONNX model folder. Everything is checked before the first (slow) session is created.</summary>
     /// <exception cref="ModelLoadException">The folder, a component or the provider cannot be loaded.</exception>
@@ -120,20 +128,57 @@ public sealed partial class StableDiffusionPipeline : IDisposable
         var scheduler = options.Scheduler ?? new SchedulerChoice(schedulerConfig.ClassName ?? "PNDMScheduler");
         SchedulerRegistry.Create(scheduler.Name, schedulerConfig, scheduler.Options); // fail before the sessions load
 
-        var sessions = new SessionFactory(options.ExecutionProvider, options.DeviceId, options.Memory);
+        if (options.CudaGraph && (options.ExecutionProvider != ExecutionProvider.Cuda || !options.UNetIOBinding || !options.UNetFixedShapes))
+            throw new ArgumentException("CUDA graphs need -ExecutionProvider Cuda and the UNet on fixed-shape sessions with IOBinding.", nameof(options));
+        if (options.UNetIOBinding && !options.UNetFixedShapes)
+            throw new ArgumentException("UNet IOBinding needs fixed-shape sessions (its buffers are allocated for one shape).", nameof(options));
+        var sessions = new SessionFactory(options.ExecutionProvider, options.DeviceId, options.Memory)
+            { Gpu = options.Gpu, TensorRTFloat16 = options.Precision == ModelPrecision.Float16, FixedShapeMemoryPattern = options.UNetMemoryPattern };
         var loaded = new List<IDisposable>();
         try
         {
             var text = Track(new TextEncoder(sessions.Create(model.TextEncoderPath, "text_encoder"), model.TextEncoderPath), loaded);
-            var unet = Track(new UNet(sessions.Create(model.UNetPath, "unet"), model.UNetPath), loaded);
+            var unet = Track(new UNet(sessions.Create(model.UNetPath, "unet"), model.UNetPath, ShapeSessions(sessions, model.UNetPath, null, options)), loaded);
+            CheckPrecision(options.Precision, unet, model.UNetPath);
             var vae = Track(new VaeDecoder(sessions.Create(model.VaeDecoderPath, "vae_decoder"), model.VaeDecoderPath), loaded);
-            return new StableDiffusionPipeline(model, sessions, tokenizer, text, unet, vae, schedulerConfig, scheduler);
+            return new StableDiffusionPipeline(model, sessions, tokenizer, text, unet, vae, schedulerConfig, scheduler) { Options = options };
         }
         catch
         {
             foreach (var d in loaded) d.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// How the UNet runs on fixed-shape sessions (null: on its load-time dynamic-shape session); <paramref name="graph"/>
+    /// is the rewritten UNet when attention slicing is on, else the sessions load <paramref name="path"/>.
+    /// </summary>
+    private static UNetShapeSessions? ShapeSessions(SessionFactory sessions, string path, Graph.OnnxGraphFile? graph, PipelineOptions options) =>
+        options.UNetFixedShapes
+            ? new UNetShapeSessions((dims, cudaGraph) => graph is null
+                ? sessions.Create(path, "unet", dims, cudaGraph)
+                : sessions.Create(graph, "unet", dims, cudaGraph))
+            {
+                CacheSize = options.UNetSessionCacheSize,
+                IOBinding = options.UNetIOBinding,
+                CudaGraph = options.CudaGraph,
+                DeviceId = options.DeviceId,
+            }
+            : null;
+
+    /// <summary>Float16 of a float32 export (or the reverse) is refused rather than silently run in the other precision.</summary>
+    private static void CheckPrecision(ModelPrecision wanted, UNet unet, string path)
+    {
+        bool half = unet.Precision == "float16";
+        if (wanted == ModelPrecision.Float16 && !half)
+            throw new ModelLoadException(ModelLoadError.PrecisionMismatch, path,
+                $"Float16 was asked for, but this model is a float32 export ('{path}' takes {unet.FloatType}). Convert it once with " +
+                "'ConvertTo-SdFloat16 -Path <this folder> -Destination <new folder>' and load the new folder, or use -Precision Auto.");
+        if (wanted == ModelPrecision.Float32 && half)
+            throw new ModelLoadException(ModelLoadError.PrecisionMismatch, path,
+                $"Float32 was asked for, but this model is a float16 export ('{path}' takes float16). Load the float32 export it " +
+                "was made from, or use -Precision Auto to run it in float16.");
     }
 
     private static T Track<T>(T item, List<IDisposable> list) where T : IDisposable
@@ -223,6 +268,8 @@ public sealed partial class StableDiffusionPipeline : IDisposable
         var guided = cfg ? new float[shape.Length] : modelOutput;
         var timesteps = scheduler.Timesteps;
         TimeSpan unetTime = TimeSpan.Zero, schedulerTime = TimeSpan.Zero;
+        // Fixed-shape sessions (one per sub-batch size), embeddings bound once for the whole loop.
+        using var unetRuns = UNetRuns.Start(UNet, embeddings, unetShape, seq, UNetBatchSize);
         for (int iteration = 0; iteration < timesteps.Count; iteration++)
         {
             cancellation.ThrowIfCancellationRequested();
@@ -234,7 +281,7 @@ public sealed partial class StableDiffusionPipeline : IDisposable
             var unetStart = clock.Elapsed;
             try
             {
-                PredictNoise(modelInput, unetShape, t, embeddings, seq, modelOutput, cancellation);
+                unetRuns.Predict(modelInput, t, modelOutput, cancellation);
             }
             catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException e) when (!cancellation.IsCancellationRequested)
             {

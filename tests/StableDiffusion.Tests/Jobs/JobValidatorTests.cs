@@ -281,7 +281,7 @@ public sealed class JobValidatorTests : IDisposable
             """);
         Assert.Equal(ExecutionProvider.Cpu, job.Provider);
         Assert.Equal(1, job.DeviceId);
-        Assert.Equal(JobPrecision.Float32, job.Precision);
+        Assert.Equal(ModelPrecision.Float32, job.Precision);
         Assert.Equal("4", job.AttentionSlicing);
         Assert.Equal(3, job.BatchSize);
         Assert.Equal("float32", job.Items[0].Expected.Precision);

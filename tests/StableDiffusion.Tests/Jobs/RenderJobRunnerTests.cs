@@ -239,7 +239,8 @@ public sealed class RenderJobRunnerTests : IDisposable
             { "Model": {{JobScratch.Model}}, "Provider": "Cpu", "Precision": "Float16", "Prompts": "p", "Defaults": { "Seeds": 1, "Steps": 1, "Width": 64, "Height": 64 }, "OutputDirectory": "out" }
             """);
         var e = Assert.Throws<ModelLoadException>(() => new RenderJobRunner(job).Run());
-        Assert.Contains("asks for Float16 but the model 'tiny-sd' runs in float32", e.Message);
+        Assert.Equal(ModelLoadError.PrecisionMismatch, e.Error);
+        Assert.Contains("Float16 was asked for, but this model is a float32 export", e.Message);
         Assert.Empty(Directory.GetFiles(job.OutputDirectory, "*.png"));
         Assert.False(File.Exists(job.LockPath));
         Assert.Equal("error", Log(job)[^1].GetProperty("status").GetString());

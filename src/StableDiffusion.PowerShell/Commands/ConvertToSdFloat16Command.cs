@@ -1,0 +1,89 @@
+using System.Management.Automation;
+using StableDiffusion.Conversion;
+using StableDiffusion.Models;
+using StableDiffusion.PowerShell.Support;
+
+namespace StableDiffusion.PowerShell.Commands;
+
+/// <summary>
+/// <para type="synopsis">Converts a float32 Stable Diffusion ONNX model folder to float16.</para>
+/// <para type="description">Converts every component graph's weights and computation to float16, keeping in float32 what needs it, and copies the tokenizer, scheduler and index so the result loads with New-SdPipeline.</para>
+/// </summary>
+[Cmdlet(VerbsData.ConvertTo, "SdFloat16", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[OutputType(typeof(DirectoryInfo))]
+public sealed class ConvertToSdFloat16Command : PSCmdlet
+{
+    private const int ProgressId = 7;
+
+    /// <summary>The float32 model folder (the one holding model_index.json).</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("FullName", "PSPath", "ModelPath")]
+    [ValidateNotNullOrEmpty]
+    public string Path { get; set; } = "";
+
+    /// <summary>The new folder for the float16 model.</summary>
+    [Parameter(Mandatory = true, Position = 1)]
+    [ValidateNotNullOrEmpty]
+    public string Destination { get; set; } = "";
+
+    /// <summary>Keep the graphs' float inputs and outputs float32.</summary>
+    [Parameter]
+    public SwitchParameter KeepIOTypes { get; set; }
+
+    /// <summary>Operator types or node names to keep in float32 as well.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[] KeepFloat32Op { get; set; } = [];
+
+    /// <summary>Write into a destination that already holds files.</summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        string source = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
+        string destination = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Destination);
+        if (!ShouldProcess(destination, $"Convert the model '{source}' to float16")) return;
+        var options = new Float16ConversionOptions { KeepIOTypes = KeepIOTypes, KeepOps = KeepFloat32Op };
+        IReadOnlyList<Float16ConversionReport> reports;
+        try
+        {
+            int done = 0;
+            int total = Directory.Exists(source) && File.Exists(System.IO.Path.Combine(source, "model_index.json"))
+                ? Float16FolderConverter.GraphComponents(source).Count : 0;
+            reports = Float16FolderConverter.Convert(source, destination, options, Force, component =>
+            {
+                WriteProgress(new ProgressRecord(ProgressId, "Converting to float16", component)
+                {
+                    PercentComplete = total == 0 ? -1 : 100 * done++ / total,
+                });
+            });
+        }
+        catch (ModelLoadException e)
+        {
+            WriteError(ErrorRecords.From(e, null));
+            return;
+        }
+        catch (IOException e) when (e is not (FileNotFoundException or DirectoryNotFoundException))
+        {
+            WriteError(new ErrorRecord(e, "DestinationExists", ErrorCategory.ResourceExists, destination));
+            return;
+        }
+        catch (Exception e) when (e is FormatException or NotSupportedException or UnauthorizedAccessException or FileNotFoundException or DirectoryNotFoundException)
+        {
+            WriteError(ErrorRecords.From(e, source, "ConversionFailed"));
+            return;
+        }
+        finally
+        {
+            WriteProgress(new ProgressRecord(ProgressId, "Converting to float16", "Done") { RecordType = ProgressRecordType.Completed });
+        }
+        foreach (var report in reports)
+        {
+            WriteVerbose(report.ToString());
+            if (report.ClampedValues > 0)
+                WriteVerbose($"{report.Component}: {report.ClampedValues} values beyond float16's range were saturated to ±65504 (e.g. attention masks).");
+        }
+        WriteObject(new DirectoryInfo(destination));
+    }
+}

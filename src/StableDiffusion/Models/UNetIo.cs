@@ -1,0 +1,51 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace StableDiffusion.Models;
+
+/// <summary>The UNet graph's input and output names and element types, read once at load.</summary>
+internal sealed record UNetIo((string Name, TensorElementType Type, NodeMetadata Meta) Sample,
+    (string Name, TensorElementType Type, NodeMetadata Meta) Timestep,
+    (string Name, TensorElementType Type, NodeMetadata Meta) Hidden,
+    (string Name, TensorElementType Type, NodeMetadata Meta) Output)
+{
+    /// <summary>One timestep per batch row unless the graph fixes the shape ([1], or a scalar in some exports).</summary>
+    public long[] TimestepShape(int batch)
+    {
+        var dims = Timestep.Meta.Dimensions;
+        return dims.Length == 0 ? [] : dims[0] == 1 ? [1] : [batch];
+    }
+
+    /// <summary>The output's channel count when the graph fixes it, else the input's.</summary>
+    public int OutputChannels(int inputChannels)
+    {
+        var dims = Output.Meta.Dimensions;
+        return dims.Length == 4 && dims[1] > 0 ? dims[1] : inputChannels;
+    }
+
+    /// <summary>
+    /// Free-dimension values for <paramref name="shape"/>: each named free dimension of the inputs gets the size it
+    /// has in this call; a name that would need two different sizes stays free.
+    /// </summary>
+    public IReadOnlyDictionary<string, long> FreeDimensions(UNetShape shape)
+    {
+        var values = new SortedDictionary<string, long>(StringComparer.Ordinal);
+        var conflicts = new HashSet<string>(StringComparer.Ordinal);
+        void Add(NodeMetadata meta, long[] actual)
+        {
+            var dims = meta.Dimensions;
+            var names = meta.SymbolicDimensions;
+            for (int i = 0; i < dims.Length && i < actual.Length; i++)
+            {
+                if (dims[i] >= 0 || i >= names.Length || string.IsNullOrEmpty(names[i])) continue;
+                if (values.TryGetValue(names[i], out long existing) && existing != actual[i]) conflicts.Add(names[i]);
+                else values[names[i]] = actual[i];
+            }
+        }
+        Add(Sample.Meta, shape.Sample);
+        Add(Timestep.Meta, TimestepShape(shape.Batch));
+        Add(Hidden.Meta, shape.Hidden);
+        foreach (var name in conflicts) values.Remove(name);
+        return values;
+    }
+}

@@ -1,0 +1,92 @@
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+    Import-Module (Get-SdTestModulePath) -Force
+    $script:Model = Get-SdFixturePath
+    $script:Fp16Io = Get-SdFixturePath 'tiny-sd-fp16io'
+    $script:HasGpu = [bool](Get-Command nvidia-smi -ErrorAction Ignore)
+
+    function Get-SdError([scriptblock] $Command) {
+        $ErrorActionPreference = 'Continue'
+        $errors = [System.Collections.Generic.List[object]]::new()
+        $out = @(& $Command 2>&1 | ForEach-Object { if ($_ -is [System.Management.Automation.ErrorRecord]) { $errors.Add($_) } else { $_ } })
+        $errors.Count | Should -Be 1 -Because 'exactly one error is expected'
+        [pscustomobject]@{ Error = $errors[0]; Output = $out }
+    }
+}
+
+Describe 'New-SdPipeline -Precision' {
+    It 'refuses Float16 of a float32 export and suggests ConvertTo-SdFloat16' {
+        $r = Get-SdError { New-SdPipeline -Path $script:Model -ExecutionProvider Cpu -Precision Float16 }
+        $r.Error.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $r.Error.FullyQualifiedErrorId | Should -Match 'PrecisionMismatch'
+        $r.Error.Exception.Message | Should -Match 'ConvertTo-SdFloat16'
+        $r.Output | Should -BeNullOrEmpty
+    }
+
+    It 'refuses Float32 of a float16 export' {
+        $r = Get-SdError { New-SdPipeline -Path $script:Fp16Io -ExecutionProvider Cpu -Precision Float32 }
+        $r.Error.FullyQualifiedErrorId | Should -Match 'PrecisionMismatch'
+        $r.Error.Exception.Message | Should -Match 'float16 export'
+    }
+
+    It 'loads a float16 export asked for as Float16' {
+        $p = New-SdPipeline -Path $script:Fp16Io -ExecutionProvider Cpu -Precision Float16
+        try { $p.Precision | Should -Be 'float16' } finally { $p.Dispose() }
+    }
+}
+
+Describe 'New-SdPipeline UNet execution' {
+    It 'runs fixed-shape sessions through IOBinding by default, and the other modes give the same image' {
+        $default = New-SdPipeline -Path $script:Model -ExecutionProvider Cpu
+        $plain = New-SdPipeline -Path $script:Model -ExecutionProvider Cpu -NoIOBinding
+        $dynamic = New-SdPipeline -Path $script:Model -ExecutionProvider Cpu -DynamicShapes
+        try {
+            $default.FixedShapes | Should -BeTrue
+            $default.IOBinding | Should -BeTrue
+            $default.CudaGraph | Should -BeFalse
+            $plain.FixedShapes | Should -BeTrue
+            $plain.IOBinding | Should -BeFalse
+            $dynamic.FixedShapes | Should -BeFalse
+            $dynamic.IOBinding | Should -BeFalse
+            $default.ProviderOptions.Count | Should -Be 0 -Because 'the CPU provider takes no provider options'
+            $args = @{ Prompt = 'a photo of a cat'; Seed = 0; Steps = 20; Width = 64; Height = 64 }
+            $a = $default | Invoke-SdGeneration @args
+            $b = $plain | Invoke-SdGeneration @args
+            $c = $dynamic | Invoke-SdGeneration @args
+            Get-SdPixelDifference $a.Image $b.Image | Should -Be 0
+            Get-SdPixelDifference $a.Image $c.Image | Should -BeLessOrEqual 1
+            Get-SdPixelDifference (Get-SdExpectedPath 'pipeline-diffusers-0.35', 'pndm20_default', 'image_0.png') $a.Image | Should -BeLessOrEqual 1
+            $a.Elapsed | Should -BeGreaterThan ([TimeSpan]::Zero)
+            $a.StepsPerSecond | Should -BeGreaterThan 0
+        }
+        finally { $default.Dispose(); $plain.Dispose(); $dynamic.Dispose() }
+    }
+
+    It 'refuses -CudaGraph off the CUDA provider' {
+        $r = Get-SdError { New-SdPipeline -Path $script:Model -ExecutionProvider Cpu -CudaGraph }
+        $r.Error.CategoryInfo.Category | Should -Be 'InvalidArgument'
+        $r.Error.Exception.Message | Should -Match 'CUDA graphs need'
+    }
+
+    It 'validates the GPU options' {
+        { New-SdPipeline -Path $script:Model -MemoryLimit 0 -ErrorAction Stop } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
+        { New-SdPipeline -Path $script:Model -ConvAlgoSearch Fastest -ErrorAction Stop } | Should -Throw -ErrorId 'CannotConvertArgument*'
+    }
+}
+
+Describe 'New-SdPipeline GPU providers without a GPU' -Tag 'NoGpu' {
+    It 'names the missing TensorRT or CUDA library' {
+        if ($script:HasGpu) { Set-ItResult -Inconclusive -Because 'a GPU is present'; return }
+        $r = Get-SdError { New-SdPipeline -Path $script:Model -ExecutionProvider TensorRT }
+        $r.Error.CategoryInfo.Category | Should -Be 'ResourceUnavailable'
+        $r.Error.Exception.Message | Should -Match 'TensorRT 10'
+        $r.Error.Exception.Message | Should -Match 'lib\w+\.so(\.\d+)*'
+    }
+
+    It 'reports CUDA options with the same clear error as plain CUDA' {
+        if ($script:HasGpu) { Set-ItResult -Inconclusive -Because 'a GPU is present'; return }
+        $r = Get-SdError { New-SdPipeline -Path $script:Model -ExecutionProvider Cuda -ConvAlgoSearch Heuristic -PreferNhwc -MemoryLimit 4GB -CudaGraph }
+        $r.Error.CategoryInfo.Category | Should -Be 'ResourceUnavailable'
+        $r.Error.Exception.Message | Should -Match 'CUDA 13 and cuDNN 9'
+    }
+}
