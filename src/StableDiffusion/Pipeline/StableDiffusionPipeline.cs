@@ -369,9 +369,15 @@ public sealed partial class StableDiffusionPipeline : IDisposable
     /// The options of <paramref name="scheduler"/> that differ from what its class takes from the model's configuration
     /// alone: the user's and the alias's overrides, i.e. what must be recorded to rebuild it.
     /// </summary>
-    public IReadOnlyDictionary<string, object?> SchedulerOverrides(IScheduler scheduler)
+    public IReadOnlyDictionary<string, object?> SchedulerOverrides(IScheduler scheduler) => SchedulerOverrides(scheduler, SchedulerConfig);
+
+    /// <summary>
+    /// <see cref="SchedulerOverrides(IScheduler)"/> for a model's configuration without a loaded pipeline (render jobs
+    /// predict what an image's PNG will record before they load the model).
+    /// </summary>
+    public static IReadOnlyDictionary<string, object?> SchedulerOverrides(IScheduler scheduler, SchedulerConfig modelConfig)
     {
-        var baseline = SchedulerRegistry.Create(scheduler.Name, SchedulerConfig).Config;
+        var baseline = SchedulerRegistry.Create(scheduler.Name, modelConfig).Config;
         var result = new SortedDictionary<string, object?>(StringComparer.Ordinal);
         foreach (var key in scheduler.Config.Keys)
         {

@@ -1,0 +1,45 @@
+using StableDiffusion.Pipeline;
+
+namespace StableDiffusion.Jobs;
+
+/// <summary>
+/// The settings a prompt may carry, each optional: a prompt's own value wins over the job's Defaults, which win over
+/// the built-in defaults (those of Invoke-SdGeneration).
+/// </summary>
+public sealed record PromptSettings
+{
+    public string? NegativePrompt { get; init; }
+    public IReadOnlyList<long>? Seeds { get; init; }
+
+    /// <summary>Whether a Seeds key was written (even with a wrong value, already reported): no "no seeds" problem then.</summary>
+    internal bool SeedsGiven { get; init; }
+    public int? ImagesPerPrompt { get; init; }
+    public int? Steps { get; init; }
+    public double? GuidanceScale { get; init; }
+    public double? GuidanceRescale { get; init; }
+    public double? Eta { get; init; }
+    public int? Width { get; init; }
+    public int? Height { get; init; }
+
+    /// <summary>This prompt's own scheduler, or null for the job's.</summary>
+    public SchedulerChoice? Scheduler { get; init; }
+
+    /// <summary>Each value of <paramref name="over"/> where it has one, else this one's.</summary>
+    public PromptSettings Overlay(PromptSettings over) => new()
+    {
+        NegativePrompt = over.NegativePrompt ?? NegativePrompt,
+        Seeds = over.Seeds ?? Seeds,
+        SeedsGiven = over.SeedsGiven || SeedsGiven,
+        ImagesPerPrompt = over.ImagesPerPrompt ?? ImagesPerPrompt,
+        Steps = over.Steps ?? Steps,
+        GuidanceScale = over.GuidanceScale ?? GuidanceScale,
+        GuidanceRescale = over.GuidanceRescale ?? GuidanceRescale,
+        Eta = over.Eta ?? Eta,
+        Width = over.Width ?? Width,
+        Height = over.Height ?? Height,
+        Scheduler = over.Scheduler ?? Scheduler,
+    };
+}
+
+/// <summary>One prompt of a job and where it was written (a key path, or a prompt file and line).</summary>
+public sealed record PromptEntry(string Location, string Prompt, PromptSettings Settings);

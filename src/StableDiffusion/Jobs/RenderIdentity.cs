@@ -1,0 +1,56 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using StableDiffusion.Imaging;
+
+namespace StableDiffusion.Jobs;
+
+/// <summary>
+/// An image's identity: a SHA-256 of everything that decides its pixels — model, VAE, precision (when pinned),
+/// scheduler class and options, prompt, negative prompt, seed, steps, guidance, guidance rescale, η and size —
+/// in a canonical JSON form. Not the file name nor the index: the same image keeps its identity when the job is
+/// reordered, and any change to what it depends on gives a new one.
+/// </summary>
+public static class RenderIdentity
+{
+    /// <summary>Bumped when the canonical form changes, so old outputs are rendered again rather than trusted.</summary>
+    public const int Version = 1;
+
+    /// <summary>The identity: 32 lower-case hex digits (128 bits of SHA-256).</summary>
+    public static string Compute(GenerationParameters p) =>
+        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(Canonical(p))), 0, 16).ToLowerInvariant();
+
+    /// <summary>The canonical text that is hashed: fixed key order, sorted scheduler options, "" for no negative prompt.</summary>
+    public static string Canonical(GenerationParameters p)
+    {
+        var o = new JsonObject
+        {
+            ["v"] = Version,
+            ["model"] = p.Model,
+            ["vae"] = p.Vae,
+            ["precision"] = p.Precision,
+            ["scheduler"] = p.Scheduler,
+            ["scheduler_options"] = CanonicalOptions(p.SchedulerOptions),
+            ["prompt"] = p.Prompt,
+            ["negative_prompt"] = p.NegativePrompt ?? "",
+            ["seed"] = p.Seed,
+            ["steps"] = p.Steps,
+            ["guidance_scale"] = p.GuidanceScale,
+            ["guidance_rescale"] = p.GuidanceRescale,
+            ["eta"] = p.Eta,
+            ["width"] = p.Width,
+            ["height"] = p.Height,
+        };
+        return o.ToJsonString();
+    }
+
+    /// <summary>Scheduler options in ordinal key order with JSON values, so equal options compare equal as text.</summary>
+    public static JsonObject CanonicalOptions(IReadOnlyDictionary<string, object?>? options)
+    {
+        var sorted = new JsonObject();
+        foreach (var (key, value) in (options ?? new Dictionary<string, object?>()).OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            sorted[key] = value is JsonNode n ? n.DeepClone() : JsonSerializer.SerializeToNode(value);
+        return sorted;
+    }
+}

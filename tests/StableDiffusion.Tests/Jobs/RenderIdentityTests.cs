@@ -1,0 +1,72 @@
+using System.Text.Json.Nodes;
+using StableDiffusion.Imaging;
+using StableDiffusion.Jobs;
+
+namespace StableDiffusion.Tests.Jobs;
+
+/// <summary>An image's identity follows what decides its pixels, and nothing else.</summary>
+public sealed class RenderIdentityTests
+{
+    private static readonly GenerationParameters Base = new()
+    {
+        Prompt = "a red fox",
+        NegativePrompt = null,
+        Seed = 42,
+        Index = 3,
+        Steps = 20,
+        GuidanceScale = 7.5f,
+        Width = 512,
+        Height = 512,
+        Scheduler = "EulerDiscreteScheduler",
+        SchedulerOptions = new Dictionary<string, object?> { ["timestep_spacing"] = JsonValue.Create("trailing"), ["use_karras_sigmas"] = JsonValue.Create(true) },
+        Model = "sd15",
+    };
+
+    public static TheoryData<string, GenerationParameters> Changes() => new()
+    {
+        { "prompt", Base with { Prompt = "a red fox " } },
+        { "negative prompt", Base with { NegativePrompt = "blurry" } },
+        { "seed", Base with { Seed = 43 } },
+        { "steps", Base with { Steps = 21 } },
+        { "guidance", Base with { GuidanceScale = 7.0f } },
+        { "guidance rescale", Base with { GuidanceRescale = 0.7f } },
+        { "eta", Base with { Eta = 1f } },
+        { "width", Base with { Width = 768 } },
+        { "height", Base with { Height = 768 } },
+        { "scheduler", Base with { Scheduler = "EulerAncestralDiscreteScheduler" } },
+        { "scheduler option", Base with { SchedulerOptions = new Dictionary<string, object?> { ["timestep_spacing"] = JsonValue.Create("leading"), ["use_karras_sigmas"] = JsonValue.Create(true) } } },
+        { "model", Base with { Model = "sd21" } },
+        { "vae", Base with { Vae = "sd-vae-ft-mse" } },
+        { "precision", Base with { Precision = "float16" } },
+    };
+
+    [Theory]
+    [MemberData(nameof(Changes))]
+    public void ChangesWithEverythingThatDecidesThePixels(string what, GenerationParameters changed)
+    {
+        Assert.NotEqual(RenderIdentity.Compute(Base), RenderIdentity.Compute(changed));
+        _ = what;
+    }
+
+    [Fact]
+    public void IgnoresThePositionAndTheOrderOfOptionsAndTreatsNoNegativePromptAsEmpty()
+    {
+        string id = RenderIdentity.Compute(Base);
+        Assert.Equal(id, RenderIdentity.Compute(Base with { Index = 99 }));
+        Assert.Equal(id, RenderIdentity.Compute(Base with { NegativePrompt = "" }));
+        var reordered = new Dictionary<string, object?> { ["use_karras_sigmas"] = true, ["timestep_spacing"] = "trailing" };
+        Assert.Equal(id, RenderIdentity.Compute(Base with { SchedulerOptions = reordered }));
+    }
+
+    [Fact]
+    public void IsA128BitHexDigestOfTheCanonicalText()
+    {
+        string id = RenderIdentity.Compute(Base);
+        Assert.Matches("^[0-9a-f]{32}$", id);
+        string canonical = RenderIdentity.Canonical(Base);
+        var digest = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(canonical));
+        Assert.Equal(Convert.ToHexString(digest)[..32].ToLowerInvariant(), id);
+        Assert.Contains("\"prompt\":\"a red fox\"", canonical);
+        Assert.Contains("\"scheduler_options\":{\"timestep_spacing\":\"trailing\",\"use_karras_sigmas\":true}", canonical);
+    }
+}
