@@ -34,7 +34,7 @@
             Tags         = @('StableDiffusion', 'Diffusion', 'ONNX', 'OnnxRuntime', 'AI', 'ImageGeneration', 'CUDA', 'Linux', 'Windows')
             LicenseUri   = 'https://opensource.org/licenses/MIT'
             ProjectUri   = 'https://github.com/stablediffusion-powershell/StableDiffusion'
-            ReleaseNotes = 'First slice: text to image identical to diffusers (CLIP tokenizer, torch-exact noise, PNDM, guidance, VAE).'
+            ReleaseNotes = 'Text to image identical to diffusers (CLIP tokenizer, torch-exact noise, 14 schedulers, guidance, VAE); grids, name templates, metadata round trip; attention/VAE slicing and memory options; float16 on CUDA with IOBinding and ConvertTo-SdFloat16; resumable render jobs.'
         }
     }
 }
