@@ -13,9 +13,9 @@ public sealed class SdImageInfo
     {
         Path = path;
         Parameters = parameters;
+        // SchedulerChoice's own ToString shows "Name (key=value, …)".
         Scheduler = parameters.Scheduler is null ? null
-            : new SdSchedulerArgument(new SchedulerChoice(parameters.Scheduler, parameters.SchedulerOptions is { Count: > 0 } o ? o : null),
-                parameters.SchedulerOptions is { Count: > 0 } opts ? $"{parameters.Scheduler} ({string.Join(", ", opts.Select(kv => $"{kv.Key}={kv.Value}"))})" : parameters.Scheduler);
+            : new SdSchedulerArgument(new SchedulerChoice(parameters.Scheduler, parameters.SchedulerOptions is { Count: > 0 } o ? o : null));
     }
 
     /// <summary>The PNG file.</summary>

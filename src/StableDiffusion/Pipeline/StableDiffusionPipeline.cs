@@ -323,13 +323,13 @@ public sealed partial class StableDiffusionPipeline : IDisposable
 
         // 6. Pixels: (x/2 + 0.5).clamp(0, 1), then 8-bit as numpy_to_pil.
         var postStart = clock.Elapsed;
-        var pixels = new float[decoded.Length];
-        ImageConversion.ToUnitRange(decoded, b, height, width, pixels);
         int imageLength = height * width * 3;
         var images = new (float[] Pixels, SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24> Image)[b];
         for (int i = 0; i < b; i++)
         {
-            var own = pixels.AsSpan(i * imageLength, imageLength).ToArray();
+            // Each image converts straight into its own array: no batch-sized copy in between.
+            var own = new float[imageLength];
+            ImageConversion.ToUnitRange(decoded.AsSpan(i * imageLength, imageLength), 1, height, width, own);
             images[i] = (own, ImageConversion.ToImage(own, 0, height, width));
         }
         var timings = new GenerationTimings(tokenize, encode, unetTime, schedulerTime, decode, clock.Elapsed - postStart, timesteps.Count, b);
