@@ -1,3 +1,4 @@
+using StableDiffusion.Imaging;
 using StableDiffusion.Schedulers;
 
 namespace StableDiffusion.Pipeline;
@@ -6,10 +7,10 @@ namespace StableDiffusion.Pipeline;
 public sealed record GenerationSettings
 {
     /// <summary>Denoising steps (<c>num_inference_steps</c>).</summary>
-    public int Steps { get; init; } = 50;
+    public int Steps { get; init; } = GenerationDefaults.Steps;
 
     /// <summary>Classifier-free guidance scale; at 1 or below the unconditional pass is skipped, as diffusers does.</summary>
-    public float GuidanceScale { get; init; } = 7.5f;
+    public float GuidanceScale { get; init; } = GenerationDefaults.GuidanceScale;
 
     /// <summary>Image width in pixels; null takes the model's default size.</summary>
     public int? Width { get; init; }
@@ -25,6 +26,27 @@ public sealed record GenerationSettings
 
     /// <summary>A scheduler for this call only (name and option overrides), else the pipeline's.</summary>
     public SchedulerChoice? Scheduler { get; init; }
+
+    /// <summary>
+    /// The image to start from (image-to-image; with <see cref="Mask"/> inpainting), or null for text-to-image. Every image
+    /// of a batch starts from it, as diffusers' pipelines do when given one image.
+    /// </summary>
+    public SourceImage? InitImage { get; init; }
+
+    /// <summary>The inpainting mask (white = repaint), or null. Needs <see cref="InitImage"/> of the same size.</summary>
+    public SourceImage? Mask { get; init; }
+
+    /// <summary>
+    /// How much of the init image is noised away (diffusers' <c>strength</c>, 0 to 1); null takes the task's diffusers default
+    /// (<see cref="GenerationDefaults.Img2ImgStrength"/>, <see cref="GenerationDefaults.InpaintStrength"/>).
+    /// </summary>
+    public double? Strength { get; init; }
+
+    /// <summary>diffusers' <c>padding_mask_crop</c>: inpaint only a crop around the mask, this many pixels wider; null = whole image.</summary>
+    public int? MaskCropPadding { get; init; }
+
+    /// <summary>The strength in effect: the given one, else the task's default (text-to-image: null).</summary>
+    public double? EffectiveStrength => InitImage is null ? null : Strength ?? (Mask is null ? GenerationDefaults.Img2ImgStrength : GenerationDefaults.InpaintStrength);
 
     /// <summary>Whether classifier-free guidance runs (the UNet sees [uncond…, cond…]).</summary>
     public bool UsesGuidance => GuidanceScale > 1f;

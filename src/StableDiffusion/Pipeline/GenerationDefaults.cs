@@ -1,0 +1,32 @@
+namespace StableDiffusion.Pipeline;
+
+/// <summary>
+/// The one declaration of each generation setting's default (diffusers' pipeline defaults): the cmdlets, render jobs,
+/// PNG metadata and Get-SdImageInfo read these rather than repeating the numbers.
+/// </summary>
+public static class GenerationDefaults
+{
+    /// <summary><c>num_inference_steps</c>.</summary>
+    public const int Steps = 50;
+
+    /// <summary><c>guidance_scale</c> (SD 1.x/2.x).</summary>
+    public const float GuidanceScale = 7.5f;
+
+    /// <summary><c>eta</c> (DDIM; 0 = deterministic).</summary>
+    public const float Eta = 0f;
+
+    /// <summary><c>guidance_rescale</c> (0 = off).</summary>
+    public const float GuidanceRescale = 0f;
+
+    /// <summary><c>num_images_per_prompt</c>.</summary>
+    public const int ImagesPerPrompt = 1;
+
+    /// <summary>Images sent through the UNet together.</summary>
+    public const int BatchSize = 1;
+
+    /// <summary><c>StableDiffusionImg2ImgPipeline</c>'s default <c>strength</c>.</summary>
+    public const double Img2ImgStrength = 0.8;
+
+    /// <summary><c>StableDiffusionInpaintPipeline</c>'s default <c>strength</c>.</summary>
+    public const double InpaintStrength = 1.0;
+}
