@@ -18,6 +18,12 @@ public sealed class PipelineCase
 
     public string ManifestFolder { get; }
     public string Id { get; }
+
+    /// <summary>The case's manifest entry, for fields the typed properties do not cover (img2img/inpaint cases).</summary>
+    public JsonElement Raw => _case;
+
+    /// <summary>A path relative to the manifest folder (input images: "inputs/img_64x64.png").</summary>
+    public string FixturePath(string relative) => Path.Combine(ManifestFolder, relative);
     public string SchedulerClass => _case.GetProperty("scheduler").GetProperty("class").GetString()!;
     public int Steps => _case.GetProperty("num_inference_steps").GetInt32();
     public float GuidanceScale => (float)_case.GetProperty("guidance_scale").GetDouble();
