@@ -149,7 +149,9 @@ public sealed partial record GenerationParameters
     /// <summary>
     /// AUTOMATIC1111's layout: the prompt, an optional "Negative prompt: …" (both may span lines), then one line of
     /// "Key: value" pairs (values with commas are JSON-quoted). A "Schedule type: Karras" field is folded into the
-    /// sampler name ("DPM++ 2M" + Karras → "DPM++ 2M Karras"), which the scheduler registry knows.
+    /// sampler name ("DPM++ 2M" + Karras → "DPM++ 2M Karras"), which the scheduler registry knows. "Denoising strength"
+    /// is the strength (except beside "Hires …" fields, where it is the hires fix's); "Init image", "Mask" and "Mask crop
+    /// padding" are ours.
     /// </summary>
     public static GenerationParameters FromText(string text)
     {
@@ -204,7 +206,8 @@ public sealed partial record GenerationParameters
             Model = fields.GetValueOrDefault("Model"),
             Vae = fields.GetValueOrDefault("VAE"),
             Precision = fields.GetValueOrDefault("Precision"),
-            Strength = Double(fields, "Denoising strength"),
+            // A1111 writes "Denoising strength" for image-to-image, and for the hires fix of text-to-image, which is not ours.
+            Strength = fields.Keys.Any(k => k.StartsWith("Hires ", StringComparison.OrdinalIgnoreCase)) ? null : Double(fields, "Denoising strength"),
             InitImage = fields.TryGetValue("Init image", out var init) ? SourceImageRecord.Parse(init, "Init image") : null,
             Mask = fields.TryGetValue("Mask", out var mask) ? SourceImageRecord.Parse(mask, "Mask") : null,
             MaskCropPadding = Int(fields, "Mask crop padding"),

@@ -95,6 +95,13 @@ public sealed class GenerationParametersTests : IDisposable
     }
 
     [Fact]
+    public void TheHiresFixDenoisingStrengthOfTextToImageIsNotAStrength()
+    {
+        var p = GenerationParameters.FromText("x\nSteps: 20, Seed: 1, Size: 512x512, Denoising strength: 0.7, Hires upscale: 2, Hires upscaler: Latent");
+        Assert.Null(p.Strength);
+    }
+
+    [Fact]
     public void AStrengthThatIsNoNumberIsAFormatError()
     {
         var e = Assert.Throws<FormatException>(() => GenerationParameters.FromText("x\nSteps: 20, Seed: 1, Denoising strength: strong"));
