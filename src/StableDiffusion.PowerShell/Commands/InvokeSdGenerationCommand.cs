@@ -218,7 +218,9 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
 
         try
         {
+            int read = _images.FilesRead;
             image = _images.Load(path);
+            if (_images.FilesRead > read) WriteVerbose($"Read the {what} '{path}': {image.Width}×{image.Height} {image.Mode}, SHA-256 {image.Sha256}.");
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
