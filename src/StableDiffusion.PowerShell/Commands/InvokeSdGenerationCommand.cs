@@ -15,8 +15,7 @@ namespace StableDiffusion.PowerShell.Commands;
 [OutputType(typeof(SdImage))]
 public sealed class InvokeSdGenerationCommand : PSCmdlet
 {
-    private readonly List<ImageRequest> _pending = [];
-    private GenerationSettings? _pendingSettings;
+    private GenerationBatcher<PendingImage> _batcher = null!;
     private readonly CancellationTokenSource _stop = new();
     private int _nextIndex;
     private int _done;
@@ -106,7 +105,11 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
     {
         if (BatchSize < 1)
             ThrowTerminatingError(ErrorRecords.Argument($"BatchSize must be 1 or more; it is {BatchSize}.", "InvalidBatchSize", BatchSize));
+        _batcher = new GenerationBatcher<PendingImage>(BatchSize, p => p.Settings);
     }
+
+    /// <summary>An image waiting for its batch: the request and the settings of the record it came from.</summary>
+    private sealed record PendingImage(ImageRequest Request, GenerationSettings Settings);
 
     protected override void ProcessRecord()
     {
@@ -163,14 +166,9 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
             return;
         }
 
-        if (_pendingSettings is not null && _pendingSettings != settings)
-            Flush();
-        _pendingSettings = settings;
         foreach (var request in requests)
-        {
-            _pending.Add(request);
-            if (_pending.Count >= BatchSize) Flush();
-        }
+            foreach (var batch in _batcher.Add(new PendingImage(request, settings)))
+                Render(batch);
     }
 
     /// <summary>
@@ -250,7 +248,7 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
 
     protected override void EndProcessing()
     {
-        Flush();
+        if (_batcher.Flush() is { } last) Render(last);
         if (ShowProgress)
         {
             WriteProgress(new ProgressRecord(ProgressObserver.StepsId, "Steps", "Done") { ParentActivityId = ProgressObserver.ImagesId, RecordType = ProgressRecordType.Completed });
@@ -290,60 +288,36 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
         return list;
     }
 
-    private void Flush()
+    /// <summary>One batch through the library's batcher: a failed batch is retried image by image, so only a failing image reports.</summary>
+    private void Render(IReadOnlyList<PendingImage> batch)
     {
-        if (_pending.Count == 0 || _pendingSettings is null) return;
-        var batch = _pending.ToArray();
-        _pending.Clear();
-        foreach (var request in batch) WarnIfTruncated(request);
+        foreach (var pending in batch) WarnIfTruncated(pending.Request);
         try
         {
-            Emit(Generate(batch, _pendingSettings));
+            _batcher.Render(batch, p => p.Request, Generate,
+                deliver: (_, result, _) => Emit(result),
+                retrying: (p, e) => WriteVerbose($"Image {p.Request.Index} failed in a batch of {batch.Count} ({e.Message}); retrying it alone."),
+                failed: (p, e, _) => WriteError(ErrorRecords.From(e, p.Request, "GenerationFailed")),
+                isCancellation: e => e is OperationCanceledException or PipelineStoppedException,
+                retryLoneImage: false);
         }
         catch (OperationCanceledException)
         {
             throw new PipelineStoppedException();
         }
-        catch (Exception e) when (batch.Length > 1 && e is not PipelineStoppedException)
-        {
-            // One bad image must not cost the others: retry them one by one so only the failing one reports.
-            WriteVerbose($"The batch of {batch.Length} failed ({e.Message}); retrying its images one at a time.");
-            foreach (var request in batch)
-            {
-                try
-                {
-                    Emit(Generate([request], _pendingSettings));
-                }
-                catch (OperationCanceledException)
-                {
-                    throw new PipelineStoppedException();
-                }
-                catch (Exception inner) when (inner is not PipelineStoppedException)
-                {
-                    WriteError(ErrorRecords.From(inner, request, "GenerationFailed"));
-                }
-            }
-        }
-        catch (Exception e) when (e is not PipelineStoppedException)
-        {
-            WriteError(ErrorRecords.From(e, batch[0], "GenerationFailed"));
-        }
     }
 
-    private void Emit(IReadOnlyList<GenerationResult> results)
+    private void Emit(GenerationResult result)
     {
-        foreach (var result in results)
-        {
-            var t = result.Timings;
-            WriteVerbose($"Image {result.Request.Index} (seed {result.Request.Seed}): tokenize {t.Tokenize.TotalMilliseconds:F0} ms, " +
-                $"text encoder {t.TextEncoder.TotalMilliseconds:F0} ms, {t.Iterations} steps {(t.UNet + t.Scheduler).TotalMilliseconds:F0} ms " +
-                $"({t.IterationsPerSecond:F2} it/s), VAE {t.VaeDecoder.TotalMilliseconds:F0} ms (batch of {t.BatchSize}).");
-            WriteObject(new SdImage(result));
-            _done++;
-        }
+        var t = result.Timings;
+        WriteVerbose($"Image {result.Request.Index} (seed {result.Request.Seed}): tokenize {t.Tokenize.TotalMilliseconds:F0} ms, " +
+            $"text encoder {t.TextEncoder.TotalMilliseconds:F0} ms, {t.Iterations} steps {(t.UNet + t.Scheduler).TotalMilliseconds:F0} ms " +
+            $"({t.IterationsPerSecond:F2} it/s), VAE {t.VaeDecoder.TotalMilliseconds:F0} ms (batch of {t.BatchSize}).");
+        WriteObject(new SdImage(result));
+        _done++;
     }
 
-    private IReadOnlyList<GenerationResult> Generate(ImageRequest[] batch, GenerationSettings settings)
+    private IReadOnlyList<GenerationResult> Generate(IReadOnlyList<ImageRequest> batch, GenerationSettings settings)
     {
         var progress = new ProgressObserver(this, batch, _done);
         return Pipeline.Engine.Generate(batch, settings, progress, _stop.Token);
@@ -380,7 +354,7 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
     /// Turns pipeline steps into Write-Progress records (on the pipeline thread: Generate runs there): a parent record for
     /// the images, a child for the steps of the batch in flight, whose activity names the prompt.
     /// </summary>
-    private sealed class ProgressObserver(InvokeSdGenerationCommand command, ImageRequest[] batch, int done) : GenerationObserver
+    private sealed class ProgressObserver(InvokeSdGenerationCommand command, IReadOnlyList<ImageRequest> batch, int done) : GenerationObserver
     {
         public const int ImagesId = 1;
         public const int StepsId = 2;
@@ -391,10 +365,10 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
                 command.WriteVerbose($"Step {step.Iteration + 1}/{step.Iterations} (t = {step.Timestep:0.###}): {step.Elapsed.TotalMilliseconds:F1} ms");
             if (!command.ShowProgress) return;
             string prompt = batch[0].Prompt.Length > 60 ? batch[0].Prompt[..57] + "..." : batch[0].Prompt;
-            int first = done + 1, last = done + batch.Length;
+            int first = done + 1, last = done + batch.Count;
             command.WriteProgress(new ProgressRecord(ImagesId, "Generating images",
-                first == last ? $"Image {first} (seed {batch[0].Seed})" : $"Images {first}-{last} (batch of {batch.Length})"));
-            command.WriteProgress(new ProgressRecord(StepsId, $"'{prompt}'" + (batch.Length > 1 ? $" and {batch.Length - 1} more" : ""),
+                first == last ? $"Image {first} (seed {batch[0].Seed})" : $"Images {first}-{last} (batch of {batch.Count})"));
+            command.WriteProgress(new ProgressRecord(StepsId, $"'{prompt}'" + (batch.Count > 1 ? $" and {batch.Count - 1} more" : ""),
                 $"Step {step.Iteration + 1} of {step.Iterations}")
             {
                 ParentActivityId = ImagesId,

@@ -78,13 +78,7 @@ public sealed class SaveSdImageCommand : PSCmdlet
         {
             string? folder = System.IO.Path.GetDirectoryName(target);
             if (!string.IsNullOrEmpty(folder)) System.IO.Directory.CreateDirectory(folder);
-            var p = InputObject.Parameters;
-            var text = new Dictionary<string, string>
-            {
-                [GenerationParameters.TextKey] = p.ToText(),
-                [GenerationParameters.JsonKey] = p.ToJson(),
-            };
-            PngFile.SaveWithText(InputObject.Image, target, text, overwrite: Force.IsPresent);
+            PngFile.SaveWithText(InputObject.Image, target, InputObject.Parameters.ToPngText(), overwrite: Force.IsPresent);
             if (PassThru) WriteObject(new FileInfo(target));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)

@@ -74,6 +74,9 @@ public sealed partial record GenerationParameters
         return sb.ToString();
     }
 
+    /// <summary>The PNG text chunks that record these parameters: both forms, under <see cref="TextKey"/> and <see cref="JsonKey"/>.</summary>
+    public Dictionary<string, string> ToPngText() => new() { [TextKey] = ToText(), [JsonKey] = ToJson() };
+
     public string ToJson() => new JsonObject
     {
         ["prompt"] = Prompt,

@@ -157,53 +157,30 @@ public sealed partial class RenderJobRunner
         public void RenderAll(IRenderEngine engine, List<RenderItem> items, Dictionary<RenderItem, OutputCheck> states)
         {
             _total = items.Count;
-            int batchSize = runner.Job.BatchSize;
-            for (int start = 0; start < items.Count;)
+            // Batches of consecutive items with the same settings (one UNet call renders them together); a failed image
+            // is retried once alone (the library's batcher, as Invoke-SdGeneration's), a second failure is recorded.
+            var batcher = new GenerationBatcher<RenderItem>(runner.Job.BatchSize, i => i.Settings);
+            foreach (var batch in GenerationBatcher<RenderItem>.Batches(items, runner.Job.BatchSize, i => i.Settings))
             {
                 cancellation.ThrowIfCancellationRequested();
                 jobLock.EnsureOwned();
-                // A batch: consecutive items with the same settings (one UNet call renders them together).
-                int end = start + 1;
-                while (end < items.Count && end - start < batchSize && items[end].Settings == items[start].Settings) end++;
-                var batch = items.GetRange(start, end - start);
-                start = end;
                 observer?.OnBatch(batch, _done, _total);
-
-                var failed = new List<(RenderItem Item, Exception Error)>();
                 var clock = Stopwatch.StartNew();
-                IReadOnlyList<GenerationResult>? results = null;
-                try
-                {
-                    results = engine.Render(batch.Select(i => i.Request).ToArray(), batch[0].Settings, observer?.Steps, cancellation);
-                }
-                catch (Exception e) when (!IsCancellation(e))
-                {
-                    failed.AddRange(batch.Select(i => (i, e)));
-                }
-                if (results is not null)
-                {
-                    for (int k = 0; k < batch.Count; k++)
+                batcher.Render(batch, i => i.Request,
+                    (requests, settings) => engine.Render(requests, settings, observer?.Steps, cancellation),
+                    deliver: (item, result, attempt) =>
                     {
-                        using var result = results[k];
-                        try { Save(batch[k], result, states[batch[k]], attempt: 1, clock.Elapsed / batch.Count); }
-                        catch (Exception e) when (IsWriteError(e)) { failed.Add((batch[k], e)); }
-                    }
-                }
-                // Each failed image once more, alone: one bad prompt or a passing hiccup must not cost the others.
-                foreach (var (item, error) in failed)
-                {
-                    Emit("retry", $"retry {item.FileName} (seed {item.Seed}) after: {error.Message}", item, attempt: 1, error: error.Message);
-                    var retryClock = Stopwatch.StartNew();
-                    try
+                        using (result)
+                            Save(item, result, states[item], attempt, attempt == 1 ? clock.Elapsed / batch.Count : clock.Elapsed);
+                    },
+                    retrying: (item, error) =>
                     {
-                        using var result = engine.Render([item.Request], item.Settings, observer?.Steps, cancellation)[0];
-                        Save(item, result, states[item], attempt: 2, retryClock.Elapsed);
-                    }
-                    catch (Exception e) when (!IsCancellation(e))
-                    {
-                        Fail(item, e, attempts: 2);
-                    }
-                }
+                        Emit("retry", $"retry {item.FileName} (seed {item.Seed}) after: {error.Message}", item, attempt: 1, error: error.Message);
+                        clock.Restart();
+                    },
+                    failed: (item, error, attempts) => Fail(item, error, attempts),
+                    isCancellation: e => IsCancellation(e),
+                    retryLoneImage: true);
                 jobLock.Heartbeat();
             }
         }
@@ -221,12 +198,8 @@ public sealed partial class RenderJobRunner
             var parameters = result.ToParameters() with { Index = item.Index };
             if (OutputVerifier.Difference(parameters, item.Expected) is { } difference)
                 Emit("warning", $"{item.FileName}: the image records other parameters than the job predicted ({difference}); a rerun will not trust it", item);
-            var text = new Dictionary<string, string>
-            {
-                [GenerationParameters.TextKey] = parameters.ToText(),
-                [GenerationParameters.JsonKey] = parameters.ToJson(),
-                [OutputVerifier.JobKey] = OutputVerifier.JobRecord(item),
-            };
+            var text = parameters.ToPngText();
+            text[OutputVerifier.JobKey] = OutputVerifier.JobRecord(item);
             // Atomic: a temporary file beside the target, flushed, then renamed over it.
             PngFile.SaveWithText(result.Image, item.Path, text, overwrite: before.State != OutputState.Missing);
             Rendered++;
