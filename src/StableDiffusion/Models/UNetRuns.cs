@@ -19,10 +19,12 @@ public sealed class UNetRuns : IDisposable
 
     public IReadOnlyList<UNetRun> Runs => _runs;
 
-    public static UNetRuns Start(UNet unet, float[] hiddenStates, LatentShape shape, int sequenceLength, int? maxBatch)
+    public static UNetRuns Start(UNet unet, float[] hiddenStates, LatentShape shape, int sequenceLength, int? maxBatch,
+        IReadOnlyList<NamedTensor>? extras = null)
     {
         int max = maxBatch ?? int.MaxValue;
-        if (shape.Batch <= max) return new UNetRuns([unet.Start(hiddenStates, shape, sequenceLength)], shape);
+        extras ??= [];
+        if (shape.Batch <= max) return new UNetRuns([unet.Start(hiddenStates, shape, sequenceLength, extras)], shape);
         int hiddenPerRow = hiddenStates.Length / shape.Batch;
         var runs = new List<UNetRun>();
         try
@@ -30,7 +32,8 @@ public sealed class UNetRuns : IDisposable
             for (int start = 0; start < shape.Batch; start += max)
             {
                 int n = Math.Min(max, shape.Batch - start);
-                runs.Add(unet.Start(hiddenStates.AsSpan(start * hiddenPerRow, n * hiddenPerRow).ToArray(), shape with { Batch = n }, sequenceLength));
+                runs.Add(unet.Start(hiddenStates.AsSpan(start * hiddenPerRow, n * hiddenPerRow).ToArray(), shape with { Batch = n }, sequenceLength,
+                    extras.Select(e => e.Rows(start, n)).ToArray()));
             }
         }
         catch
