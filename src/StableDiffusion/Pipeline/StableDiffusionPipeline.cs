@@ -221,7 +221,6 @@ public sealed partial class StableDiffusionPipeline : IDisposable
         GenerationObserver? observer, CancellationToken cancellation)
     {
         var scheduler = CreateScheduler(settings.Scheduler);
-        if (scheduler is IEtaScheduler etaScheduler) etaScheduler.Eta = settings.Eta;
         int b = batch.Count;
         bool cfg = settings.UsesGuidance;
         var clock = Stopwatch.StartNew();
@@ -297,7 +296,7 @@ public sealed partial class StableDiffusionPipeline : IDisposable
                 Guidance.Combine(modelOutput.AsSpan(0, shape.Length), cond, settings.GuidanceScale, guided);
                 if (settings.GuidanceRescale > 0) Guidance.Rescale(guided, cond, b, settings.GuidanceRescale);
             }
-            scheduler.Step(guided, t, latents, shape, generators);
+            scheduler.Step(guided, t, latents, shape, generators, settings.Eta);
             schedulerTime += (clock.Elapsed - unetEnd) + (unetStart - stepStart);
             observer?.OnStep(new StepInfo
             {
