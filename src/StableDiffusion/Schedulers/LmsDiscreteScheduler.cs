@@ -36,7 +36,7 @@ public sealed class LmsDiscreteScheduler : SigmaSchedulerBase
     }
 
     public override void Step(ReadOnlySpan<float> modelOutput, double timestep, Span<float> sample, LatentShape shape,
-                              IReadOnlyList<IRandomGenerator>? generators = null)
+                              IReadOnlyList<IRandomGenerator>? generators = null, double eta = 0)
     {
         CheckShapes(modelOutput, sample, shape);
         if (LmsOrder is < 1 or > DefaultOrder)
