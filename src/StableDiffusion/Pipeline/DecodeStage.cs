@@ -13,12 +13,17 @@ namespace StableDiffusion.Pipeline;
 /// </summary>
 public sealed class DecodeStage(Func<float[], LatentShape, CancellationToken, (float[] Pixels, int Height, int Width)> decode)
 {
+    /// <summary>Time in the VAE decoder, and in post-processing, of the last <see cref="Decode"/>.</summary>
+    public (TimeSpan Vae, TimeSpan Postprocess) Timings { get; private set; }
+
     public (float[] Pixels, Image<Rgb24> Image)[] Decode(float[] latents, LatentShape shape, float scalingFactor,
         MaskCropOverlay? overlay, GenerationObserver? observer, CancellationToken cancellation)
     {
         cancellation.ThrowIfCancellationRequested();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         for (int i = 0; i < latents.Length; i++) latents[i] /= scalingFactor;
         var (decoded, height, width) = decode(latents, shape, cancellation);
+        var vae = clock.Elapsed;
         observer?.OnDecoded(latents, decoded);
         int imageLength = height * width * 3;
         var images = new (float[] Pixels, Image<Rgb24> Image)[shape.Batch];
@@ -30,6 +35,7 @@ public sealed class DecodeStage(Func<float[], LatentShape, CancellationToken, (f
             var image = ImageConversion.ToImage(own, 0, height, width);
             images[i] = overlay is null ? (own, image) : overlay.Apply(image);
         }
+        Timings = (vae, clock.Elapsed - vae);
         return images;
     }
 }

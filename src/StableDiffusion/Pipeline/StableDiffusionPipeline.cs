@@ -258,13 +258,12 @@ public sealed partial class StableDiffusionPipeline : IDisposable
         denoise.Run(prompt, prepared, shape, settings, scheduler, generators, observer, cancellation);
 
         // 4. Decode.
-        var decodeStart = clock.Elapsed;
-        var images = new DecodeStage(DecodeLatents).Decode(prepared.Latents, shape, ScalingFactor, prepared.Overlay, observer, cancellation);
-        var decoded = clock.Elapsed;
+        var decodeStage = new DecodeStage(DecodeLatents);
+        var images = decodeStage.Decode(prepared.Latents, shape, ScalingFactor, prepared.Overlay, observer, cancellation);
 
         var (unetTime, loopTime, iterations) = denoise.Timings;
         var timings = new GenerationTimings(promptStage.TokenizeTime, encoded - promptStage.TokenizeTime, unetTime, loopTime,
-            decoded - decodeStart, TimeSpan.Zero, iterations, b) { PrepareLatents = preparedAt - encoded };
+            decodeStage.Timings.Vae, decodeStage.Timings.Postprocess, iterations, b) { PrepareLatents = preparedAt - encoded };
         var overrides = SchedulerOverrides(scheduler);
         var results = new GenerationResult[b];
         for (int i = 0; i < b; i++)
