@@ -1,7 +1,7 @@
 using System.Text.Json;
 using StableDiffusion.Random;
 using StableDiffusion.Schedulers;
-using StableDiffusion.Tests.Support;
+using StableDiffusion.Tests.Pipeline;
 
 namespace StableDiffusion.Tests.Schedulers;
 
@@ -12,13 +12,12 @@ namespace StableDiffusion.Tests.Schedulers;
 /// </summary>
 public sealed class ImageCaseReplay
 {
-    private readonly string _folder;
+    private readonly PipelineCase _case;
 
     public ImageCaseReplay(string folder, string caseId)
     {
-        _folder = folder;
-        using var manifest = Fixtures.ReadJson(folder, "manifest.json");
-        Case = manifest.RootElement.GetProperty("cases").EnumerateArray().Single(e => e.GetProperty("id").GetString() == caseId).Clone();
+        _case = PipelineCase.Load(folder).Single(c => c.Id == caseId);
+        Case = _case.Raw;
         var sched = Case.GetProperty("scheduler");
         Scheduler = SchedulerRegistry.Create(sched.GetProperty("class").GetString()!, SchedulerConfig.Parse(sched.GetProperty("config").GetRawText()));
         Scheduler.SetTimesteps(Case.GetProperty("num_inference_steps").GetInt32());
@@ -48,6 +47,10 @@ public sealed class ImageCaseReplay
         ExpectedBeginIndex = after.ValueKind == JsonValueKind.Null ? null : after.GetInt32();
     }
 
+    /// <summary>The ids of the cases of the manifest in <paramref name="folder"/> that <paramref name="where"/> selects (all by default).</summary>
+    public static TheoryData<string> CaseIds(string folder, Func<JsonElement, bool>? where = null) =>
+        new(PipelineCase.Load(folder).Where(c => where?.Invoke(c.Raw) ?? true).Select(c => c.Id));
+
     public JsonElement Case { get; }
     public IScheduler Scheduler { get; }
     public LatentShape Shape { get; }
@@ -65,7 +68,7 @@ public sealed class ImageCaseReplay
     /// <summary>The scheduler's begin_index once the pipeline has run (null for the classes without set_begin_index).</summary>
     public int? ExpectedBeginIndex { get; }
 
-    public double Eta => Case.GetProperty("eta").GetDouble();
+    public double Eta => _case.Eta;
 
     /// <summary>Sets the begin index as the pipeline does, where the class has set_begin_index (diffusers' hasattr check).</summary>
     public void SetBeginIndexLikeThePipeline()
@@ -76,8 +79,7 @@ public sealed class ImageCaseReplay
     }
 
     /// <summary>A file of the case.</summary>
-    public float[] Read(string name) =>
-        Fixtures.ReadF32(Fixtures.ExpectedPath(_folder, Case.GetProperty("files").GetProperty(name).GetProperty("file").GetString()!));
+    public float[] Read(string name) => _case.F32(name);
 
     /// <summary>ScaleModelInput of <paramref name="copies"/> copies of <paramref name="latents"/> (the CFG batch), compared with iteration <paramref name="i"/> of unet_input_sample.</summary>
     public double ScaledInputError(float[] unetInput, int i, ReadOnlySpan<float> latents, int copies)

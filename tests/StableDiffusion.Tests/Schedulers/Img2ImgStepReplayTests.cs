@@ -1,4 +1,3 @@
-using StableDiffusion.Tests.Support;
 using Xunit.Abstractions;
 
 namespace StableDiffusion.Tests.Schedulers;
@@ -14,13 +13,7 @@ public class Img2ImgStepReplayTests(ITestOutputHelper output)
 {
     private const string Folder = "img2img-diffusers-0.35";
 
-    public static TheoryData<string> CaseIds()
-    {
-        using var manifest = Fixtures.ReadJson(Folder, "manifest.json");
-        var data = new TheoryData<string>();
-        foreach (var c in manifest.RootElement.GetProperty("cases").EnumerateArray()) data.Add(c.GetProperty("id").GetString()!);
-        return data;
-    }
+    public static TheoryData<string> CaseIds() => ImageCaseReplay.CaseIds(Folder);
 
     [Theory]
     [MemberData(nameof(CaseIds))]

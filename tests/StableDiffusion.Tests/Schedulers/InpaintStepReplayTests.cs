@@ -1,4 +1,3 @@
-using StableDiffusion.Tests.Support;
 using Xunit.Abstractions;
 
 namespace StableDiffusion.Tests.Schedulers;
@@ -16,14 +15,8 @@ public class InpaintStepReplayTests(ITestOutputHelper output)
 {
     private const string Folder = "inpaint-diffusers-0.35";
 
-    public static TheoryData<string> CaseIds()
-    {
-        using var manifest = Fixtures.ReadJson(Folder, "manifest.json");
-        var data = new TheoryData<string>();
-        foreach (var c in manifest.RootElement.GetProperty("cases").EnumerateArray())
-            if (c.GetProperty("unet_in_channels").GetInt32() == 4) data.Add(c.GetProperty("id").GetString()!);
-        return data;
-    }
+    public static TheoryData<string> CaseIds() =>
+        ImageCaseReplay.CaseIds(Folder, c => c.GetProperty("unet_in_channels").GetInt32() == 4);
 
     [Theory]
     [MemberData(nameof(CaseIds))]
