@@ -72,8 +72,9 @@ public static class LatentParametersRewriter
         // Batch as the input names it (free-dimension overrides go by name); latent sizes as the old output had them.
         var input = graph.Input.FirstOrDefault(i => graph.Initializer.All(t => t.Name != i.Name));
         var old = graph.Output.FirstOrDefault(o => o.Type?.TensorType?.Shape?.Dim.Count == 4);
-        var type = matcher.ElementType(sampling.Parameters) ?? (TensorProto.Types.DataType?)old?.Type.TensorType.ElemType
-            ?? TensorProto.Types.DataType.Float;
+        // The output keeps the element type of the output it replaces (a float16-IO export casts its float32 parameters).
+        var inner = matcher.ElementType(sampling.Parameters);
+        var type = old?.Type.TensorType.ElemType is int t and > 0 ? (TensorProto.Types.DataType)t : inner ?? TensorProto.Types.DataType.Float;
         object batch = DimOrName(input, 0) ?? "batch";
         object height = Dim(old, 2) is long h ? h : "height_latent";
         object width = Dim(old, 3) is long w ? w : "width_latent";
@@ -82,7 +83,9 @@ public static class LatentParametersRewriter
         int before = graph.Node.Count;
         graph.Output.Clear();
         graph.Output.Add(OnnxNodes.TensorValue(OutputName, type, batch, size, height, width));
-        graph.Node.Add(OnnxNodes.Node("Identity", [sampling.Parameters], [OutputName], $"{OutputName}/Identity"));
+        graph.Node.Add(inner is { } known && known != type
+            ? OnnxNodes.Node("Cast", [sampling.Parameters], [OutputName], $"{OutputName}/Cast", "", OnnxNodes.Int("to", (long)type))
+            : OnnxNodes.Node("Identity", [sampling.Parameters], [OutputName], $"{OutputName}/Identity"));
         DeadNodes.Remove(graph);
         DeadNodes.RemoveStaleValueInfo(graph);
         DeadNodes.RemoveUnusedInitializers(graph);

@@ -12,6 +12,12 @@ public enum SyntheticSampling
     /// <summary>Samples inside like a torch 2 export: Split on channels, Div by 2, operands in the other order than the fixture's.</summary>
     Split,
 
+    /// <summary>Samples inside with two constant Slices (mean [0, 4), logvar [4, end)), Mul by 0.5 first, and a fixed-shape RandomNormal.</summary>
+    ConstantSlices,
+
+    /// <summary>As <see cref="ConstantSlices"/> with the halves swapped (mean from channels 4-7): not diffusers' distribution.</summary>
+    SwappedHalves,
+
     /// <summary>Adds unseeded noise to a 4-channel latent, with no distribution to recover.</summary>
     Unrecognized,
 }
@@ -27,7 +33,7 @@ public static class SyntheticVaeEncoder
     public static OnnxGraphFile Build(SyntheticSampling sampling)
     {
         const TensorProto.Types.DataType f32 = TensorProto.Types.DataType.Float;
-        int channels = sampling == SyntheticSampling.Split ? 2 * LatentChannels : LatentChannels;
+        int channels = sampling is SyntheticSampling.Split or SyntheticSampling.ConstantSlices or SyntheticSampling.SwappedHalves ? 2 * LatentChannels : LatentChannels;
         var g = new GraphProto { Name = "vae_encoder" };
         g.Input.Add(OnnxNodes.TensorValue("sample", f32, "batch", 3, "height", "width"));
         g.Output.Add(OnnxNodes.TensorValue("latent_sample", f32, "batch", LatentChannels, "height_latent", "width_latent"));
@@ -54,6 +60,28 @@ public static class SyntheticVaeEncoder
                 Node("Identity", ["eps"], "eps_copy");
                 Node("Mul", ["eps_copy", "std"], "scaled");
                 Node("Add", ["scaled", "mean"], "latent_sample");
+                break;
+            case SyntheticSampling.ConstantSlices:
+            case SyntheticSampling.SwappedHalves:
+                bool swapped = sampling == SyntheticSampling.SwappedHalves;
+                Node("Conv", ["sample", "quant_conv.weight"], "parameters");
+                g.Initializer.Add(TensorData.FromInt64s("zero", [0], 1));
+                g.Initializer.Add(TensorData.FromInt64s("half_channels", [LatentChannels], 1));
+                g.Initializer.Add(TensorData.FromInt64s("logvar_start", [LatentChannels], 1)); // equal constants, not one value
+                g.Initializer.Add(TensorData.FromInt64s("end", [long.MaxValue], 1));
+                g.Initializer.Add(TensorData.FromInt64s("channel_axis", [1], 1));
+                g.Initializer.Add(TensorData.FromFloats("min", [-30f]));
+                g.Initializer.Add(TensorData.FromFloats("max", [20f]));
+                g.Initializer.Add(TensorData.FromFloats("half", [0.5f]));
+                Node("Slice", ["parameters", "zero", "half_channels", "channel_axis"], swapped ? "logvar" : "mean");
+                Node("Slice", ["parameters", "logvar_start", "end", "channel_axis"], swapped ? "mean" : "logvar");
+                Node("Clip", ["logvar", "min", "max"], "clipped");
+                Node("Mul", ["half", "clipped"], "half_logvar");
+                Node("Exp", ["half_logvar"], "std");
+                Node("RandomNormal", [], "eps", OnnxNodes.Int("dtype", 1), OnnxNodes.Ints("shape", 2, LatentChannels, 3, 5));
+                Node("Cast", ["eps"], "eps_float", OnnxNodes.Int("to", 1));
+                Node("Mul", ["std", "eps_float"], "scaled");
+                Node("Add", ["mean", "scaled"], "latent_sample");
                 break;
             default:
                 Node("Conv", ["sample", "quant_conv.weight"], "mean");

@@ -117,6 +117,22 @@ public sealed partial class VaeEncoderTests(VaeEncoderFixture encoders, ITestOut
     }
 
     [Fact]
+    public void Float16GraphIsRewrittenInItsOwnPrecision()
+    {
+        // tiny-sd-fp16io: the fp32 graph between Cast(to=float) on the input and Cast(to=float16) on the output.
+        using var encoder = VaeEncoder.Load(encoders.Sessions, Path.Combine(Fixtures.TinySdFp16Io, "vae_encoder", "model.onnx"));
+        Assert.True(encoder.Rewritten);
+        Assert.Equal(Microsoft.ML.OnnxRuntime.Tensors.TensorElementType.Float16, encoder.FloatType);
+        var rewritten = LatentParametersRewriter.Rewrite(OnnxGraphFile.Load(Path.Combine(Fixtures.TinySdFp16Io, "vae_encoder", "model.onnx"))).Model!;
+        Assert.Equal((int)TensorProto.Types.DataType.Float16, rewritten.Graph.Output[0].Type.TensorType.ElemType);
+        Assert.Equal("Cast", rewritten.Producer("latent_parameters")!.OpType);
+        var c = PipelineCase.Load("img2img-diffusers-0.35").Single(x => x.Id == "pndm_s075");
+        var parameters = encoder.EncodeParameters(c.F32("image_preprocessed"), 1, 64, 64);
+        Compare.Close(c.F32("vae_latent_parameters"), parameters, 5e-3, "fp16io latent_parameters"); // README: ~5e-3 for fp16io outputs
+        output.WriteLine($"fp16io: max |Δ| latent_parameters {Compare.MaxAbs(c.F32("vae_latent_parameters"), parameters):E2}");
+    }
+
+    [Fact]
     public void RewriteExposesTheQuantConvOutputAndDropsTheSampling()
     {
         var original = OnnxGraphFile.Load(Path.Combine(Fixtures.TinySd, "vae_encoder", "model.onnx"));
@@ -168,17 +184,19 @@ public sealed partial class VaeEncoderTests(VaeEncoderFixture encoders, ITestOut
         Assert.Equal(8, outputs[0].Type.TensorType.Shape.Dim[1].DimValue);
     }
 
-    [Fact]
-    public void SplitVariantIsRewrittenAndRuns()
+    [Theory]
+    [InlineData(SyntheticSampling.Split)]
+    [InlineData(SyntheticSampling.ConstantSlices)]
+    public void ExporterVariantsAreRewrittenAndRun(SyntheticSampling sampling)
     {
         using var folder = new TempFolder();
-        string path = folder.Save(SyntheticVaeEncoder.Build(SyntheticSampling.Split));
+        string path = folder.Save(SyntheticVaeEncoder.Build(sampling));
         using var encoder = VaeEncoder.Load(encoders.Sessions, path);
         Assert.True(encoder.Rewritten);
         Assert.Equal(4, encoder.LatentChannels);
         var image = Image(2, 3, 5, seed: 1);
         var parameters = encoder.EncodeParameters(image, 2, 3, 5);
-        Compare.Close(SyntheticVaeEncoder.Conv(image, 2, 15, 8), parameters, 1e-6, "split variant: the Conv output");
+        Compare.Close(SyntheticVaeEncoder.Conv(image, 2, 15, 8), parameters, 1e-6, $"{sampling}: the Conv output");
         // Deterministic: the random node is gone.
         Assert.Equal(parameters, encoder.EncodeParameters(image, 2, 3, 5));
     }
@@ -202,14 +220,16 @@ public sealed partial class VaeEncoderTests(VaeEncoderFixture encoders, ITestOut
         Assert.Equal(live, OnnxComponent.LiveSessions);
     }
 
-    [Fact]
-    public void UnrecognizedInGraphSamplingIsRefusedClearly()
+    [Theory]
+    [InlineData(SyntheticSampling.Unrecognized)]
+    [InlineData(SyntheticSampling.SwappedHalves)]
+    public void UnrecognizedInGraphSamplingIsRefusedClearly(SyntheticSampling sampling)
     {
         using var folder = new TempFolder();
-        string path = folder.Save(SyntheticVaeEncoder.Build(SyntheticSampling.Unrecognized));
+        string path = folder.Save(SyntheticVaeEncoder.Build(sampling));
         var e = Assert.Throws<ModelLoadException>(() => VaeEncoder.Load(encoders.Sessions, path));
         Assert.Equal(ModelLoadError.UnsupportedGraph, e.Error);
-        Assert.Contains("RandomNormalLike 'eps_node', unseeded, so it cannot reproduce seeded images", e.Message);
+        Assert.Contains("'eps_node', unseeded, so it cannot reproduce seeded images", e.Message);
         Assert.Contains("not recognized", e.Message);
         Assert.Contains("Optimum 1.23", e.Message);
     }
