@@ -2,6 +2,7 @@ using System.Diagnostics;
 using StableDiffusion.Models;
 using StableDiffusion.Random;
 using StableDiffusion.Schedulers;
+using StableDiffusion.Tensors;
 
 namespace StableDiffusion.Pipeline;
 
