@@ -71,10 +71,10 @@ public static class LatentParametersRewriter
 
         // Batch as the input names it (free-dimension overrides go by name); latent sizes as the old output had them.
         var input = graph.Input.FirstOrDefault(i => graph.Initializer.All(t => t.Name != i.Name));
-        var old = graph.Output.FirstOrDefault(o => o.Type?.TensorType?.Shape?.Dim.Count == 4);
+        var old = graph.Output.FirstOrDefault(o => o.Type?.TensorType?.Shape?.Dim.Count == 4) ?? graph.Output.FirstOrDefault();
         // The output keeps the element type of the output it replaces (a float16-IO export casts its float32 parameters).
         var inner = matcher.ElementType(sampling.Parameters);
-        var type = old?.Type.TensorType.ElemType is int t and > 0 ? (TensorProto.Types.DataType)t : inner ?? TensorProto.Types.DataType.Float;
+        var type = old?.Type?.TensorType?.ElemType is int t and > 0 ? (TensorProto.Types.DataType)t : inner ?? TensorProto.Types.DataType.Float;
         object batch = DimOrName(input, 0) ?? "batch";
         object height = Dim(old, 2) is long h ? h : "height_latent";
         object width = Dim(old, 3) is long w ? w : "width_latent";
@@ -90,6 +90,9 @@ public static class LatentParametersRewriter
         DeadNodes.RemoveStaleValueInfo(graph);
         DeadNodes.RemoveUnusedInitializers(graph);
         copy.InvalidateIndex();
+        if (graph.Node.Where(IsRandom).ToList() is { Count: > 0 } upstream)
+            return Refuse($"the graph samples its latent inside ({drawn}), and its distribution parameters themselves depend on " +
+                $"{string.Join(", ", upstream.Select(r => $"{r.OpType} '{r.Name}'"))}, unseeded, so even they cannot reproduce seeded images.");
         return new(copy, true, channels,
             $"the graph drew its sample inside with {drawn}, unseeded; it now outputs the distribution parameters '{sampling.Parameters}' " +
             $"as '{OutputName}' [{string.Join(", ", new[] { batch, size, height, width })}] ({before + 1 - graph.Node.Count} sampling nodes removed)");

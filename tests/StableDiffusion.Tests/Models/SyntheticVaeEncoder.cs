@@ -18,6 +18,9 @@ public enum SyntheticSampling
     /// <summary>As <see cref="ConstantSlices"/> with the halves swapped (mean from channels 4-7): not diffusers' distribution.</summary>
     SwappedHalves,
 
+    /// <summary>As <see cref="Split"/>, with unseeded noise added to the image before quant_conv (the parameters are random too).</summary>
+    NoisyParameters,
+
     /// <summary>Adds unseeded noise to a 4-channel latent, with no distribution to recover.</summary>
     Unrecognized,
 }
@@ -33,7 +36,7 @@ public static class SyntheticVaeEncoder
     public static OnnxGraphFile Build(SyntheticSampling sampling)
     {
         const TensorProto.Types.DataType f32 = TensorProto.Types.DataType.Float;
-        int channels = sampling is SyntheticSampling.Split or SyntheticSampling.ConstantSlices or SyntheticSampling.SwappedHalves ? 2 * LatentChannels : LatentChannels;
+        int channels = sampling is SyntheticSampling.Unrecognized or SyntheticSampling.None ? LatentChannels : 2 * LatentChannels;
         var g = new GraphProto { Name = "vae_encoder" };
         g.Input.Add(OnnxNodes.TensorValue("sample", f32, "batch", 3, "height", "width"));
         g.Output.Add(OnnxNodes.TensorValue("latent_sample", f32, "batch", LatentChannels, "height_latent", "width_latent"));
@@ -47,7 +50,13 @@ public static class SyntheticVaeEncoder
                 Node("Conv", ["sample", "quant_conv.weight"], "latent_sample");
                 break;
             case SyntheticSampling.Split:
-                Node("Conv", ["sample", "quant_conv.weight"], "parameters");
+            case SyntheticSampling.NoisyParameters:
+                if (sampling == SyntheticSampling.NoisyParameters)
+                {
+                    Node("RandomUniformLike", ["sample"], "dither");
+                    Node("Add", ["sample", "dither"], "dithered");
+                }
+                Node("Conv", [sampling == SyntheticSampling.NoisyParameters ? "dithered" : "sample", "quant_conv.weight"], "parameters");
                 g.Initializer.Add(TensorData.FromInt64s("halves", [LatentChannels, LatentChannels], 2));
                 g.Initializer.Add(TensorData.FromFloats("min", [-30f]));
                 g.Initializer.Add(TensorData.FromFloats("max", [20f]));

@@ -235,6 +235,14 @@ public sealed partial class VaeEncoderTests(VaeEncoderFixture encoders, ITestOut
     }
 
     [Fact]
+    public void RandomParametersAreRefused()
+    {
+        var result = LatentParametersRewriter.Rewrite(SyntheticVaeEncoder.Build(SyntheticSampling.NoisyParameters));
+        Assert.False(result.Found);
+        Assert.Contains("parameters themselves depend on RandomUniformLike 'dither_node'", result.Description);
+    }
+
+    [Fact]
     public void SessionOnTheSampleOutputIsRefused()
     {
         string path = Path.Combine(Fixtures.TinySd, "vae_encoder", "model.onnx");
