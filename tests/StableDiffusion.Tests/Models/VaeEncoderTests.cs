@@ -18,6 +18,7 @@ namespace StableDiffusion.Tests.Models;
 /// torch generators in draw order (and the samples from the reference parameters), the samples from our parameters within 2e-4, and the refusals of graphs that
 /// cannot reproduce seeds.
 /// </summary>
+[Collection(LiveSessionCount.Name)]
 public sealed partial class VaeEncoderTests(VaeEncoderFixture encoders, ITestOutputHelper output) : IClassFixture<VaeEncoderFixture>
 {
     private const double ParametersTolerance = 2e-4; // tiny-sd/README.md: measured 2.5e-5, budget 2e-4
