@@ -92,8 +92,9 @@ public static class VaeImageProcessor
         if (mask.Length == 0 || image.Length % mask.Length != 0)
             throw new ArgumentException($"An image of {image.Length} values does not have whole planes of {mask.Length} mask values.");
         var result = new float[image.Length];
-        for (int i = 0; i < image.Length; i++)
-            result[i] = image[i] * (mask[i % mask.Length] < 0.5f ? 1f : 0f);
+        for (int start = 0; start < image.Length; start += mask.Length)
+            for (int i = 0; i < mask.Length; i++)
+                result[start + i] = image[start + i] * (mask[i] < 0.5f ? 1f : 0f);
         return result;
     }
 
