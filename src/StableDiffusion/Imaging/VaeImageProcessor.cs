@@ -158,7 +158,8 @@ public static class VaeImageProcessor
     /// <c>apply_overlay(mask, init_image, image, crop_coords)</c>: the generated <paramref name="image"/> (resized with
     /// "crop" into the crop box of a black canvas when <paramref name="crop"/> is given) with the original image
     /// alpha-composited on top through <c>invert(mask.convert("L"))</c>, premultiplied as PIL's RGBa paste is.
-    /// The init image and mask are first resized to the generated image's size (no-op when equal). Returns RGB.
+    /// The init image and mask are first resized to the generated image's size (no-op when equal); pass the ORIGINAL
+    /// init image and mask, in their own modes (an RGBA original's alpha takes part, as in diffusers). Returns RGB.
     /// </summary>
     public static SourceImage ApplyOverlay(SourceImage mask, SourceImage initImage, SourceImage image, CropRegion? crop = null)
     {
