@@ -92,8 +92,9 @@ public static class VaeImageProcessor
         if (mask.Length == 0 || image.Length % mask.Length != 0)
             throw new ArgumentException($"An image of {image.Length} values does not have whole planes of {mask.Length} mask values.");
         var result = new float[image.Length];
-        for (int i = 0; i < image.Length; i++)
-            result[i] = image[i] * (mask[i % mask.Length] < 0.5f ? 1f : 0f);
+        for (int start = 0; start < image.Length; start += mask.Length)
+            for (int i = 0; i < mask.Length; i++)
+                result[start + i] = image[start + i] * (mask[i] < 0.5f ? 1f : 0f);
         return result;
     }
 
@@ -157,7 +158,8 @@ public static class VaeImageProcessor
     /// <c>apply_overlay(mask, init_image, image, crop_coords)</c>: the generated <paramref name="image"/> (resized with
     /// "crop" into the crop box of a black canvas when <paramref name="crop"/> is given) with the original image
     /// alpha-composited on top through <c>invert(mask.convert("L"))</c>, premultiplied as PIL's RGBa paste is.
-    /// The init image and mask are first resized to the generated image's size (no-op when equal). Returns RGB.
+    /// The init image and mask are first resized to the generated image's size (no-op when equal); pass the ORIGINAL
+    /// init image and mask, in their own modes (an RGBA original's alpha takes part, as in diffusers). Returns RGB.
     /// </summary>
     public static SourceImage ApplyOverlay(SourceImage mask, SourceImage initImage, SourceImage image, CropRegion? crop = null)
     {
