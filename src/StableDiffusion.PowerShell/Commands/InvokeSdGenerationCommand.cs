@@ -1,4 +1,6 @@
 using System.Management.Automation;
+using Microsoft.PowerShell.Commands;
+using StableDiffusion.Imaging;
 using StableDiffusion.Pipeline;
 using StableDiffusion.PowerShell.Objects;
 using StableDiffusion.PowerShell.Support;
@@ -6,7 +8,7 @@ using StableDiffusion.PowerShell.Support;
 namespace StableDiffusion.PowerShell.Commands;
 
 /// <summary>
-/// <para type="synopsis">Generates images from text prompts.</para>
+/// <para type="synopsis">Generates images from text prompts, optionally starting from an init image (image-to-image) and a mask (inpainting).</para>
 /// <para type="description">Runs the Stable Diffusion pipeline for each prompt (piped by value or by property name) and writes SdImage objects as each batch finishes.</para>
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "SdGeneration")]
@@ -18,6 +20,7 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
     private readonly CancellationTokenSource _stop = new();
     private int _nextIndex;
     private int _done;
+    private readonly SourceImageCache _images = new();
 
     /// <summary>The loaded model (New-SdPipeline).</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true)]
@@ -41,12 +44,12 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
 
     /// <summary>Denoising steps.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
-    public int Steps { get; set; } = 50;
+    public int Steps { get; set; } = GenerationDefaults.Steps;
 
     /// <summary>Classifier-free guidance scale (1 or less: no guidance).</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("CfgScale", "Guidance")]
-    public double GuidanceScale { get; set; } = 7.5;
+    public double GuidanceScale { get; set; } = GenerationDefaults.GuidanceScale;
 
     /// <summary>Image width in pixels (a multiple of 8); default: the model's size.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -58,15 +61,15 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
 
     /// <summary>Images per prompt; image j uses seed + j.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
-    public int ImagesPerPrompt { get; set; } = 1;
+    public int ImagesPerPrompt { get; set; } = GenerationDefaults.ImagesPerPrompt;
 
     /// <summary>DDIM's η (0: deterministic); schedulers without it ignore it.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
-    public double Eta { get; set; }
+    public double Eta { get; set; } = GenerationDefaults.Eta;
 
     /// <summary>diffusers' guidance_rescale (0 to 1), for zero-terminal-SNR v-prediction models.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
-    public double GuidanceRescale { get; set; }
+    public double GuidanceRescale { get; set; } = GenerationDefaults.GuidanceRescale;
 
     /// <summary>A scheduler for this call only: a name, or a hashtable with Name and options.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -75,7 +78,29 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
 
     /// <summary>Images sent through the UNet together.</summary>
     [Parameter]
-    public int BatchSize { get; set; } = 1;
+    public int BatchSize { get; set; } = GenerationDefaults.BatchSize;
+
+    /// <summary>The image to start from (image-to-image; with -Mask inpainting): a path, a file, an SdImage or an ImageSharp image.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull]
+    public SdImageArgument? InitImage { get; set; }
+
+    /// <summary>The inpainting mask (white = repaint), the init image's size: a path, a file, an SdImage or an ImageSharp image.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull]
+    public SdImageArgument? Mask { get; set; }
+
+    /// <summary>How much of the init image is noised away, 0 to 1; default: 0.8 for image-to-image, 1 for inpainting (diffusers').</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull]
+    [OptionalNumber]
+    public double? Strength { get; set; }
+
+    /// <summary>Inpaint only a crop around the mask, this many pixels wider (diffusers' padding_mask_crop).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull]
+    [OptionalNumber(integer: true)]
+    public int? MaskCropPadding { get; set; }
 
     protected override void BeginProcessing()
     {
@@ -89,12 +114,32 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
         {
             ThrowTerminatingError(ErrorRecords.Argument("The pipeline has been disposed; load the model again with New-SdPipeline.", "PipelineDisposed", Pipeline));
         }
+        // The input images first: a missing or unreadable file is this record's error, before any model work.
+        if (!TryLoad(InitImage, nameof(InitImage), "init image", out var initImage) || !TryLoad(Mask, nameof(Mask), "mask", out var mask))
+            return;
+        if (ImageTaskRules.Check(initImage, mask, Strength, MaskCropPadding) is [var problem, ..])
+        {
+            object? target = problem.Setting switch
+            {
+                nameof(InitImage) => InitImage?.ToString(),
+                nameof(Mask) => Mask?.ToString(),
+                nameof(Strength) => Strength,
+                _ => MaskCropPadding,
+            };
+            WriteError(ErrorRecords.Argument(problem.Message, problem.ErrorId, target));
+            return;
+        }
+
         GenerationSettings settings;
         List<ImageRequest> requests;
         try
         {
             settings = new GenerationSettings
             {
+                InitImage = initImage,
+                Mask = mask,
+                Strength = Strength,
+                MaskCropPadding = MaskCropPadding,
                 Steps = Steps,
                 GuidanceScale = (float)GuidanceScale,
                 Width = Width,
@@ -126,6 +171,79 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
             _pending.Add(request);
             if (_pending.Count >= BatchSize) Flush();
         }
+    }
+
+    /// <summary>
+    /// The image an -InitImage or -Mask argument names: in memory as given, or its file (FileSystem paths only, resolved
+    /// against the current location, each file decoded once per call). False after writing the record's error.
+    /// </summary>
+    private bool TryLoad(SdImageArgument? argument, string parameter, string what, out SourceImage? image)
+    {
+        image = null;
+        if (argument is null) return true;
+        if (argument.Image is { } inMemory)
+        {
+            image = inMemory;
+            return true;
+        }
+        if (argument.Path is null)
+        {
+            if (argument.Recorded is { } recorded)
+            {
+                WriteError(ErrorRecords.Argument(
+                    $"'{argument.RecordedIn}' was generated from an {what} that was not a file ({recorded}); give it with -{parameter}.",
+                    $"{parameter}NotRecorded", argument.RecordedIn));
+                return false;
+            }
+            return true; // an empty cell: no image
+        }
+
+        string path;
+        try
+        {
+            path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(argument.Path, out var provider, out _);
+            if (provider.ImplementingType != typeof(FileSystemProvider))
+            {
+                WriteError(ErrorRecords.Argument(
+                    $"The {what} '{argument.Path}' is on the {provider.Name} provider; give the path of an image file.", $"{parameter}NotAFile", argument.Path));
+                return false;
+            }
+        }
+        catch (Exception e) when (e is System.Management.Automation.DriveNotFoundException or ProviderNotFoundException or ItemNotFoundException or PSArgumentException or NotSupportedException)
+        {
+            WriteError(new ErrorRecord(new FileNotFoundException($"The {what} '{argument.Path}' cannot be found: {e.Message}", argument.Path, e),
+                $"{parameter}NotFound", ErrorCategory.ObjectNotFound, argument.Path));
+            return false;
+        }
+
+        try
+        {
+            image = _images.Load(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            string location = SessionState.Path.CurrentFileSystemLocation.ProviderPath;
+            WriteError(new ErrorRecord(new FileNotFoundException(
+                $"The {what} '{path}' does not exist. Check the path (a relative path starts at the current location, '{location}').", path, e),
+                $"{parameter}NotFound", ErrorCategory.ObjectNotFound, path));
+            return false;
+        }
+        catch (InvalidDataException e)
+        {
+            WriteError(new ErrorRecord(new InvalidDataException($"The {what} '{path}' cannot be used: {e.Message}", e),
+                $"{parameter}Unreadable", ErrorCategory.InvalidData, path));
+            return false;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            WriteError(new ErrorRecord(new IOException($"The {what} '{path}' cannot be read: {e.Message} Check that the file is readable and not locked.", e),
+                $"{parameter}ReadError", e is UnauthorizedAccessException ? ErrorCategory.PermissionDenied : ErrorCategory.ReadError, path));
+            return false;
+        }
+        if (argument.Recorded is { } expected && expected.Sha256 != image.Sha256)
+            WriteWarning($"The {what} '{path}' is not the one '{argument.RecordedIn}' was generated from: its pixels' SHA-256 is {image.Sha256}, " +
+                $"the image records {expected}. The result will differ from that image.");
+        return true;
     }
 
     protected override void EndProcessing()

@@ -34,6 +34,18 @@ public sealed class SdImage : IDisposable
     public string Model => Result.Model;
     public string Precision => Result.Precision;
 
+    /// <summary>The init image it started from (file name, size, pixels; its SHA-256 is recorded in the PNG), or null for text-to-image.</summary>
+    public SourceImage? InitImage => Result.Settings.InitImage;
+
+    /// <summary>The inpainting mask, or null.</summary>
+    public SourceImage? Mask => Result.Settings.Mask;
+
+    /// <summary>The strength in effect (the task's default when none was given), or null for text-to-image.</summary>
+    public double? Strength => Result.Settings.EffectiveStrength;
+
+    /// <summary>The inpainting crop padding, or null.</summary>
+    public int? MaskCropPadding => Result.Settings.MaskCropPadding;
+
     /// <summary>Position of the image in the Invoke-SdGeneration call.</summary>
     public int Index => Result.Request.Index;
 

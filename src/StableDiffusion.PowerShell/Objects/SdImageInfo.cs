@@ -16,6 +16,22 @@ public sealed class SdImageInfo
         // SchedulerChoice's own ToString shows "Name (key=value, …)".
         Scheduler = parameters.Scheduler is null ? null
             : new SdSchedulerArgument(new SchedulerChoice(parameters.Scheduler, parameters.SchedulerOptions is { Count: > 0 } o ? o : null));
+        InitImage = Input(path, parameters.InitImage);
+        Mask = Input(path, parameters.Mask);
+    }
+
+    /// <summary>
+    /// A recorded input image as -InitImage/-Mask take it: the file of the recorded name in the PNG's folder when one is
+    /// there, else the bare name (resolved against the current location when bound). Invoke-SdGeneration warns when
+    /// the file's pixels are not the recorded ones.
+    /// </summary>
+    private static SdImageArgument? Input(string png, SourceImageRecord? recorded)
+    {
+        if (recorded is null) return null;
+        string? path = recorded.FileName;
+        if (path is not null && System.IO.Path.GetDirectoryName(png) is { } folder && File.Exists(System.IO.Path.Combine(folder, path)))
+            path = System.IO.Path.Combine(folder, path);
+        return new SdImageArgument(path, recorded, png);
     }
 
     /// <summary>The PNG file.</summary>
@@ -35,6 +51,18 @@ public sealed class SdImageInfo
 
     /// <summary>The scheduler with its options, ready to bind to -Scheduler.</summary>
     public SdSchedulerArgument? Scheduler { get; }
+
+    /// <summary>The init image, ready to bind to -InitImage (see <see cref="Input"/>), or null for text-to-image.</summary>
+    public SdImageArgument? InitImage { get; }
+
+    /// <summary>The inpainting mask, ready to bind to -Mask, or null.</summary>
+    public SdImageArgument? Mask { get; }
+
+    /// <summary>The strength (A1111's "Denoising strength"), or null.</summary>
+    public double? Strength => Parameters.Strength;
+
+    /// <summary>The inpainting crop padding, or null.</summary>
+    public int? MaskCropPadding => Parameters.MaskCropPadding;
 
     public string? Model => Parameters.Model;
     public string? Precision => Parameters.Precision;

@@ -28,6 +28,18 @@ public sealed partial record GenerationParameters
     public string? Precision { get; init; }
     public int Index { get; init; }
 
+    /// <summary>The init image (image-to-image, inpainting): its file name and pixel hash; null for text-to-image.</summary>
+    public SourceImageRecord? InitImage { get; init; }
+
+    /// <summary>The inpainting mask: its file name and pixel hash; null without one.</summary>
+    public SourceImageRecord? Mask { get; init; }
+
+    /// <summary>The strength in effect (diffusers' <c>strength</c>; A1111's "Denoising strength"); null for text-to-image.</summary>
+    public double? Strength { get; init; }
+
+    /// <summary>diffusers' <c>padding_mask_crop</c>, or null (the whole image is inpainted).</summary>
+    public int? MaskCropPadding { get; init; }
+
     /// <summary>The PNG text chunk key other tools read.</summary>
     public const string TextKey = "parameters";
 
@@ -54,6 +66,10 @@ public sealed partial record GenerationParameters
         if (SchedulerOptions is { Count: > 0 })
             fields.Add($"Scheduler options: {Quote(OptionsJson().ToJsonString())}");
         if (Precision is not null) fields.Add($"Precision: {Precision}");
+        if (Strength is { } strength) fields.Add($"Denoising strength: {F(strength)}");
+        if (InitImage is not null) fields.Add($"Init image: {Quote(InitImage.ToString())}");
+        if (Mask is not null) fields.Add($"Mask: {Quote(Mask.ToString())}");
+        if (MaskCropPadding is { } padding) fields.Add($"Mask crop padding: {padding.ToString(CultureInfo.InvariantCulture)}");
         sb.Append('\n').Append(string.Join(", ", fields));
         return sb.ToString();
     }
@@ -75,6 +91,10 @@ public sealed partial record GenerationParameters
         ["model"] = Model,
         ["vae"] = Vae,
         ["precision"] = Precision,
+        ["init_image"] = InitImage?.ToJson(),
+        ["mask"] = Mask?.ToJson(),
+        ["strength"] = Strength,
+        ["mask_crop_padding"] = MaskCropPadding,
     }.ToJsonString();
 
     private JsonObject OptionsJson()
@@ -119,13 +139,19 @@ public sealed partial record GenerationParameters
             Model = o["model"]?.GetValue<string>(),
             Vae = o["vae"]?.GetValue<string>(),
             Precision = o["precision"]?.GetValue<string>(),
+            InitImage = SourceImageRecord.FromJson(o["init_image"], "init_image"),
+            Mask = SourceImageRecord.FromJson(o["mask"], "mask"),
+            Strength = o["strength"]?.GetValue<double>(),
+            MaskCropPadding = o["mask_crop_padding"]?.GetValue<int>(),
         };
     }
 
     /// <summary>
     /// AUTOMATIC1111's layout: the prompt, an optional "Negative prompt: …" (both may span lines), then one line of
     /// "Key: value" pairs (values with commas are JSON-quoted). A "Schedule type: Karras" field is folded into the
-    /// sampler name ("DPM++ 2M" + Karras → "DPM++ 2M Karras"), which the scheduler registry knows.
+    /// sampler name ("DPM++ 2M" + Karras → "DPM++ 2M Karras"), which the scheduler registry knows. "Denoising strength"
+    /// is the strength (except beside "Hires …" fields, where it is the hires fix's); "Init image", "Mask" and "Mask crop
+    /// padding" are ours.
     /// </summary>
     public static GenerationParameters FromText(string text)
     {
@@ -180,11 +206,19 @@ public sealed partial record GenerationParameters
             Model = fields.GetValueOrDefault("Model"),
             Vae = fields.GetValueOrDefault("VAE"),
             Precision = fields.GetValueOrDefault("Precision"),
+            // A1111 writes "Denoising strength" for image-to-image, and for the hires fix of text-to-image, which is not ours.
+            Strength = fields.Keys.Any(k => k.StartsWith("Hires ", StringComparison.OrdinalIgnoreCase)) ? null : Double(fields, "Denoising strength"),
+            InitImage = fields.TryGetValue("Init image", out var init) ? SourceImageRecord.Parse(init, "Init image") : null,
+            Mask = fields.TryGetValue("Mask", out var mask) ? SourceImageRecord.Parse(mask, "Mask") : null,
+            MaskCropPadding = Int(fields, "Mask crop padding"),
         };
     }
 
     private static int? Int(Dictionary<string, string> f, string key) =>
         f.TryGetValue(key, out var v) ? int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i) ? i : throw new FormatException($"'{key}: {v}' is not an integer.") : null;
+
+    private static double? Double(Dictionary<string, string> f, string key) =>
+        f.TryGetValue(key, out var v) ? double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) ? x : throw new FormatException($"'{key}: {v}' is not a number.") : null;
 
     private static float? Float(Dictionary<string, string> f, string key) =>
         f.TryGetValue(key, out var v) ? float.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) ? x : throw new FormatException($"'{key}: {v}' is not a number.") : null;
@@ -198,5 +232,43 @@ public sealed partial record GenerationParameters
 
     private static string F(float value) => value.ToString("R", CultureInfo.InvariantCulture);
 
+    private static string F(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+
     private static string Quote(string s) => s.Contains(',') ? JsonSerializer.Serialize(s) : s;
+}
+
+/// <summary>
+/// An input image as metadata records it: the file name it was read from (no folder; null for an in-memory image) and
+/// the SHA-256 of its pixels (<see cref="SourceImage.Sha256"/>), which says whether a file is still that image.
+/// Text form: <c>name.png (sha256:…)</c>, or <c>sha256:…</c> without a name.
+/// </summary>
+public sealed partial record SourceImageRecord(string? FileName, string Sha256)
+{
+    /// <summary>What the metadata of an image generated from <paramref name="image"/> records (the file name only).</summary>
+    public static SourceImageRecord? From(SourceImage? image) =>
+        image is null ? null : new(image.FileName is { } f ? Path.GetFileName(f) : null, image.Sha256);
+
+    public override string ToString() => FileName is null ? $"sha256:{Sha256}" : $"{FileName} (sha256:{Sha256})";
+
+    internal JsonObject ToJson() => new() { ["name"] = FileName, ["sha256"] = Sha256 };
+
+    internal static SourceImageRecord? FromJson(JsonNode? node, string key)
+    {
+        if (node is null) return null;
+        if (node is not JsonObject o || o["sha256"]?.GetValue<string>() is not { } sha)
+            throw new FormatException($"The '{key}' record must be an object with name and sha256.");
+        return new SourceImageRecord(o["name"]?.GetValue<string>(), sha);
+    }
+
+    /// <exception cref="FormatException">The text is neither form.</exception>
+    public static SourceImageRecord Parse(string text, string key)
+    {
+        var m = TextForm().Match(text.Trim());
+        if (!m.Success) throw new FormatException($"'{key}: {text}' is not 'name (sha256:…)'.");
+        return new SourceImageRecord(m.Groups["name"].Success && m.Groups["name"].Value.Length > 0 ? m.Groups["name"].Value : null,
+            m.Groups["sha"].Value.ToLowerInvariant());
+    }
+
+    [GeneratedRegex(@"^(?:(?<name>.*?)\s*\(sha256:(?<sha>[0-9a-fA-F]{64})\)|sha256:(?<sha>[0-9a-fA-F]{64}))$")]
+    private static partial Regex TextForm();
 }

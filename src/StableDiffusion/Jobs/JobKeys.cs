@@ -30,6 +30,10 @@ public static class JobKeys
     public const string Eta = "Eta";
     public const string Width = "Width";
     public const string Height = "Height";
+    public const string InitImage = "InitImage";
+    public const string Mask = "Mask";
+    public const string Strength = "Strength";
+    public const string MaskCropPadding = "MaskCropPadding";
 
     /// <summary>Top-level keys.</summary>
     public static IReadOnlyList<string> TopLevel { get; } =
@@ -37,11 +41,11 @@ public static class JobKeys
 
     /// <summary>Keys of a prompt table (and the columns of a prompt CSV file).</summary>
     public static IReadOnlyList<string> PromptLevel { get; } =
-        [Prompt, NegativePrompt, Seeds, ImagesPerPrompt, Steps, GuidanceScale, GuidanceRescale, Eta, Width, Height, Scheduler];
+        [Prompt, NegativePrompt, Seeds, ImagesPerPrompt, Steps, GuidanceScale, GuidanceRescale, Eta, Width, Height, Scheduler, InitImage, Mask, Strength, MaskCropPadding];
 
     /// <summary>Keys of the Defaults table: a prompt's keys except the prompt itself and the scheduler (set at the top).</summary>
     public static IReadOnlyList<string> DefaultsLevel { get; } =
-        [NegativePrompt, Seeds, ImagesPerPrompt, Steps, GuidanceScale, GuidanceRescale, Eta, Width, Height];
+        [NegativePrompt, Seeds, ImagesPerPrompt, Steps, GuidanceScale, GuidanceRescale, Eta, Width, Height, InitImage, Mask, Strength, MaskCropPadding];
 
     /// <summary>Other spellings accepted for a key (the cmdlets' parameter names and common short forms).</summary>
     public static IReadOnlyDictionary<string, string> Aliases { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -52,6 +56,10 @@ public static class JobKeys
         ["cfgscale"] = GuidanceScale,
         ["modelpath"] = Model,
         ["vaepath"] = Vae,
+        ["image"] = InitImage,
+        ["maskimage"] = Mask,
+        ["denoisingstrength"] = Strength,
+        ["paddingmaskcrop"] = MaskCropPadding,
     };
 
     /// <summary>The canonical key for <paramref name="key"/> among <paramref name="known"/> (aliases included), or null.</summary>

@@ -50,6 +50,9 @@ internal sealed class JobTable
 
     public string Path { get; }
 
+    /// <summary>Where problems go (and the document they are about).</summary>
+    public JobProblems Problems => _problems;
+
     /// <summary>Whether the values are text cells to parse (a CSV row) rather than typed values.</summary>
     public bool IsText => _locate is not null;
 

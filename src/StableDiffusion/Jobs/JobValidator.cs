@@ -62,19 +62,20 @@ public static partial class JobValidator
         var scheduler = ReadScheduler(top, schedulerConfig);
         int batchSize = top.Int(JobKeys.BatchSize, 1, 64) ?? 1;
 
+        var images = new SourceImageCache(); // each input file read once, whichever prompts name it
         var defaults = new PromptSettings();
         if (top.Has(JobKeys.Defaults))
         {
             if (top.Raw(JobKeys.Defaults) is IDictionary d)
-                defaults = ReadSettings(new JobTable(d, top.Where(JobKeys.Defaults), JobKeys.DefaultsLevel, problems, DefaultsHint), schedulerConfig);
+                defaults = ReadSettings(new JobTable(d, top.Where(JobKeys.Defaults), JobKeys.DefaultsLevel, problems, DefaultsHint), schedulerConfig, images);
             else
                 top.Add(top.Where(JobKeys.Defaults), $"Defaults must be a table of settings (@{{ Steps = 30; Seeds = '1-4' }}); it is {JobTable.Describe(top.Raw(JobKeys.Defaults))}.");
         }
 
         var entries = new List<PromptEntry>();
-        if (top.Has(JobKeys.Prompts)) ReadPrompts(top, schedulerConfig, problems, entries);
+        if (top.Has(JobKeys.Prompts)) ReadPrompts(top, schedulerConfig, images, problems, entries);
         if (top.String(JobKeys.PromptFile) is { } promptFile)
-            PromptFileReader.Read(Resolve(document, promptFile), top.Where(JobKeys.PromptFile), problems, schedulerConfig, entries);
+            PromptFileReader.Read(Resolve(document, promptFile), top.Where(JobKeys.PromptFile), problems, schedulerConfig, images, entries);
         if (!top.Has(JobKeys.Prompts) && !top.Has(JobKeys.PromptFile))
             top.Add(JobKeys.Prompts, "The job has no prompts: give Prompts (a list of prompts or prompt tables), PromptFile (a .txt or .csv file), or both.");
 
@@ -105,6 +106,18 @@ public static partial class JobValidator
             problems.Add($"{JobKeys.Defaults}.{JobKeys.Seeds}",
                 $"{Count(withoutSeeds.Count, "prompt")} ha{(withoutSeeds.Count == 1 ? "s" : "ve")} no seeds ({List(withoutSeeds)}): " +
                 "give Seeds in Defaults or on each prompt, e.g. Seeds = '1-4' or Seeds = @(7, 42). Fixed seeds are what make a job resumable.");
+        }
+
+        // Image-to-image and inpainting settings must fit together (a mask needs an init image of its size…).
+        foreach (var entry in entries)
+        {
+            var s = defaults.Overlay(entry.Settings);
+            if (s.ImageFailed) continue;
+            foreach (var problem in ImageTaskRules.Check(s.InitImage, s.Mask, s.Strength, s.MaskCropPadding))
+            {
+                if (entry.InPromptFile) problems.AddElsewhere(entry.Location, problem.Message);
+                else problems.Add(entry.Location, problem.Message);
+            }
         }
 
         // Expansion needs a sound job (it would only repeat the problems above otherwise).
@@ -160,16 +173,22 @@ public static partial class JobValidator
         {
             var s = defaults.Overlay(entry.Settings);
             if (s.Seeds is null) continue;
-            int perPrompt = s.ImagesPerPrompt ?? 1;
+            int perPrompt = s.ImagesPerPrompt ?? GenerationDefaults.ImagesPerPrompt;
+            // With an init image and no size, the pipeline takes the image's (as Invoke-SdGeneration leaves it to it).
+            var (width, height) = s.InitImage is { } init ? ImageTaskRules.DefaultSize(init) : (model.DefaultImageSize, model.DefaultImageSize);
             var settings = new GenerationSettings
             {
-                Steps = s.Steps ?? 50,
-                GuidanceScale = (float)(s.GuidanceScale ?? 7.5),
-                GuidanceRescale = (float)(s.GuidanceRescale ?? 0),
-                Eta = (float)(s.Eta ?? 0),
-                Width = s.Width ?? model.DefaultImageSize,
-                Height = s.Height ?? model.DefaultImageSize,
+                Steps = s.Steps ?? GenerationDefaults.Steps,
+                GuidanceScale = (float)(s.GuidanceScale ?? GenerationDefaults.GuidanceScale),
+                GuidanceRescale = (float)(s.GuidanceRescale ?? GenerationDefaults.GuidanceRescale),
+                Eta = (float)(s.Eta ?? GenerationDefaults.Eta),
+                Width = s.Width ?? (s.InitImage is null ? width : null),
+                Height = s.Height ?? (s.InitImage is null ? height : null),
                 Scheduler = s.Scheduler,
+                InitImage = s.InitImage,
+                Mask = s.Mask,
+                Strength = s.Strength,
+                MaskCropPadding = s.MaskCropPadding,
             };
             (string schedulerName, var schedulerOptions) = DescribeScheduler(s.Scheduler ?? jobScheduler);
             foreach (long baseSeed in s.Seeds)
@@ -189,13 +208,17 @@ public static partial class JobValidator
                         GuidanceScale = settings.GuidanceScale,
                         GuidanceRescale = settings.GuidanceRescale,
                         Eta = settings.Eta,
-                        Width = settings.Width.Value,
-                        Height = settings.Height.Value,
+                        Width = settings.Width ?? width,
+                        Height = settings.Height ?? height,
                         Scheduler = schedulerName,
                         SchedulerOptions = schedulerOptions,
                         Model = model.Name,
                         Vae = vae?.Name,
                         Precision = precision switch { ModelPrecision.Float16 => "float16", ModelPrecision.Float32 => "float32", _ => null },
+                        InitImage = SourceImageRecord.From(settings.InitImage),
+                        Mask = SourceImageRecord.From(settings.Mask),
+                        Strength = settings.EffectiveStrength,
+                        MaskCropPadding = settings.MaskCropPadding,
                     };
                     items.Add(new RenderItem
                     {
@@ -235,7 +258,7 @@ public static partial class JobValidator
             problems.Add(repeats[3].Again.Source, $"… and {repeats.Count - 3} more like the above.");
     }
 
-    private static void ReadPrompts(JobTable top, SchedulerConfig? config, JobProblems problems, List<PromptEntry> entries)
+    private static void ReadPrompts(JobTable top, SchedulerConfig? config, SourceImageCache images, JobProblems problems, List<PromptEntry> entries)
     {
         string where = top.Where(JobKeys.Prompts);
         object? raw = top.Raw(JobKeys.Prompts);
@@ -260,7 +283,7 @@ public static partial class JobValidator
                 case IDictionary d:
                     var table = new JobTable(d, location, JobKeys.PromptLevel, problems, PromptHint);
                     string? prompt = table.String(JobKeys.Prompt, required: true, ": the text to render");
-                    var settings = ReadSettings(table, config);
+                    var settings = ReadSettings(table, config, images);
                     if (prompt is not null) entries.Add(new PromptEntry(location, prompt, settings));
                     break;
                 default:
@@ -271,8 +294,11 @@ public static partial class JobValidator
     }
 
     /// <summary>Reads the optional settings of a prompt, of Defaults, or of a prompt file row.</summary>
-    internal static PromptSettings ReadSettings(JobTable t, SchedulerConfig? config)
+    internal static PromptSettings ReadSettings(JobTable t, SchedulerConfig? config, SourceImageCache images)
     {
+        bool imageFailed = false;
+        var initImage = ReadImage(t, JobKeys.InitImage, "init image", images, ref imageFailed);
+        var mask = ReadImage(t, JobKeys.Mask, "mask", images, ref imageFailed);
         List<long>? seeds = null;
         bool seedsGiven = t.Has(JobKeys.Seeds) && !(t.IsText && t.Raw(JobKeys.Seeds) is string { Length: 0 });
         if (seedsGiven)
@@ -290,7 +316,46 @@ public static partial class JobValidator
             Width = Size(t, JobKeys.Width),
             Height = Size(t, JobKeys.Height),
             Scheduler = ReadScheduler(t, config),
+            InitImage = initImage,
+            Mask = mask,
+            ImageFailed = imageFailed,
+            Strength = t.Number(JobKeys.Strength, v => v is < 0 or > 1 ? $"Strength must be between 0 and 1 (0 keeps the init image, 1 replaces it); it is {v}." : null),
+            MaskCropPadding = t.Int(JobKeys.MaskCropPadding, 0, 16_384),
         };
+    }
+
+    /// <summary>
+    /// An init image or mask: the path resolved against the job file's folder and the file decoded now, so that a
+    /// missing or unreadable file is a problem at its key (with its line) before any model loads.
+    /// </summary>
+    private static SourceImage? ReadImage(JobTable t, string key, string what, SourceImageCache images, ref bool failed)
+    {
+        if (!t.Has(key) || t.Raw(key) is null || (t.IsText && t.Raw(key) is string s && s.Trim().Length == 0)) return null;
+        string? written = t.String(key);
+        if (written is null)
+        {
+            failed = true;
+            return null;
+        }
+        string path = Resolve(t.Problems.Document, written.Trim());
+        try
+        {
+            return images.Load(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            t.Add(t.Where(key), $"The {what} '{path}' does not exist (a relative path starts at the job file's folder, '{t.Problems.Document.BaseDirectory}').");
+        }
+        catch (InvalidDataException e)
+        {
+            t.Add(t.Where(key), $"The {what} '{path}' cannot be used: {e.Message}");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            t.Add(t.Where(key), $"The {what} '{path}' cannot be read: {e.Message}");
+        }
+        failed = true;
+        return null;
     }
 
     private static int? Size(JobTable t, string key)

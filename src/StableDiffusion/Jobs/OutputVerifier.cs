@@ -100,7 +100,13 @@ public static class OutputVerifier
         if (a != e) return $"scheduler options {a}, not {e}";
         if (actual.Model != expected.Model) return $"model {actual.Model}, not {expected.Model}";
         if (actual.Vae != expected.Vae) return $"VAE {actual.Vae ?? "(the model's)"}, not {expected.Vae ?? "(the model's)"}";
+        if (actual.InitImage?.Sha256 != expected.InitImage?.Sha256) return $"init image {Describe(actual.InitImage)}, not {Describe(expected.InitImage)}";
+        if (actual.Mask?.Sha256 != expected.Mask?.Sha256) return $"mask {Describe(actual.Mask)}, not {Describe(expected.Mask)}";
+        if (actual.Strength != expected.Strength) return $"strength {actual.Strength?.ToString() ?? "(none)"}, not {expected.Strength?.ToString() ?? "(none)"}";
+        if (actual.MaskCropPadding != expected.MaskCropPadding) return $"mask crop padding {actual.MaskCropPadding?.ToString() ?? "(none)"}, not {expected.MaskCropPadding?.ToString() ?? "(none)"}";
         if (expected.Precision is not null && actual.Precision != expected.Precision) return $"precision {actual.Precision}, not {expected.Precision}";
         return null;
     }
+
+    private static string Describe(SourceImageRecord? image) => image?.ToString() ?? "(none)";
 }

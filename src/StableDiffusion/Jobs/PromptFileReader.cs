@@ -1,17 +1,19 @@
 using System.Collections.Specialized;
+using StableDiffusion.Pipeline;
 using StableDiffusion.Schedulers;
 
 namespace StableDiffusion.Jobs;
 
 /// <summary>
 /// Reads a job's prompt file. A .csv file has a header row naming its columns — Prompt, and any of NegativePrompt,
-/// Seeds (or Seed), ImagesPerPrompt, Steps, GuidanceScale, GuidanceRescale, Eta, Width, Height, Scheduler — and each
-/// row overrides the job's defaults where its cell is not empty. Any other file holds one prompt per line; blank lines
+/// Seeds (or Seed), ImagesPerPrompt, Steps, GuidanceScale, GuidanceRescale, Eta, Width, Height, Scheduler, InitImage,
+/// Mask, Strength, MaskCropPadding — and each row overrides the job's defaults where its cell is not empty (image paths
+/// start at the job file's folder). Any other file holds one prompt per line; blank lines
 /// and lines starting with '#' are skipped. Problems name the file, the line and the column.
 /// </summary>
 internal static class PromptFileReader
 {
-    public static void Read(string path, string location, JobProblems problems, SchedulerConfig? config, List<PromptEntry> entries)
+    public static void Read(string path, string location, JobProblems problems, SchedulerConfig? config, SourceImageCache images, List<PromptEntry> entries)
     {
         string text;
         try
@@ -31,7 +33,7 @@ internal static class PromptFileReader
         string name = Path.GetFileName(path);
         int before = entries.Count, problemsBefore = problems.Count;
         if (Path.GetExtension(path).Equals(".csv", StringComparison.OrdinalIgnoreCase))
-            ReadCsv(text, name, problems, config, entries);
+            ReadCsv(text, name, problems, config, images, entries);
         else
             ReadLines(text, name, entries);
         if (entries.Count == before && problems.Count == problemsBefore)
@@ -45,11 +47,11 @@ internal static class PromptFileReader
         {
             string prompt = lines[i].Trim();
             if (prompt.Length == 0 || prompt.StartsWith('#')) continue;
-            entries.Add(new PromptEntry($"{name} line {i + 1}", prompt, new PromptSettings()));
+            entries.Add(new PromptEntry($"{name} line {i + 1}", prompt, new PromptSettings(), InPromptFile: true));
         }
     }
 
-    private static void ReadCsv(string text, string name, JobProblems problems, SchedulerConfig? config, List<PromptEntry> entries)
+    private static void ReadCsv(string text, string name, JobProblems problems, SchedulerConfig? config, SourceImageCache images, List<PromptEntry> entries)
     {
         List<(int Line, string[] Fields)> records;
         try
@@ -106,8 +108,8 @@ internal static class PromptFileReader
                 table.Add(table.Where(JobKeys.Prompt), "The Prompt cell is empty; write the prompt or remove the row.");
                 continue;
             }
-            var settings = JobValidator.ReadSettings(table, config);
-            entries.Add(new PromptEntry($"{name} line {line}", prompt, settings));
+            var settings = JobValidator.ReadSettings(table, config, images);
+            entries.Add(new PromptEntry($"{name} line {line}", prompt, settings, InPromptFile: true));
         }
     }
 }

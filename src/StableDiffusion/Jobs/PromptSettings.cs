@@ -1,3 +1,4 @@
+using StableDiffusion.Imaging;
 using StableDiffusion.Pipeline;
 
 namespace StableDiffusion.Jobs;
@@ -24,6 +25,18 @@ public sealed record PromptSettings
     /// <summary>This prompt's own scheduler, or null for the job's.</summary>
     public SchedulerChoice? Scheduler { get; init; }
 
+    /// <summary>The init image (read at validation; its path resolved against the job file's folder), or null.</summary>
+    public SourceImage? InitImage { get; init; }
+
+    /// <summary>The inpainting mask, or null.</summary>
+    public SourceImage? Mask { get; init; }
+
+    public double? Strength { get; init; }
+    public int? MaskCropPadding { get; init; }
+
+    /// <summary>Whether an InitImage or Mask was given but could not be read (already reported): no combination checks then.</summary>
+    internal bool ImageFailed { get; init; }
+
     /// <summary>Each value of <paramref name="over"/> where it has one, else this one's.</summary>
     public PromptSettings Overlay(PromptSettings over) => new()
     {
@@ -38,8 +51,13 @@ public sealed record PromptSettings
         Width = over.Width ?? Width,
         Height = over.Height ?? Height,
         Scheduler = over.Scheduler ?? Scheduler,
+        InitImage = over.InitImage ?? InitImage,
+        Mask = over.Mask ?? Mask,
+        Strength = over.Strength ?? Strength,
+        MaskCropPadding = over.MaskCropPadding ?? MaskCropPadding,
+        ImageFailed = over.ImageFailed || ImageFailed,
     };
 }
 
-/// <summary>One prompt of a job and where it was written (a key path, or a prompt file and line).</summary>
-public sealed record PromptEntry(string Location, string Prompt, PromptSettings Settings);
+/// <summary>One prompt of a job and where it was written (a key path, or a prompt file and line: <paramref name="InPromptFile"/>).</summary>
+public sealed record PromptEntry(string Location, string Prompt, PromptSettings Settings, bool InPromptFile = false);

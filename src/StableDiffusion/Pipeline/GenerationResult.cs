@@ -60,6 +60,10 @@ public sealed class GenerationResult : IDisposable
         Model = Model,
         Vae = Vae,
         Precision = Precision,
+        InitImage = SourceImageRecord.From(Settings.InitImage),
+        Mask = SourceImageRecord.From(Settings.Mask),
+        Strength = Settings.EffectiveStrength,
+        MaskCropPadding = Settings.MaskCropPadding,
     };
 
     public void Dispose() => Image.Dispose();

@@ -38,6 +38,11 @@ public sealed class RenderIdentityTests
         { "model", Base with { Model = "sd21" } },
         { "vae", Base with { Vae = "sd-vae-ft-mse" } },
         { "precision", Base with { Precision = "float16" } },
+        { "init image", Base with { InitImage = new SourceImageRecord("in.png", new string('a', 64)) } },
+        { "init image pixels", Base with { InitImage = new SourceImageRecord("in.png", new string('b', 64)) } },
+        { "mask", Base with { Mask = new SourceImageRecord("m.png", new string('c', 64)) } },
+        { "strength", Base with { Strength = 0.8 } },
+        { "mask crop padding", Base with { MaskCropPadding = 8 } },
     };
 
     [Theory]
@@ -56,6 +61,15 @@ public sealed class RenderIdentityTests
         Assert.Equal(id, RenderIdentity.Compute(Base with { NegativePrompt = "" }));
         var reordered = new Dictionary<string, object?> { ["use_karras_sigmas"] = true, ["timestep_spacing"] = "trailing" };
         Assert.Equal(id, RenderIdentity.Compute(Base with { SchedulerOptions = reordered }));
+    }
+
+    [Fact]
+    public void InputImagesCountByTheirPixelsNotTheirFileNames()
+    {
+        var img2img = Base with { InitImage = new SourceImageRecord("in.png", new string('a', 64)), Strength = 0.75 };
+        Assert.Equal(RenderIdentity.Compute(img2img), RenderIdentity.Compute(img2img with { InitImage = new SourceImageRecord("renamed.png", new string('a', 64)) }));
+        Assert.Contains($"\"init_image_sha256\":\"{new string('a', 64)}\"", RenderIdentity.Canonical(img2img));
+        Assert.DoesNotContain("init_image", RenderIdentity.Canonical(Base)); // text-to-image identities are unchanged
     }
 
     [Fact]
