@@ -67,37 +67,11 @@ public sealed record GenerationSettings
         CheckImageTask();
     }
 
-    /// <summary>The image-task settings: each alone and in combination (a mask needs an init image of its size…).</summary>
+    /// <summary>The image-task settings, each alone and together (<see cref="ImageTaskRules"/>): the first problem is thrown.</summary>
     private void CheckImageTask()
     {
-        if (Strength is double s && (double.IsNaN(s) || s < 0 || s > 1))
-            throw new ArgumentOutOfRangeException(nameof(Strength), s, $"Strength must be between 0 and 1 (how much of the init image is noised away); it is {s}.");
-        if (InitImage is null)
-        {
-            if (Mask is not null)
-                throw new ArgumentException("A mask was given without an init image: inpainting repaints part of -InitImage, so give both.", nameof(Mask));
-            if (Strength is not null)
-                throw new ArgumentException("Strength applies to an init image, and none was given: add -InitImage, or leave Strength out.", nameof(Strength));
-            if (MaskCropPadding is not null)
-                throw new ArgumentException("MaskCropPadding applies to inpainting, and no init image and mask were given.", nameof(MaskCropPadding));
-            return;
-        }
-        if (Mask is null && MaskCropPadding is not null)
-            throw new ArgumentException("MaskCropPadding crops around the mask, and no mask was given: add -Mask, or leave MaskCropPadding out.", nameof(MaskCropPadding));
-        if (MaskCropPadding is < 0)
-            throw new ArgumentOutOfRangeException(nameof(MaskCropPadding), MaskCropPadding, $"MaskCropPadding must be 0 or more pixels; it is {MaskCropPadding}.");
-        if (Mask is not null && (Mask.Width != InitImage.Width || Mask.Height != InitImage.Height))
-            throw new ArgumentException(
-                $"The mask is {Mask.Width}×{Mask.Height} but the init image is {InitImage.Width}×{InitImage.Height}: they must be the same size " +
-                "(white pixels of the mask mark what to repaint in the image). Resize the mask to the image.", nameof(Mask));
-        double strength = EffectiveStrength!.Value;
-        if (StrengthSchedule.StepsRun(Steps, strength) < 1)
-        {
-            int needed = (int)Math.Ceiling(1.0 / strength);
-            throw new ArgumentOutOfRangeException(nameof(Strength), strength,
-                $"Steps {Steps} × Strength {strength} leaves no denoising step (diffusers runs int(steps × strength) of them): " +
-                (strength > 0 ? $"raise Steps to at least {needed} or Strength to at least {Math.Ceiling(1000.0 / Steps) / 1000}." : "Strength 0 returns the init image unchanged; raise it above 0."));
-        }
+        if (ImageTaskRules.Check(this) is [var problem, ..])
+            throw new ArgumentException(problem.Message, problem.Setting);
     }
 
     private static void CheckSize(string name, int? value)

@@ -203,12 +203,11 @@ public sealed partial class StableDiffusionPipeline : IDisposable
     /// </summary>
     public GenerationSettings Resolve(GenerationSettings settings)
     {
-        var image = settings.Mask is null ? settings.InitImage : null;
-        int scale = Model.VaeScaleFactor;
+        var (width, height) = ImageTaskRules.DefaultSize(settings.InitImage, settings.Mask, Model.DefaultImageSize, Model.VaeScaleFactor);
         return settings with
         {
-            Width = settings.Width ?? (image is null ? Model.DefaultImageSize : image.Width - image.Width % scale),
-            Height = settings.Height ?? (image is null ? Model.DefaultImageSize : image.Height - image.Height % scale),
+            Width = settings.Width ?? width,
+            Height = settings.Height ?? height,
             Scheduler = settings.Scheduler ?? _scheduler,
         };
     }
