@@ -39,7 +39,7 @@ internal sealed class FixedShapeUNetSession : IDisposable
             _sample = Track(new HostTensor(io.Sample.Type, shape.Sample), created);
             _timestep = Track(new HostTensor(io.Timestep.Type, io.TimestepShape(shape.Batch)), created);
             _hidden = Track(new HostTensor(io.Hidden.Type, shape.Hidden), created);
-            _output = Track(new HostTensor(io.Output.Type, [shape.Batch, io.OutputChannels(shape.Channels), shape.Height, shape.Width]), created);
+            _output = Track(new HostTensor(io.Output.Type, [shape.Batch, io.OutChannels, shape.Height, shape.Width]), created);
             if (cudaGraph)
             {
                 if (_binding is null) throw new ArgumentException("CUDA graphs need IOBinding.", nameof(cudaGraph));

@@ -65,9 +65,9 @@ public sealed class UNet : OnnxComponent
             (_timestep.Name, _timestep.Meta.ElementDataType, _timestep.Meta),
             (_hidden.Name, _hidden.Meta.ElementDataType, _hidden.Meta),
             (_output.Name, _output.Meta.ElementDataType, _output.Meta),
-            _extras);
-        InChannels = FixedDimension(_sample.Meta, 1) ?? channels.In ?? 4;
-        OutChannels = FixedDimension(_output.Meta, 1) ?? channels.Out ?? 4;
+            _extras) { OutChannels = FixedDimension(_output.Meta, 1) ?? channels.Out ?? 4 };
+        InChannels = FixedDimension(_sample.Meta, 1) ?? channels.In ?? ChannelsFromGraph(path, _sample.Name) ?? 4;
+        OutChannels = _io.OutChannels;
         if (shapeSessions is not null)
         {
             _binding = shapeSessions;
@@ -88,6 +88,19 @@ public sealed class UNet : OnnxComponent
 
     /// <summary>The graph's inputs beyond sample, timestep and encoder_hidden_states, which a generation supplies by name.</summary>
     public IReadOnlyList<string> ExtraInputs { get; } = [];
+
+    /// <summary>The sample's channels from the first convolution's weights (the graph without its external weights: cheap).</summary>
+    private static int? ChannelsFromGraph(string path, string input)
+    {
+        try
+        {
+            return Graph.InputChannels.OfFirstConv(Graph.OnnxGraphFile.Load(path, loadExternalData: false), input);
+        }
+        catch (Exception e) when (e is IOException or Google.Protobuf.InvalidProtocolBufferException or UnauthorizedAccessException)
+        {
+            return null; // the session loaded the file; a probe that cannot read it leaves the default
+        }
+    }
 
     private static int? FixedDimension(NodeMetadata meta, int axis) =>
         meta.Dimensions.Length > axis && meta.Dimensions[axis] > 0 ? meta.Dimensions[axis] : null;

@@ -20,12 +20,8 @@ internal sealed record UNetIo((string Name, TensorElementType Type, NodeMetadata
         return dims.Length == 0 ? [] : dims[0] == 1 ? [1] : [batch];
     }
 
-    /// <summary>The output's channel count when the graph fixes it, else the input's.</summary>
-    public int OutputChannels(int inputChannels)
-    {
-        var dims = Output.Meta.Dimensions;
-        return dims.Length == 4 && dims[1] > 0 ? dims[1] : inputChannels;
-    }
+    /// <summary>Channels of the prediction: the graph's fixed dimension, else the UNet config's, else 4 (never the sample's: 9 for inpainting).</summary>
+    public int OutChannels { get; init; } = 4;
 
     /// <summary>
     /// Free-dimension values for <paramref name="shape"/>: each named free dimension of the inputs gets the size it

@@ -10,11 +10,13 @@ public sealed class UNetRuns : IDisposable
 {
     private readonly UNetRun[] _runs;
     private readonly LatentShape _shape;
+    private readonly int _outputPerRow;
 
-    private UNetRuns(UNetRun[] runs, LatentShape shape)
+    private UNetRuns(UNetRun[] runs, LatentShape shape, int outputChannels)
     {
         _runs = runs;
         _shape = shape;
+        _outputPerRow = outputChannels * shape.Height * shape.Width; // the sample may be wider (inpainting: 9 channels in, 4 out)
     }
 
     public IReadOnlyList<UNetRun> Runs => _runs;
@@ -24,7 +26,7 @@ public sealed class UNetRuns : IDisposable
     {
         int max = maxBatch ?? int.MaxValue;
         extras ??= [];
-        if (shape.Batch <= max) return new UNetRuns([unet.Start(hiddenStates, shape, sequenceLength, extras)], shape);
+        if (shape.Batch <= max) return new UNetRuns([unet.Start(hiddenStates, shape, sequenceLength, extras)], shape, unet.OutChannels);
         int hiddenPerRow = hiddenStates.Length / shape.Batch;
         var runs = new List<UNetRun>();
         try
@@ -41,7 +43,7 @@ public sealed class UNetRuns : IDisposable
             foreach (var run in runs) run.Dispose();
             throw;
         }
-        return new UNetRuns(runs.ToArray(), shape);
+        return new UNetRuns(runs.ToArray(), shape, unet.OutChannels);
     }
 
     /// <summary>One UNet evaluation of the whole batch (<paramref name="sample"/> and <paramref name="output"/> hold every row).</summary>
@@ -52,14 +54,15 @@ public sealed class UNetRuns : IDisposable
             _runs[0].Predict(sample, timestep, output, cancellation);
             return;
         }
-        int start = 0;
+        int start = 0, outStart = 0;
         foreach (var run in _runs)
         {
-            int length = run.Shape.Batch * _shape.ImageLength;
+            int length = run.Shape.Batch * _shape.ImageLength, outLength = run.Shape.Batch * _outputPerRow;
             // A copy: the plain path hands ONNX Runtime whole pinned arrays; small next to a UNet evaluation.
             var part = sample.AsSpan(start, length).ToArray();
-            run.Predict(part, timestep, output.AsSpan(start, length), cancellation);
+            run.Predict(part, timestep, output.AsSpan(outStart, outLength), cancellation);
             start += length;
+            outStart += outLength;
         }
     }
 

@@ -87,5 +87,11 @@ public sealed class UNetNamedInputsTests
         Assert.Equal(9, unet.InChannels);
         Assert.Equal(4, unet.OutChannels);
         Assert.Empty(unet.ExtraInputs);
+        // Without the config, the channels come from the graph's first convolution (the input's channel axis is symbolic).
+        using var probed = new UNet(new SessionFactory(ExecutionProvider.Cpu).Create(path, "unet"), path);
+        Assert.Equal(9, probed.InChannels);
+        var model = StableDiffusion.Graph.OnnxGraphFile.Load(path, loadExternalData: false);
+        Assert.Equal(9, StableDiffusion.Graph.InputChannels.OfFirstConv(model, "sample"));
+        Assert.Equal(4, StableDiffusion.Graph.InputChannels.OfFirstConv(StableDiffusion.Graph.OnnxGraphFile.Load(Path.Combine(Fixtures.TinySd, "unet", "model.onnx"), loadExternalData: false), "sample"));
     }
 }

@@ -63,6 +63,25 @@ public sealed class ImageTaskParityTests(ImageTaskFixture fixture) : IClassFixtu
         Check(id.StartsWith("inp9_", StringComparison.Ordinal) ? fixture.Inpaint : fixture.Tiny, c, inpaint: true);
     }
 
+    /// <summary>
+    /// The 9-channel sample keeps working with the memory controls: UNet sub-batches of one row, sliced attention and the
+    /// dynamic-shape session give diffusers' image as the default fixed-shape IOBinding path does.
+    /// </summary>
+    [Theory]
+    [InlineData("inp9_batch2_genlist_ddim_s100", true)]
+    [InlineData("inp9_batch2_genlist_ddim_s100", false)]
+    [InlineData("inp4_eulera_batch2_genlist_s100", true)]
+    public void InpaintingWorksWithSubBatchesAndSlicedAttention(string id, bool fixedShapes)
+    {
+        var c = Find(Inpaint, id);
+        string folder = id.StartsWith("inp9_", StringComparison.Ordinal) ? Path.Combine(Fixtures.Root, "tiny-sd-inpaint") : Fixtures.TinySd;
+        using var pipeline = StableDiffusionPipeline.Load(folder, new PipelineOptions
+            { ExecutionProvider = ExecutionProvider.Cpu, UNetFixedShapes = fixedShapes, UNetIOBinding = fixedShapes });
+        pipeline.UNetBatchSize = 1;
+        Assert.True(pipeline.EnableAttentionSlicing(StableDiffusion.Graph.AttentionSliceSize.Max).Changed);
+        Check(pipeline, c, inpaint: true);
+    }
+
     private static PipelineCase Find(string manifest, string id) => PipelineCase.Load(manifest).Single(c => c.Id == id);
 
     /// <summary>The case's call as a batch: prompts × images per prompt, one generator (seed) per image, as the cases use.</summary>
