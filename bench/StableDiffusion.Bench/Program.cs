@@ -6,6 +6,8 @@ using StableDiffusion.Pipeline;
 // Per-stage timings of a generation: dotnet run -c Release --project bench/StableDiffusion.Bench -- [options]
 //   --model <folder>  (default ../shared/fixtures/tiny-sd)   --provider Cpu|Cuda|Auto   --steps 20
 //   --size 64         --batch 1   --runs 5   --warmup 1
+//   --task img2img|inpaint  --init <png> --mask <png> --strength 0.75   (defaults: the fixture's inputs; inpaint runs
+//                     ../shared/fixtures/tiny-sd-inpaint unless --model is given)
 //   --schedulers true  per-step cost of every scheduler on a 2×4×64×64 latent instead
 //   -ModelPath <folder> -ExecutionProvider Cuda -Precision Float16 -Steps 20 -BatchSize 1,2,4,8 -Scheduler <name> -Runs 3
 //                     seconds per image, it/s, UNet and overhead ms per step, peak memory per batch size (ThroughputBench)
@@ -40,7 +42,12 @@ if (options.Get("schedulers", "") != "")
     SchedulerBench.Run(options.Get("model", Path.Combine(Args.RepoRoot(), "..", "shared", "fixtures", "tiny-sd")), int.Parse(options.Get("steps", "20")));
     return;
 }
-string model = options.Get("model", Path.Combine(Args.RepoRoot(), "..", "shared", "fixtures", "tiny-sd"));
+string task = options.Get("task", "txt2img").ToLowerInvariant();
+string fixtures = Path.Combine(Args.RepoRoot(), "..", "shared", "fixtures");
+string model = options.Get("model", Path.Combine(fixtures, task == "inpaint" ? "tiny-sd-inpaint" : "tiny-sd"));
+string inputs = Path.Combine(fixtures, "tiny-sd", "expected", task == "inpaint" ? "inpaint-diffusers-0.35" : "img2img-diffusers-0.35", "inputs");
+var initImage = task == "txt2img" ? null : SourceImageReader.Load(options.Get("init", Path.Combine(inputs, "img_64x64.png")));
+var mask = task == "inpaint" ? SourceImageReader.Load(options.Get("mask", Path.Combine(inputs, "mask_rect_64x64_L.png"))) : null;
 var provider = Enum.Parse<ExecutionProvider>(options.Get("provider", "Cpu"), ignoreCase: true);
 int steps = int.Parse(options.Get("steps", "20"));
 int size = int.Parse(options.Get("size", "64"));
@@ -51,7 +58,11 @@ int warmup = int.Parse(options.Get("warmup", "1"));
 var load = Stopwatch.StartNew();
 using var pipeline = StableDiffusionPipeline.Load(model, new PipelineOptions { ExecutionProvider = provider });
 load.Stop();
-var settings = new GenerationSettings { Steps = steps, Width = size, Height = size };
+var settings = new GenerationSettings
+{
+    Steps = steps, Width = size, Height = size, InitImage = initImage, Mask = mask,
+    Strength = initImage is null ? null : double.Parse(options.Get("strength", "0.75"), System.Globalization.CultureInfo.InvariantCulture),
+};
 var requests = Enumerable.Range(0, batch).Select(i => new ImageRequest("a photo of a cat", null, i, i)).ToArray();
 
 var samples = new List<(GenerationTimings Timings, double PngMs, double WallMs)>();
@@ -78,7 +89,7 @@ double Median(Func<(GenerationTimings Timings, double PngMs, double WallMs), dou
 }
 
 int iterations = samples[0].Timings.Iterations;
-Console.WriteLine($"Model {pipeline.Model.Name} ({pipeline.Precision}) on {pipeline.Provider}, {size}x{size}, batch {batch}, " +
+Console.WriteLine($"{task}: model {pipeline.Model.Name} ({pipeline.Precision}) on {pipeline.Provider}, {size}x{size}, batch {batch}, " +
     $"{steps} steps ({iterations} UNet calls), scheduler {pipeline.Scheduler}, median of {runs} runs after {warmup} warm-up; " +
     $"{Environment.ProcessorCount} logical CPUs; load {load.Elapsed.TotalMilliseconds:F0} ms");
 Console.WriteLine();
@@ -86,6 +97,8 @@ Console.WriteLine("| stage | ms |");
 Console.WriteLine("|---|---:|");
 Console.WriteLine($"| tokenize (batch) | {Median(s => s.Timings.Tokenize.TotalMilliseconds):F3} |");
 Console.WriteLine($"| text encoder (batch) | {Median(s => s.Timings.TextEncoder.TotalMilliseconds):F3} |");
+if (initImage is not null)
+    Console.WriteLine($"| prepare latents: pre-process, VAE encode, sample, add_noise (batch) | {Median(s => s.Timings.PrepareLatents.TotalMilliseconds):F3} |");
 Console.WriteLine($"| UNet per step | {Median(s => s.Timings.UNet.TotalMilliseconds / iterations):F3} |");
 Console.WriteLine($"| non-UNet work per step (scale, guidance, scheduler) | {Median(s => s.Timings.Scheduler.TotalMilliseconds / iterations):F4} |");
 Console.WriteLine($"| VAE decode (batch) | {Median(s => s.Timings.VaeDecoder.TotalMilliseconds):F3} |");

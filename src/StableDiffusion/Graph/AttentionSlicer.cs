@@ -196,11 +196,7 @@ public static class AttentionSlicer
             _graph.Node.Clear();
             _graph.Node.AddRange(nodes);
             DeadNodes.Remove(_graph);
-            // Drop stale shape annotations of values that no longer exist.
-            var produced = new HashSet<string>(_graph.Node.SelectMany(n => n.Output), StringComparer.Ordinal);
-            var keep = _graph.ValueInfo.Where(v => produced.Contains(v.Name)).ToList();
-            _graph.ValueInfo.Clear();
-            _graph.ValueInfo.AddRange(keep);
+            DeadNodes.RemoveStaleValueInfo(_graph);
         }
 
         /// <summary>A shared int64 vector initializer.</summary>

@@ -56,11 +56,51 @@ public sealed class OnnxGraphFile
         }
         catch (InvalidProtocolBufferException e)
         {
-            throw new FormatException($"'{full}' is not a valid ONNX model (protobuf): {e.Message} The file may be truncated or not an ONNX file.", e);
+            throw NotOnnx(full, e);
         }
         var file = new OnnxGraphFile(model, full, System.IO.Path.GetDirectoryName(full));
         if (loadExternalData) file.LoadExternalData();
         return file;
+    }
+
+    /// <summary>
+    /// The graph outputs declared in a model file, read without parsing its nodes and weights (the protobuf fields
+    /// are skipped), so a caller can choose how to load a graph before paying for the whole parse.
+    /// </summary>
+    public static IReadOnlyList<ValueInfoProto> ReadOutputs(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var full = System.IO.Path.GetFullPath(path);
+        if (!File.Exists(full)) throw new FileNotFoundException($"The ONNX model '{full}' does not exist.", full);
+        const int modelGraph = 7, graphOutput = 12;
+        var outputs = new List<ValueInfoProto>();
+        try
+        {
+            using var stream = new FileStream(full, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+            using var input = new CodedInputStream(stream);
+            for (uint tag; (tag = input.ReadTag()) != 0;)
+            {
+                if (WireFormat.GetTagFieldNumber(tag) != modelGraph || WireFormat.GetTagWireType(tag) != WireFormat.WireType.LengthDelimited)
+                {
+                    input.SkipLastField();
+                    continue;
+                }
+                long end = input.ReadLength() + input.Position;
+                while (input.Position < end)
+                {
+                    uint field = input.ReadTag();
+                    if (WireFormat.GetTagFieldNumber(field) == graphOutput && WireFormat.GetTagWireType(field) == WireFormat.WireType.LengthDelimited)
+                        outputs.Add(ValueInfoProto.Parser.ParseFrom(input.ReadBytes()));
+                    else
+                        input.SkipLastField();
+                }
+            }
+        }
+        catch (InvalidProtocolBufferException e)
+        {
+            throw NotOnnx(full, e);
+        }
+        return outputs;
     }
 
     /// <summary>Parses serialized model bytes; <paramref name="baseDirectory"/> resolves external data, if the model has any.</summary>
@@ -231,6 +271,9 @@ public sealed class OnnxGraphFile
             if (tempData is not null && File.Exists(tempData)) File.Delete(tempData);
         }
     }
+
+    private static FormatException NotOnnx(string path, InvalidProtocolBufferException e) =>
+        new($"'{path}' is not a valid ONNX model (protobuf): {e.Message} The file may be truncated or not an ONNX file.", e);
 
     private IEnumerable<TensorProto> AttributeTensors() => AttributeTensorsOf(Graph);
 

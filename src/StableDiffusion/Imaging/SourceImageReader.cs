@@ -28,8 +28,8 @@ namespace StableDiffusion.Imaging;
 /// <item>a tRNS colour key on grey/RGB is dropped (PIL keeps it only in <c>info</c>, which convert("RGB")/("L")
 /// ignore).</item>
 /// </list>
-/// Other formats: grey JPEG/L8/L16 → L; pixel types with alpha → Rgba when some pixel is not opaque (GIF and BMP
-/// decode to Rgba32 even when opaque), else Rgb.
+/// Other formats: grey JPEG/L8/L16 → L; otherwise Rgba when some pixel is not opaque, else Rgb (GIF and BMP decode
+/// to Rgba32 even when opaque, and ImageSharp 2.1 does not report whether a pixel type has alpha).
 /// </remarks>
 public static class SourceImageReader
 {
@@ -94,8 +94,7 @@ public static class SourceImageReader
         PngColorType.GrayscaleWithAlpha or PngColorType.RgbWithAlpha => PixelMode.Rgba,
         _ when image is Image<L8> or Image<L16> || image.Metadata.GetJpegMetadata().ColorType == JpegColorType.Luminance
             => PixelMode.L,
-        _ when image.PixelType.AlphaRepresentation is not (null or PixelAlphaRepresentation.None) && HasTranslucentPixel(pixels)
-            => PixelMode.Rgba,
+        _ when HasTranslucentPixel(pixels) => PixelMode.Rgba,
         _ => PixelMode.Rgb,
     };
 

@@ -113,7 +113,7 @@ public static partial class JobValidator
         {
             var s = defaults.Overlay(entry.Settings);
             if (s.ImageFailed) continue;
-            foreach (var problem in ImageTaskRules.Check(s.InitImage, s.Mask, s.Strength, s.MaskCropPadding))
+            foreach (var problem in ImageTaskRules.Check(s.InitImage, s.Mask, s.Strength, s.MaskCropPadding, s.Steps ?? GenerationDefaults.Steps))
             {
                 if (entry.InPromptFile) problems.AddElsewhere(entry.Location, problem.Message);
                 else problems.Add(entry.Location, problem.Message);
@@ -175,7 +175,7 @@ public static partial class JobValidator
             if (s.Seeds is null) continue;
             int perPrompt = s.ImagesPerPrompt ?? GenerationDefaults.ImagesPerPrompt;
             // With an init image and no size, the pipeline takes the image's (as Invoke-SdGeneration leaves it to it).
-            var (width, height) = s.InitImage is { } init ? ImageTaskRules.DefaultSize(init) : (model.DefaultImageSize, model.DefaultImageSize);
+            var (width, height) = ImageTaskRules.DefaultSize(s.InitImage, s.Mask, model.DefaultImageSize, model.VaeScaleFactor);
             var settings = new GenerationSettings
             {
                 Steps = s.Steps ?? GenerationDefaults.Steps,

@@ -21,12 +21,16 @@ internal sealed class FixedShapeUNetSession : IDisposable
     private readonly HostTensor _sample, _timestep, _hidden, _output;
     private readonly DeviceTensor? _deviceSample, _deviceTimestep, _deviceHidden, _deviceOutput;
     private readonly int _deviceId;
+    private readonly UNetIo _io;
+    // Further named inputs (SDXL's text_embeds/time_ids…): allocated on first use, when their shapes are known.
+    private readonly Dictionary<string, (HostTensor Host, DeviceTensor? Device)> _extras = new(StringComparer.Ordinal);
 
     public FixedShapeUNetSession(InferenceSession session, UNetShape shape, UNetIo io, bool ioBinding, bool cudaGraph, int deviceId)
     {
         _session = session;
         Shape = shape;
         _deviceId = deviceId;
+        _io = io;
         (_sampleName, _timestepName, _hiddenName, _outputName) = (io.Sample.Name, io.Timestep.Name, io.Hidden.Name, io.Output.Name);
         var created = new List<IDisposable>();
         try
@@ -35,7 +39,7 @@ internal sealed class FixedShapeUNetSession : IDisposable
             _sample = Track(new HostTensor(io.Sample.Type, shape.Sample), created);
             _timestep = Track(new HostTensor(io.Timestep.Type, io.TimestepShape(shape.Batch)), created);
             _hidden = Track(new HostTensor(io.Hidden.Type, shape.Hidden), created);
-            _output = Track(new HostTensor(io.Output.Type, [shape.Batch, io.OutputChannels(shape.Channels), shape.Height, shape.Width]), created);
+            _output = Track(new HostTensor(io.Output.Type, [shape.Batch, io.OutChannels, shape.Height, shape.Width]), created);
             if (cudaGraph)
             {
                 if (_binding is null) throw new ArgumentException("CUDA graphs need IOBinding.", nameof(cudaGraph));
@@ -79,11 +83,31 @@ internal sealed class FixedShapeUNetSession : IDisposable
 
     public bool UsesIOBinding => _binding is not null;
 
-    /// <summary>Binds the text embeddings of one generation ([Batch, SequenceLength, HiddenSize]).</summary>
-    public void SetHiddenStates(float[] hiddenStates)
+    /// <summary>
+    /// Binds the inputs that stay constant for one generation: the text embeddings ([Batch, SequenceLength, HiddenSize])
+    /// and the graph's further named inputs.
+    /// </summary>
+    public void SetConstantInputs(float[] hiddenStates, IReadOnlyList<NamedTensor> extras)
     {
         BoundHiddenStates = hiddenStates;
         _hidden.Write(hiddenStates);
+        foreach (var extra in extras)
+        {
+            if (!_extras.TryGetValue(extra.Name, out var tensor) || !tensor.Host.Shape.AsSpan().SequenceEqual(extra.Shape))
+            {
+                if (tensor.Host is not null && _deviceSample is not null)
+                    throw new InvalidOperationException($"The UNet input '{extra.Name}' changed shape under a captured CUDA graph.");
+                tensor.Host?.Dispose();
+                tensor.Device?.Dispose();
+                var host = new HostTensor(_io.Extras.First(e => e.Name == extra.Name).Type, extra.Shape);
+                tensor = (host, _deviceSample is not null ? new DeviceTensor(host, _deviceId) : null);
+                _extras[extra.Name] = tensor;
+                if (tensor.Device is not null) _binding!.BindInput(extra.Name, tensor.Device.Value);
+            }
+            tensor.Host.Write(extra.Data);
+            if (tensor.Device is not null) tensor.Device.Upload(tensor.Host);
+            else _binding?.BindInput(extra.Name, tensor.Host.Value);
+        }
         if (_deviceHidden is not null)
         {
             _deviceHidden.Upload(_hidden);
@@ -121,8 +145,8 @@ internal sealed class FixedShapeUNetSession : IDisposable
                 if (_binding is null)
                 {
                     // The plain path on the same session: inputs by value, a new output every call.
-                    using var outputs = _session.Run(_run, [_sampleName, _timestepName, _hiddenName],
-                        [_sample.Value, _timestep.Value, _hidden.Value], [_outputName]);
+                    using var outputs = _session.Run(_run, [_sampleName, _timestepName, _hiddenName, .. _extras.Keys],
+                        [_sample.Value, _timestep.Value, _hidden.Value, .. _extras.Values.Select(e => e.Host.Value)], [_outputName]);
                     Read(outputs[0], output);
                     return;
                 }
@@ -156,6 +180,11 @@ internal sealed class FixedShapeUNetSession : IDisposable
     public void Dispose()
     {
         _binding?.Dispose();
+        foreach (var (host, device) in _extras.Values)
+        {
+            device?.Dispose();
+            host.Dispose();
+        }
         _deviceSample?.Dispose();
         _deviceTimestep?.Dispose();
         _deviceHidden?.Dispose();

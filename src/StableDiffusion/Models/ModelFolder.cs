@@ -44,6 +44,12 @@ public sealed class ModelFolder
     /// <summary>Default image size: the UNet config's sample_size × <see cref="VaeScaleFactor"/>, else 512.</summary>
     public int DefaultImageSize { get; private set; } = 512;
 
+    /// <summary>
+    /// The UNet's sample and prediction channels from unet/config.json (<c>in_channels</c>, <c>out_channels</c>), for graphs
+    /// whose channel dimension is symbolic; null where the folder has no config.
+    /// </summary>
+    public (int? In, int? Out) UNetChannels { get; private set; }
+
     /// <summary>Opens and checks a model folder.</summary>
     /// <exception cref="ModelLoadException">The folder is missing, is not a model folder, or lacks a component.</exception>
     public static ModelFolder Open(string path)
@@ -83,6 +89,7 @@ public sealed class ModelFolder
         if (vae?["block_out_channels"] is JsonArray blocks && blocks.Count > 0) VaeScaleFactor = 1 << (blocks.Count - 1);
         var unet = ReadOptional(Combine("unet", "config.json"));
         DefaultImageSize = unet?["sample_size"] is JsonValue size ? size.GetValue<int>() * VaeScaleFactor : 512;
+        UNetChannels = (unet?["in_channels"] is JsonValue i ? i.GetValue<int>() : null, unet?["out_channels"] is JsonValue o ? o.GetValue<int>() : null);
     }
 
     private void Require(string file, string what)

@@ -5,8 +5,10 @@ using StableDiffusion.Schedulers;
 namespace StableDiffusion.Models;
 
 /// <summary>
-/// The denoising UNet: (sample [B,4,h,w], timestep, text embeddings [B,77,D]) → noise prediction [B,4,h,w].
-/// With <see cref="UNetShapeSessions"/> it runs fixed-shape sessions (<see cref="Start"/>), one per shape, through
+/// The denoising UNet: (sample [B,C,h,w], timestep, text embeddings [B,77·k,D], further named inputs) → noise prediction
+/// [B,4,h,w]. Its inputs are read from the graph: any beyond the three every UNet has (<see cref="ExtraInputs"/>) are
+/// supplied per generation by name; the sample's channel count (<see cref="InChannels"/>: 9 for an inpainting UNet) and
+/// the output's (<see cref="OutChannels"/>) are read, not assumed equal. With <see cref="UNetShapeSessions"/> it runs fixed-shape sessions (<see cref="Start"/>), one per shape, through
 /// IOBinding, and frees the load-time session, which only served to check the graph and read its inputs.
 /// </summary>
 public sealed class UNet : OnnxComponent
@@ -18,15 +20,30 @@ public sealed class UNet : OnnxComponent
     private readonly UNetIo _io;
     private readonly UNetShapeSessions? _binding;
     private readonly UNetSessionCache? _cache;
+    private IReadOnlyList<NamedTensor>? _creatingFor;
 
-    public UNet(InferenceSession session, string path, UNetShapeSessions? shapeSessions = null) : base(session, "UNet", path)
+    /// <param name="channels">Channel counts from the UNet's config.json where the graph leaves them symbolic.</param>
+    public UNet(InferenceSession session, string path, UNetShapeSessions? shapeSessions = null, (int? In, int? Out) channels = default)
+        : base(session, "UNet", path)
     {
+        var known = new[] { "sample", "timestep", "encoder_hidden_states" };
         try
         {
             _sample = Input("sample");
             _timestep = Input("timestep");
             _hidden = Input("encoder_hidden_states");
             _output = Output("out_sample", "sample", "noise_pred");
+            var extras = new List<(string, TensorElementType, NodeMetadata)>();
+            foreach (var (name, meta) in session.InputMetadata)
+            {
+                if (name == _sample.Name || name == _timestep.Name || name == _hidden.Name) continue;
+                if (meta.ElementDataType is not (TensorElementType.Float or TensorElementType.Float16))
+                    throw new ModelLoadException(ModelLoadError.UnsupportedGraph, path,
+                        $"The UNet's input '{name}' is {meta.ElementDataType}; only float inputs can be supplied beside {string.Join(", ", known)}.");
+                extras.Add((name, meta.ElementDataType, meta));
+            }
+            ExtraInputs = extras.Select(e => e.Item1).ToArray();
+            _extras = extras;
             RequireFloat(_sample);
             RequireFloat(_hidden);
             if (_timestep.Meta.ElementDataType is not (TensorElementType.Float or TensorElementType.Float16 or TensorElementType.Double
@@ -47,7 +64,10 @@ public sealed class UNet : OnnxComponent
             (_sample.Name, _sample.Meta.ElementDataType, _sample.Meta),
             (_timestep.Name, _timestep.Meta.ElementDataType, _timestep.Meta),
             (_hidden.Name, _hidden.Meta.ElementDataType, _hidden.Meta),
-            (_output.Name, _output.Meta.ElementDataType, _output.Meta));
+            (_output.Name, _output.Meta.ElementDataType, _output.Meta),
+            _extras) { OutChannels = FixedDimension(_output.Meta, 1) ?? channels.Out ?? 4 };
+        InChannels = FixedDimension(_sample.Meta, 1) ?? channels.In ?? ChannelsFromGraph(path, _sample.Name) ?? 4;
+        OutChannels = _io.OutChannels;
         if (shapeSessions is not null)
         {
             _binding = shapeSessions;
@@ -56,7 +76,34 @@ public sealed class UNet : OnnxComponent
         }
     }
 
+    private readonly List<(string, TensorElementType, NodeMetadata)> _extras = [];
+
     public override TensorElementType FloatType => _sample.Meta.ElementDataType;
+
+    /// <summary>Channels of the sample input: 4 latent channels, plus mask and masked-image latents (9) for inpainting UNets.</summary>
+    public int InChannels { get; }
+
+    /// <summary>Channels of the prediction (the latent channels).</summary>
+    public int OutChannels { get; }
+
+    /// <summary>The graph's inputs beyond sample, timestep and encoder_hidden_states, which a generation supplies by name.</summary>
+    public IReadOnlyList<string> ExtraInputs { get; } = [];
+
+    /// <summary>The sample's channels from the first convolution's weights (the graph without its external weights: cheap).</summary>
+    private static int? ChannelsFromGraph(string path, string input)
+    {
+        try
+        {
+            return Graph.InputChannels.OfFirstConv(Graph.OnnxGraphFile.Load(path, loadExternalData: false), input);
+        }
+        catch (Exception e) when (e is IOException or Google.Protobuf.InvalidProtocolBufferException or UnauthorizedAccessException)
+        {
+            return null; // the session loaded the file; a probe that cannot read it leaves the default
+        }
+    }
+
+    private static int? FixedDimension(NodeMetadata meta, int axis) =>
+        meta.Dimensions.Length > axis && meta.Dimensions[axis] > 0 ? meta.Dimensions[axis] : null;
 
     /// <summary>"float16" when the graph computes in float16 (float16 inputs, or converted keeping float32 inputs), else "float32".</summary>
     public string Precision { get; }
@@ -80,26 +127,39 @@ public sealed class UNet : OnnxComponent
     public int SessionsCreated => _cache?.Created ?? 0;
 
     /// <summary>The free dimensions a fixed-shape session for <paramref name="shape"/> gets (named dimension → size).</summary>
-    public IReadOnlyDictionary<string, long> FreeDimensions(UNetShape shape) => _io.FreeDimensions(shape);
+    public IReadOnlyDictionary<string, long> FreeDimensions(UNetShape shape, IReadOnlyList<NamedTensor>? extras = null) => _io.FreeDimensions(shape, extras);
 
     /// <summary>
-    /// Begins a denoising loop of <paramref name="shape"/> with these text embeddings ([B, sequenceLength, D], B = shape.Batch).
-    /// On fixed-shape sessions this loads (or reuses) the session for the shape and binds the embeddings once.
+    /// Begins a denoising loop of <paramref name="shape"/> (the sample's shape, with <see cref="InChannels"/> channels) with
+    /// these text embeddings ([B, sequenceLength, D], B = shape.Batch) and the graph's further inputs by name, constant for
+    /// the loop. On fixed-shape sessions this loads (or reuses) the session for the shape and binds them once.
     /// </summary>
-    public UNetRun Start(float[] hiddenStates, LatentShape shape, int sequenceLength)
+    /// <exception cref="ArgumentException">An input the graph takes is not supplied, or one it does not take is.</exception>
+    public UNetRun Start(float[] hiddenStates, LatentShape shape, int sequenceLength, IReadOnlyList<NamedTensor>? extras = null)
     {
+        extras ??= [];
         int hiddenSize = hiddenStates.Length / (shape.Batch * sequenceLength);
         if (hiddenSize * shape.Batch * sequenceLength != hiddenStates.Length)
             throw new ArgumentException($"{hiddenStates.Length} embedding values do not divide into {shape.Batch} × {sequenceLength} rows.", nameof(hiddenStates));
-        if (_cache is null) return new UNetRun(this, null, hiddenStates, shape, sequenceLength);
+        if (shape.Channels != InChannels)
+            throw new ArgumentException($"The UNet takes a {InChannels}-channel sample; {shape.Channels} channels were given.", nameof(shape));
+        var missing = ExtraInputs.Where(name => extras.All(e => e.Name != name)).ToArray();
+        if (missing.Length > 0)
+            throw new ArgumentException($"The UNet graph '{ModelPath}' takes {string.Join(", ", missing.Select(m => $"'{m}'"))}, which this generation does not supply.", nameof(extras));
+        var unknown = extras.Where(e => !ExtraInputs.Contains(e.Name)).Select(e => e.Name).ToArray();
+        if (unknown.Length > 0)
+            throw new ArgumentException($"The UNet graph '{ModelPath}' has no input {string.Join(", ", unknown.Select(m => $"'{m}'"))}.", nameof(extras));
+        if (_cache is null) return new UNetRun(this, null, hiddenStates, extras, shape, sequenceLength);
+        _creatingFor = extras;
         var bound = _cache.Get(new UNetShape(shape.Batch, shape.Channels, shape.Height, shape.Width, sequenceLength, hiddenSize));
-        bound.SetHiddenStates(hiddenStates);
-        return new UNetRun(this, bound, hiddenStates, shape, sequenceLength);
+        _creatingFor = null;
+        bound.SetConstantInputs(hiddenStates, extras);
+        return new UNetRun(this, bound, hiddenStates, extras, shape, sequenceLength);
     }
 
     private FixedShapeUNetSession CreateBound(UNetShape shape)
     {
-        var session = _binding!.CreateSession(_io.FreeDimensions(shape), _binding.CudaGraph);
+        var session = _binding!.CreateSession(_io.FreeDimensions(shape, _creatingFor), _binding.CudaGraph);
         try
         {
             return new FixedShapeUNetSession(session, shape, _io, _binding.IOBinding, _binding.CudaGraph, _binding.DeviceId);
@@ -117,14 +177,33 @@ public sealed class UNet : OnnxComponent
     /// embedding sequence per batch item.
     /// </summary>
     public void Predict(float[] sample, LatentShape shape, double timestep, float[] hiddenStates, int sequenceLength,
-        Span<float> output, CancellationToken cancellation = default)
+        Span<float> output, CancellationToken cancellation = default) =>
+        Predict(sample, shape, timestep, hiddenStates, [], sequenceLength, output, cancellation);
+
+    /// <summary><see cref="Predict(float[], LatentShape, double, float[], int, Span{float}, CancellationToken)"/> with the graph's further inputs.</summary>
+    public void Predict(float[] sample, LatentShape shape, double timestep, float[] hiddenStates, IReadOnlyList<NamedTensor> extras,
+        int sequenceLength, Span<float> output, CancellationToken cancellation = default)
     {
         int hiddenSize = hiddenStates.Length / (shape.Batch * sequenceLength);
-        using var sampleValue = FloatTensor(_sample.Meta, sample, [shape.Batch, shape.Channels, shape.Height, shape.Width]);
-        using var hiddenValue = FloatTensor(_hidden.Meta, hiddenStates, [shape.Batch, sequenceLength, hiddenSize]);
-        using var timestepValue = TimestepTensor(timestep, shape.Batch);
-        using var outputs = Run([_sample.Name, _timestep.Name, _hidden.Name], [sampleValue, timestepValue, hiddenValue], [_output.Name], cancellation);
-        CopyOutput(outputs[0], output);
+        var values = new List<OrtValue>(3 + extras.Count);
+        try
+        {
+            values.Add(FloatTensor(_sample.Meta, sample, [shape.Batch, shape.Channels, shape.Height, shape.Width]));
+            values.Add(TimestepTensor(timestep, shape.Batch));
+            values.Add(FloatTensor(_hidden.Meta, hiddenStates, [shape.Batch, sequenceLength, hiddenSize]));
+            var names = new List<string> { _sample.Name, _timestep.Name, _hidden.Name };
+            foreach (var extra in extras)
+            {
+                names.Add(extra.Name);
+                values.Add(FloatTensor(_extras.First(e => e.Item1 == extra.Name).Item3, extra.Data, extra.Shape));
+            }
+            using var outputs = Run(names, values, [_output.Name], cancellation);
+            CopyOutput(outputs[0], output);
+        }
+        finally
+        {
+            foreach (var v in values) v.Dispose();
+        }
     }
 
     private OrtValue TimestepTensor(double t, int batch)

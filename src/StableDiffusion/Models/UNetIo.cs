@@ -3,11 +3,15 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace StableDiffusion.Models;
 
-/// <summary>The UNet graph's input and output names and element types, read once at load.</summary>
+/// <summary>
+/// The UNet graph's inputs and output, read once at load from the session's metadata: the three every UNet has, and
+/// <see cref="Extras"/>, every further input (by name), which each generation supplies as <see cref="NamedTensor"/>s.
+/// </summary>
 internal sealed record UNetIo((string Name, TensorElementType Type, NodeMetadata Meta) Sample,
     (string Name, TensorElementType Type, NodeMetadata Meta) Timestep,
     (string Name, TensorElementType Type, NodeMetadata Meta) Hidden,
-    (string Name, TensorElementType Type, NodeMetadata Meta) Output)
+    (string Name, TensorElementType Type, NodeMetadata Meta) Output,
+    IReadOnlyList<(string Name, TensorElementType Type, NodeMetadata Meta)> Extras)
 {
     /// <summary>One timestep per batch row unless the graph fixes the shape ([1], or a scalar in some exports).</summary>
     public long[] TimestepShape(int batch)
@@ -16,18 +20,14 @@ internal sealed record UNetIo((string Name, TensorElementType Type, NodeMetadata
         return dims.Length == 0 ? [] : dims[0] == 1 ? [1] : [batch];
     }
 
-    /// <summary>The output's channel count when the graph fixes it, else the input's.</summary>
-    public int OutputChannels(int inputChannels)
-    {
-        var dims = Output.Meta.Dimensions;
-        return dims.Length == 4 && dims[1] > 0 ? dims[1] : inputChannels;
-    }
+    /// <summary>Channels of the prediction: the graph's fixed dimension, else the UNet config's, else 4 (never the sample's: 9 for inpainting).</summary>
+    public int OutChannels { get; init; } = 4;
 
     /// <summary>
     /// Free-dimension values for <paramref name="shape"/>: each named free dimension of the inputs gets the size it
     /// has in this call; a name that would need two different sizes stays free.
     /// </summary>
-    public IReadOnlyDictionary<string, long> FreeDimensions(UNetShape shape)
+    public IReadOnlyDictionary<string, long> FreeDimensions(UNetShape shape, IReadOnlyList<NamedTensor>? extras = null)
     {
         var values = new SortedDictionary<string, long>(StringComparer.Ordinal);
         var conflicts = new HashSet<string>(StringComparer.Ordinal);
@@ -45,6 +45,8 @@ internal sealed record UNetIo((string Name, TensorElementType Type, NodeMetadata
         Add(Sample.Meta, shape.Sample);
         Add(Timestep.Meta, TimestepShape(shape.Batch));
         Add(Hidden.Meta, shape.Hidden);
+        foreach (var extra in Extras)
+            if (extras?.FirstOrDefault(e => e.Name == extra.Name) is { } given) Add(extra.Meta, given.Shape);
         foreach (var name in conflicts) values.Remove(name);
         return values;
     }

@@ -12,15 +12,17 @@ public sealed class UNetRun : IDisposable
     private readonly UNet _unet;
     private readonly FixedShapeUNetSession? _bound;
     private readonly float[] _hiddenStates;
+    private readonly IReadOnlyList<NamedTensor> _extras;
     private readonly LatentShape _shape;
     private readonly int _sequenceLength;
     private bool _disposed;
 
-    internal UNetRun(UNet unet, FixedShapeUNetSession? bound, float[] hiddenStates, LatentShape shape, int sequenceLength)
+    internal UNetRun(UNet unet, FixedShapeUNetSession? bound, float[] hiddenStates, IReadOnlyList<NamedTensor> extras, LatentShape shape, int sequenceLength)
     {
         _unet = unet;
         _bound = bound;
         _hiddenStates = hiddenStates;
+        _extras = extras;
         _shape = shape;
         _sequenceLength = sequenceLength;
         if (bound is not null) bound.Users++; // the cache evicts no session a live run holds
@@ -45,10 +47,10 @@ public sealed class UNetRun : IDisposable
         if (_bound is not null)
         {
             // Sub-batches of one size share a session: bind this run's embeddings again if another run bound its own.
-            if (!ReferenceEquals(_bound.BoundHiddenStates, _hiddenStates)) _bound.SetHiddenStates(_hiddenStates);
+            if (!ReferenceEquals(_bound.BoundHiddenStates, _hiddenStates)) _bound.SetConstantInputs(_hiddenStates, _extras);
             _bound.Predict(sample, timestep, output, cancellation);
         }
-        else _unet.Predict(sample, _shape, timestep, _hiddenStates, _sequenceLength, output, cancellation);
+        else _unet.Predict(sample, _shape, timestep, _hiddenStates, _extras, _sequenceLength, output, cancellation);
     }
 
     /// <summary>Releases the run's hold on its fixed-shape session, which stays cached for the next generation of this shape.</summary>

@@ -73,7 +73,10 @@ public sealed class GenerationResult : IDisposable
 public sealed record GenerationTimings(TimeSpan Tokenize, TimeSpan TextEncoder, TimeSpan UNet, TimeSpan Scheduler,
     TimeSpan VaeDecoder, TimeSpan Postprocess, int Iterations, int BatchSize)
 {
-    public TimeSpan Total => Tokenize + TextEncoder + UNet + Scheduler + VaeDecoder + Postprocess;
+    /// <summary>Preparing the start latents: the init image's pre-processing and VAE encode (zero for text-to-image).</summary>
+    public TimeSpan PrepareLatents { get; init; }
+
+    public TimeSpan Total => Tokenize + TextEncoder + PrepareLatents + UNet + Scheduler + VaeDecoder + Postprocess;
 
     /// <summary>Denoising iterations per second for the batch.</summary>
     public double IterationsPerSecond => Iterations / Math.Max(1e-9, (UNet + Scheduler).TotalSeconds);

@@ -64,6 +64,14 @@ public sealed record GenerationSettings
             throw new ArgumentOutOfRangeException(nameof(GuidanceRescale), GuidanceRescale, $"GuidanceRescale must be between 0 and 1; it is {GuidanceRescale}.");
         CheckSize(nameof(Width), Width);
         CheckSize(nameof(Height), Height);
+        CheckImageTask();
+    }
+
+    /// <summary>The image-task settings, each alone and together (<see cref="ImageTaskRules"/>): the first problem is thrown.</summary>
+    private void CheckImageTask()
+    {
+        if (ImageTaskRules.Check(this) is [var problem, ..])
+            throw new ArgumentException(problem.Message, problem.Setting);
     }
 
     private static void CheckSize(string name, int? value)

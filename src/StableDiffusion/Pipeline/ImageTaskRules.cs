@@ -16,7 +16,8 @@ public sealed record SettingProblem(string Setting, string ErrorId, string Messa
 public static class ImageTaskRules
 {
     /// <summary>Every problem of these settings (none: they fit).</summary>
-    public static IReadOnlyList<SettingProblem> Check(SourceImage? initImage, SourceImage? mask, double? strength, int? maskCropPadding)
+    public static IReadOnlyList<SettingProblem> Check(SourceImage? initImage, SourceImage? mask, double? strength, int? maskCropPadding,
+        int steps = GenerationDefaults.Steps)
     {
         var problems = new List<SettingProblem>();
         if (strength is { } s && !(s >= 0 && s <= 1))
@@ -36,6 +37,13 @@ public static class ImageTaskRules
         {
             if (initImage.Width < 8 || initImage.Height < 8)
                 problems.Add(new("InitImage", "InitImageTooSmall", $"The init image {Describe(initImage)} is smaller than 8×8 pixels, the VAE's block size; use a larger image."));
+            double effective = strength ?? (mask is null ? GenerationDefaults.Img2ImgStrength : GenerationDefaults.InpaintStrength);
+            if (effective >= 0 && effective <= 1 && steps >= 1 && StrengthSchedule.StepsRun(steps, effective) < 1)
+                problems.Add(new("Strength", "NoDenoisingStep",
+                    $"Steps {steps} × Strength {effective.ToString(System.Globalization.CultureInfo.InvariantCulture)} leaves no denoising step " +
+                    "(diffusers runs int(steps × strength) of them): " + (effective > 0
+                        ? $"raise Steps to at least {(int)Math.Ceiling(1 / effective)}, or Strength to at least {(Math.Ceiling(1000.0 / steps) / 1000).ToString(System.Globalization.CultureInfo.InvariantCulture)}."
+                        : "Strength 0 would return the init image unchanged; raise it above 0.")));
             if (mask is not null && (mask.Width != initImage.Width || mask.Height != initImage.Height))
                 problems.Add(new("Mask", "MaskSizeMismatch",
                     $"The mask {Describe(mask)} is {mask.Width}×{mask.Height} but the init image {Describe(initImage)} is {initImage.Width}×{initImage.Height}: " +
@@ -49,10 +57,15 @@ public static class ImageTaskRules
 
     /// <summary>Every problem of <paramref name="settings"/>' image settings.</summary>
     public static IReadOnlyList<SettingProblem> Check(GenerationSettings settings) =>
-        Check(settings.InitImage, settings.Mask, settings.Strength, settings.MaskCropPadding);
+        Check(settings.InitImage, settings.Mask, settings.Strength, settings.MaskCropPadding, settings.Steps);
 
-    /// <summary>The output size when Width and Height are not given: the init image's, rounded down to multiples of 8 (diffusers' image processor).</summary>
-    public static (int Width, int Height) DefaultSize(SourceImage initImage) => (initImage.Width / 8 * 8, initImage.Height / 8 * 8);
+    /// <summary>
+    /// The output size when Width and Height are not given: image-to-image takes the init image's, rounded down to
+    /// multiples of the VAE factor (diffusers' image processor); text-to-image and inpainting (diffusers 0.35 uses
+    /// <c>unet.config.sample_size × vae_scale_factor</c> there) take the model's.
+    /// </summary>
+    public static (int Width, int Height) DefaultSize(SourceImage? initImage, SourceImage? mask, int modelSize, int vaeScaleFactor = VaeImageProcessor.DefaultVaeScaleFactor) =>
+        initImage is not null && mask is null ? VaeImageProcessor.GetDefaultSize(initImage, vaeScaleFactor) : (modelSize, modelSize);
 
     private static string Describe(SourceImage image) => image.FileName is { } f ? $"'{Path.GetFileName(f)}'" : "(in memory)";
 }

@@ -71,13 +71,13 @@ public sealed partial class StableDiffusionPipeline
         try
         {
             UNet = new UNet(slicing is null ? _sessions.Create(path, "unet") : _sessions.Create(slicing.Model!, "unet"), path,
-                ShapeSessions(_sessions, path, slicing?.Model, Options));
+                ShapeSessions(_sessions, path, slicing?.Model, Options), Model.UNetChannels);
             AttentionSlicing = slicing;
         }
         catch
         {
             // Leave a working pipeline: the original graph, unsliced.
-            UNet = new UNet(_sessions.Create(path, "unet"), path, ShapeSessions(_sessions, path, null, Options));
+            UNet = new UNet(_sessions.Create(path, "unet"), path, ShapeSessions(_sessions, path, null, Options), Model.UNetChannels);
             AttentionSlicing = null;
             throw;
         }
@@ -102,12 +102,15 @@ public sealed partial class StableDiffusionPipeline
         _textEncoder = null;
         _vaeDecoder?.Dispose();
         _vaeDecoder = null;
+        _vaeEncoder?.Dispose();
+        _vaeEncoder = null;
     }
 
     /// <summary>VAE decode of the batch, image by image when <see cref="VaeSlicing"/> is on.</summary>
-    private float[] DecodeLatents(float[] latents, LatentShape shape, out int height, out int width, CancellationToken cancellation)
+    private (float[] Pixels, int Height, int Width) DecodeLatents(float[] latents, LatentShape shape, CancellationToken cancellation)
     {
         float[] pixels;
+        int height, width;
         if (!VaeSlicing || shape.Batch == 1)
         {
             pixels = VaeDecoder.Decode(latents, shape, out height, out width, cancellation);
@@ -125,6 +128,6 @@ public sealed partial class StableDiffusionPipeline
             }
         }
         ReleaseIdleSessions();
-        return pixels;
+        return (pixels, height, width);
     }
 }

@@ -60,6 +60,8 @@ public sealed partial class StableDiffusionPipeline : IDisposable
             VaeDecoder = decoder;
             Vae = folder;
             old?.Dispose();
+            _vaeEncoder?.Dispose(); // the next image task loads the new VAE's encoder
+            _vaeEncoder = null;
             ReleaseIdleSessions();
         }
     }
@@ -138,7 +140,8 @@ public sealed partial class StableDiffusionPipeline : IDisposable
         try
         {
             var text = Track(new TextEncoder(sessions.Create(model.TextEncoderPath, "text_encoder"), model.TextEncoderPath), loaded);
-            var unet = Track(new UNet(sessions.Create(model.UNetPath, "unet"), model.UNetPath, ShapeSessions(sessions, model.UNetPath, null, options)), loaded);
+            var unet = Track(new UNet(sessions.Create(model.UNetPath, "unet"), model.UNetPath, ShapeSessions(sessions, model.UNetPath, null, options), model.UNetChannels), loaded);
+            CheckUNetInputs(unet, model.UNetPath);
             CheckPrecision(options.Precision, unet, model.UNetPath);
             var vae = Track(new VaeDecoder(sessions.Create(model.VaeDecoderPath, "vae_decoder"), model.VaeDecoderPath), loaded);
             return new StableDiffusionPipeline(model, sessions, tokenizer, text, unet, vae, schedulerConfig, scheduler) { Options = options };
@@ -194,13 +197,20 @@ public sealed partial class StableDiffusionPipeline : IDisposable
         return SchedulerRegistry.Create(choice.Name, SchedulerConfig, choice.Options);
     }
 
-    /// <summary>Resolves null sizes to the model's default.</summary>
-    public GenerationSettings Resolve(GenerationSettings settings) => settings with
+    /// <summary>
+    /// Resolves null sizes to the task's default (image-to-image: the init image's size rounded down to a multiple of 8, as
+    /// diffusers' image processor does; text-to-image and inpainting: the model's size) and a null scheduler to the pipeline's.
+    /// </summary>
+    public GenerationSettings Resolve(GenerationSettings settings)
     {
-        Width = settings.Width ?? Model.DefaultImageSize,
-        Height = settings.Height ?? Model.DefaultImageSize,
-        Scheduler = settings.Scheduler ?? _scheduler,
-    };
+        var (width, height) = ImageTaskRules.DefaultSize(settings.InitImage, settings.Mask, Model.DefaultImageSize, Model.VaeScaleFactor);
+        return settings with
+        {
+            Width = settings.Width ?? width,
+            Height = settings.Height ?? height,
+            Scheduler = settings.Scheduler ?? _scheduler,
+        };
+    }
 
     /// <summary>
     /// Generates one batch: every image of <paramref name="batch"/> goes through the UNet together.
@@ -213,6 +223,7 @@ public sealed partial class StableDiffusionPipeline : IDisposable
         if (batch.Count == 0) throw new ArgumentException("The batch is empty.", nameof(batch));
         settings.Validate();
         settings = Resolve(settings);
+        CheckTask(settings);
         lock (_runLock)
             return Run(batch, settings, observer, cancellation);
     }
@@ -220,119 +231,38 @@ public sealed partial class StableDiffusionPipeline : IDisposable
     private IReadOnlyList<GenerationResult> Run(IReadOnlyList<ImageRequest> batch, GenerationSettings settings,
         GenerationObserver? observer, CancellationToken cancellation)
     {
-        var scheduler = CreateScheduler(settings.Scheduler);
-        if (scheduler is IEtaScheduler etaScheduler) etaScheduler.Eta = settings.Eta;
-        int b = batch.Count;
-        bool cfg = settings.UsesGuidance;
         var clock = Stopwatch.StartNew();
-
-        // 1. Tokenize: [uncond…, cond…] when guiding, as diffusers concatenates them.
-        int seq = Tokenizer.MaxLength;
-        int rows = cfg ? 2 * b : b;
-        var ids = new int[rows * seq];
-        for (int i = 0; i < b; i++)
-        {
-            int condRow = cfg ? b + i : i;
-            Tokenizer.Encode(batch[i].Prompt).Ids.CopyTo(ids.AsSpan(condRow * seq, seq));
-            if (cfg) Tokenizer.Encode(batch[i].NegativePrompt ?? "").Ids.CopyTo(ids.AsSpan(i * seq, seq));
-        }
-        var tokenize = clock.Elapsed;
-
-        // 2. Text encoder.
-        var embeddings = TextEncoder.Encode(ids, rows, seq, cancellation);
-        ReleaseIdleSessions();
-        int hidden = embeddings.Length / (rows * seq);
-        int half = b * seq * hidden;
-        observer?.OnTextEmbeddings(cfg ? embeddings.AsSpan(0, half) : default, embeddings.AsSpan(cfg ? half : 0, half));
-        var encode = clock.Elapsed - tokenize;
-
-        // 3. Initial noise: one torch generator per image, each drawing a [1, 4, h, w] tensor.
-        var shape = new LatentShape(b, 4, settings.Height!.Value / Model.VaeScaleFactor, settings.Width!.Value / Model.VaeScaleFactor);
-        var generators = new IRandomGenerator[b];
-        var latents = new float[shape.Length];
-        for (int i = 0; i < b; i++)
-        {
-            generators[i] = new TorchGenerator(unchecked((ulong)batch[i].Seed));
-            generators[i].Randn(latents.AsSpan(i * shape.ImageLength, shape.ImageLength));
-        }
-        observer?.OnInitialNoise(latents);
+        var scheduler = CreateScheduler(settings.Scheduler);
         scheduler.SetTimesteps(settings.Steps);
-        float sigma = scheduler.InitNoiseSigma;
-        if (sigma != 1f)
-            for (int i = 0; i < latents.Length; i++) latents[i] *= sigma;
+        int b = batch.Count;
+        bool guided = settings.UsesGuidance;
 
-        // 4. Denoising loop.
-        var unetShape = shape with { Batch = rows };
-        var modelInput = new float[unetShape.Length];
-        var modelOutput = new float[unetShape.Length];
-        var guided = cfg ? new float[shape.Length] : modelOutput;
-        var timesteps = scheduler.Timesteps;
-        TimeSpan unetTime = TimeSpan.Zero, schedulerTime = TimeSpan.Zero;
-        // Fixed-shape sessions (one per sub-batch size), embeddings bound once for the whole loop.
-        using var unetRuns = UNetRuns.Start(UNet, embeddings, unetShape, seq, UNetBatchSize);
-        for (int iteration = 0; iteration < timesteps.Count; iteration++)
-        {
-            cancellation.ThrowIfCancellationRequested();
-            var stepStart = clock.Elapsed;
-            double t = timesteps[iteration];
-            latents.CopyTo(modelInput, 0);
-            if (cfg) latents.CopyTo(modelInput, shape.Length);
-            scheduler.ScaleModelInput(modelInput, t);
-            var unetStart = clock.Elapsed;
-            try
-            {
-                unetRuns.Predict(modelInput, t, modelOutput, cancellation);
-            }
-            catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException e) when (!cancellation.IsCancellationRequested)
-            {
-                throw new InvalidOperationException(
-                    $"The UNet failed on a {settings.Width}×{settings.Height} batch of {b}: {e.Message.Trim()} " +
-                    "If the size is the cause, try multiples of 64; if memory is, a smaller batch.", e);
-            }
-            var unetEnd = clock.Elapsed;
-            unetTime += unetEnd - unetStart;
-            if (cfg)
-            {
-                var cond = modelOutput.AsSpan(shape.Length, shape.Length);
-                Guidance.Combine(modelOutput.AsSpan(0, shape.Length), cond, settings.GuidanceScale, guided);
-                if (settings.GuidanceRescale > 0) Guidance.Rescale(guided, cond, b, settings.GuidanceRescale);
-            }
-            scheduler.Step(guided, t, latents, shape, generators);
-            schedulerTime += (clock.Elapsed - unetEnd) + (unetStart - stepStart);
-            observer?.OnStep(new StepInfo
-            {
-                Iteration = iteration,
-                Iterations = timesteps.Count,
-                Timestep = t,
-                Elapsed = clock.Elapsed - stepStart,
-                UNetInput = modelInput,
-                UNetOutput = modelOutput,
-                GuidedNoise = guided.AsSpan(0, shape.Length),
-                Latents = latents,
-            });
-        }
+        // 1. Encode the prompts.
+        var promptStage = new PromptEncodingStage(Tokenizer, () => TextEncoder);
+        var prompt = promptStage.Encode(batch, guided, cancellation);
+        ReleaseIdleSessions();
+        observer?.OnTextEmbeddings(prompt.Uncond, prompt.Cond);
+        var encoded = clock.Elapsed;
 
-        // 5. VAE decode: diffusers 0.35 divides by the scaling factor (0.12 multiplied by its reciprocal).
-        cancellation.ThrowIfCancellationRequested();
-        var decodeStart = clock.Elapsed;
-        float scaling = ScalingFactor;
-        for (int i = 0; i < latents.Length; i++) latents[i] /= scaling;
-        var decoded = DecodeLatents(latents, shape, out int height, out int width, cancellation);
-        observer?.OnDecoded(latents, decoded);
-        var decode = clock.Elapsed - decodeStart;
+        // 2. Prepare the latents: one torch generator per image, drawn in the task's order.
+        var shape = new LatentShape(b, UNet.OutChannels, settings.Height!.Value / Model.VaeScaleFactor, settings.Width!.Value / Model.VaeScaleFactor);
+        var generators = new IRandomGenerator[b];
+        for (int i = 0; i < b; i++) generators[i] = new TorchGenerator(unchecked((ulong)batch[i].Seed));
+        var prepared = LatentsStage(settings).Prepare(new LatentsRequest(settings, scheduler, generators, shape, guided, observer), cancellation);
+        ReleaseIdleSessions();
+        var preparedAt = clock.Elapsed;
 
-        // 6. Pixels: (x/2 + 0.5).clamp(0, 1), then 8-bit as numpy_to_pil.
-        var postStart = clock.Elapsed;
-        int imageLength = height * width * 3;
-        var images = new (float[] Pixels, SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24> Image)[b];
-        for (int i = 0; i < b; i++)
-        {
-            // Each image converts straight into its own array: no batch-sized copy in between.
-            var own = new float[imageLength];
-            ImageConversion.ToUnitRange(decoded.AsSpan(i * imageLength, imageLength), 1, height, width, own);
-            images[i] = (own, ImageConversion.ToImage(own, 0, height, width));
-        }
-        var timings = new GenerationTimings(tokenize, encode, unetTime, schedulerTime, decode, clock.Elapsed - postStart, timesteps.Count, b);
+        // 3. Denoise.
+        var denoise = new DenoiseStage(UNet, UNetBatchSize);
+        denoise.Run(prompt, prepared, shape, settings, scheduler, generators, observer, cancellation);
+
+        // 4. Decode.
+        var decodeStage = new DecodeStage(DecodeLatents);
+        var images = decodeStage.Decode(prepared.Latents, shape, ScalingFactor, prepared.Overlay, observer, cancellation);
+
+        var (unetTime, loopTime, iterations) = denoise.Timings;
+        var timings = new GenerationTimings(promptStage.TokenizeTime, encoded - promptStage.TokenizeTime, unetTime, loopTime,
+            decodeStage.Timings.Vae, decodeStage.Timings.Postprocess, iterations, b) { PrepareLatents = preparedAt - encoded };
         var overrides = SchedulerOverrides(scheduler);
         var results = new GenerationResult[b];
         for (int i = 0; i < b; i++)
@@ -394,5 +324,6 @@ public sealed partial class StableDiffusionPipeline : IDisposable
         _textEncoder?.Dispose();
         UNet.Dispose();
         _vaeDecoder?.Dispose();
+        _vaeEncoder?.Dispose();
     }
 }

@@ -32,6 +32,20 @@ public abstract class AlphaSchedulerBase : SchedulerBase
     /// <summary>These schedulers do not scale the model input.</summary>
     public override void ScaleModelInput(Span<float> sample, double timestep) => EnsureTimestepsSet();
 
+    /// <summary>
+    /// <c>add_noise</c>'s (sqrt(ᾱ_t), sqrt(1 − ᾱ_t)) in float32 (torch's <c>** 0.5</c> of a float32 tensor is its
+    /// correctly rounded sqrt), at any training timestep t: the begin and step indices play no part, and
+    /// <see cref="SchedulerBase.SetTimesteps"/> is not needed.
+    /// </summary>
+    protected sealed override (float Signal, float Noise) NoiseCoefficients(double timestep)
+    {
+        if (timestep < 0 || timestep >= NoiseSchedule.TrainTimesteps || timestep != Math.Floor(timestep))
+            throw new ArgumentOutOfRangeException("timesteps", timestep,
+                $"{Name}: add_noise needs integral timesteps from 0 to {NoiseSchedule.TrainTimesteps - 1}.");
+        float alphaProd = NoiseSchedule.AlphasCumprod[(int)timestep];
+        return (MathF.Sqrt(alphaProd), MathF.Sqrt(1f - alphaProd));
+    }
+
     /// <summary>ᾱ_t, or for t &lt; 0 (the step past the last timestep) the final ᾱ of <c>set_alpha_to_one</c>.</summary>
     protected float AlphaCumprod(long t) => t >= 0 ? NoiseSchedule.AlphasCumprod[t] : _finalAlphaCumprod;
 

@@ -4,9 +4,10 @@ namespace StableDiffusion.Schedulers;
 
 /// <summary>
 /// diffusers' <c>DDIMScheduler</c> (Song et al. 2020): the non-Markovian DDIM update with optional noise (η),
-/// clipping or dynamic thresholding of x̂₀, and epsilon / sample / v-prediction. Deterministic when η = 0.
+/// clipping or dynamic thresholding of x̂₀, and epsilon / sample / v-prediction. Deterministic when η = 0
+/// (<see cref="Step"/>'s <c>eta</c>, which only this class reads).
 /// </summary>
-public sealed class DdimScheduler : AlphaSchedulerBase, IEtaScheduler
+public sealed class DdimScheduler : AlphaSchedulerBase
 {
     public static readonly SchedulerRegistration Registration = new(
         "DDIMScheduler", order: 1, stochastic: false,
@@ -28,14 +29,11 @@ public sealed class DdimScheduler : AlphaSchedulerBase, IEtaScheduler
 
     public override string Name => "DDIMScheduler";
 
-    /// <summary>diffusers' <c>eta</c> (η) argument of <c>step()</c>: the weight of the stochastic noise (0 = DDIM, 1 ≈ DDPM).</summary>
-    public double Eta { get; set; }
-
     /// <summary>diffusers' <c>use_clipped_model_output</c> argument of <c>step()</c>.</summary>
     public bool UseClippedModelOutput { get; set; }
 
     public override void Step(ReadOnlySpan<float> modelOutput, double timestep, Span<float> sample, LatentShape shape,
-                              IReadOnlyList<IRandomGenerator>? generators = null)
+                              IReadOnlyList<IRandomGenerator>? generators = null, double eta = 0)
     {
         EnsureTimestepsSet();
         CheckShapes(modelOutput, sample, shape);
@@ -63,7 +61,7 @@ public sealed class DdimScheduler : AlphaSchedulerBase, IEtaScheduler
         var x0 = _predictor.Predict(modelOutput, sample, alphaProdT, shape);
 
         // σ_t = η·sqrt((1−ᾱ_prev)/(1−ᾱ_t) · (1 − ᾱ_t/ᾱ_prev)), all float32 0-dim tensor arithmetic in diffusers.
-        float stdDevT = (float)Eta * MathF.Sqrt(PosteriorVariance(alphaProdT, alphaProdTPrev));
+        float stdDevT = (float)eta * MathF.Sqrt(PosteriorVariance(alphaProdT, alphaProdTPrev));
 
         if (UseClippedModelOutput)
             for (int i = 0; i < n; i++) eps[i] = (sample[i] - sqrtAlpha * x0[i]) / sqrtBeta;
@@ -72,7 +70,7 @@ public sealed class DdimScheduler : AlphaSchedulerBase, IEtaScheduler
         float sqrtAlphaPrev = MathF.Sqrt(alphaProdTPrev);
         for (int i = 0; i < n; i++) sample[i] = sqrtAlphaPrev * x0[i] + directionCoeff * eps[i];
 
-        if (Eta > 0)
+        if (eta > 0)
         {
             var noise = DrawNoise(generators, shape);
             for (int i = 0; i < n; i++) sample[i] = sample[i] + stdDevT * noise[i];

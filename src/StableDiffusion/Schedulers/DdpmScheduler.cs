@@ -45,7 +45,7 @@ public sealed class DdpmScheduler : AlphaSchedulerBase
     }
 
     public override void Step(ReadOnlySpan<float> modelOutput, double timestep, Span<float> sample, LatentShape shape,
-                              IReadOnlyList<IRandomGenerator>? generators = null)
+                              IReadOnlyList<IRandomGenerator>? generators = null, double eta = 0)
     {
         EnsureTimestepsSet();
         CheckShapes(modelOutput, sample, shape);

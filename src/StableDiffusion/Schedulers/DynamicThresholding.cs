@@ -3,7 +3,8 @@ namespace StableDiffusion.Schedulers;
 /// <summary>
 /// Imagen's dynamic thresholding (diffusers' <c>_threshold_sample</c>): per image, s = clamp(quantile(|x̂₀|, ratio), 1,
 /// sample_max_value); x̂₀ ← clamp(x̂₀, −s, s) / s. The quantile is torch's linear interpolation with the rank computed
-/// in float32.
+/// in float32; both clamps are torch's (<see cref="TorchMath.Clamp"/>), so a sample_max_value below 1 gives
+/// s = sample_max_value.
 /// </summary>
 public sealed class DynamicThresholding
 {
@@ -39,8 +40,8 @@ public sealed class DynamicThresholding
             int above = Math.Min(below + 1, n - 1);
             float weight = rank - below;
             float q = TorchMath.Lerp(sorted[below], sorted[above], weight);
-            float s = Math.Clamp(q, 1f, _maxValue);
-            for (int i = 0; i < n; i++) image[i] = Math.Clamp(image[i], -s, s) / s;
+            float s = TorchMath.Clamp(q, 1f, _maxValue);
+            for (int i = 0; i < n; i++) image[i] = TorchMath.Clamp(image[i], -s, s) / s;
         }
     }
 }

@@ -21,7 +21,7 @@ public sealed class EulerAncestralDiscreteScheduler : SigmaSchedulerBase
     public override string Name => "EulerAncestralDiscreteScheduler";
 
     public override void Step(ReadOnlySpan<float> modelOutput, double timestep, Span<float> sample, LatentShape shape,
-                              IReadOnlyList<IRandomGenerator>? generators = null)
+                              IReadOnlyList<IRandomGenerator>? generators = null, double eta = 0)
     {
         CheckShapes(modelOutput, sample, shape);
         int index = CurrentStepIndex(timestep);

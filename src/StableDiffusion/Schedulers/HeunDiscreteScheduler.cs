@@ -51,7 +51,7 @@ public sealed class HeunDiscreteScheduler : SigmaSchedulerBase
     }
 
     public override void Step(ReadOnlySpan<float> modelOutput, double timestep, Span<float> sample, LatentShape shape,
-                              IReadOnlyList<IRandomGenerator>? generators = null)
+                              IReadOnlyList<IRandomGenerator>? generators = null, double eta = 0)
     {
         CheckShapes(modelOutput, sample, shape);
         int index = CurrentStepIndex(timestep);
@@ -64,7 +64,7 @@ public sealed class HeunDiscreteScheduler : SigmaSchedulerBase
 
         var denoised = Denoise(modelOutput, sample, sigmaInput);
         if (_clip)
-            for (int i = 0; i < n; i++) denoised[i] = Math.Clamp(denoised[i], -_clipRange, _clipRange);
+            for (int i = 0; i < n; i++) denoised[i] = TorchMath.Clamp(denoised[i], -_clipRange, _clipRange);
 
         if (_firstOrder)
         {

@@ -87,7 +87,7 @@ public abstract class KDpm2SchedulerBase : SigmaSchedulerBase
         _firstOrder ? SigmaValues[index] : _sigmasInterpol[index - MidpointLag];
 
     public sealed override void Step(ReadOnlySpan<float> modelOutput, double timestep, Span<float> sample, LatentShape shape,
-                                     IReadOnlyList<IRandomGenerator>? generators = null)
+                                     IReadOnlyList<IRandomGenerator>? generators = null, double eta = 0)
     {
         CheckShapes(modelOutput, sample, shape);
         int index = CurrentStepIndex(timestep);

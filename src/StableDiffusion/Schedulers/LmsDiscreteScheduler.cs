@@ -36,7 +36,7 @@ public sealed class LmsDiscreteScheduler : SigmaSchedulerBase
     }
 
     public override void Step(ReadOnlySpan<float> modelOutput, double timestep, Span<float> sample, LatentShape shape,
-                              IReadOnlyList<IRandomGenerator>? generators = null)
+                              IReadOnlyList<IRandomGenerator>? generators = null, double eta = 0)
     {
         CheckShapes(modelOutput, sample, shape);
         if (LmsOrder is < 1 or > DefaultOrder)
@@ -49,23 +49,26 @@ public sealed class LmsDiscreteScheduler : SigmaSchedulerBase
         var derivative = _derivatives.Push(n);
         for (int i = 0; i < n; i++) derivative[i] = (sample[i] - denoised[i]) / sigma;
 
-        // prev = sample + Σ_c coeff_c · derivative_{newest − c}; each coefficient is rounded to float32 by torch.
+        // prev = sample + Σ_c coeff_c · derivative_{newest − c}; each coefficient is rounded to float32 by torch. The
+        // coefficients are those of order min(step_index + 1, order), but diffusers zips them with the derivatives held,
+        // so a run started mid-schedule (img2img's begin index) uses only as many terms as it has derivatives.
         int order = Math.Min(index + 1, LmsOrder);
+        int terms = Math.Min(order, _derivatives.Count);
         float k0 = (float)Coefficient(order, index, 0);
-        float k1 = order > 1 ? (float)Coefficient(order, index, 1) : 0f;
-        float k2 = order > 2 ? (float)Coefficient(order, index, 2) : 0f;
-        float k3 = order > 3 ? (float)Coefficient(order, index, 3) : 0f;
+        float k1 = terms > 1 ? (float)Coefficient(order, index, 1) : 0f;
+        float k2 = terms > 2 ? (float)Coefficient(order, index, 2) : 0f;
+        float k3 = terms > 3 ? (float)Coefficient(order, index, 3) : 0f;
         var d0 = _derivatives[0];
-        var d1 = order > 1 ? _derivatives[1] : default;
-        var d2 = order > 2 ? _derivatives[2] : default;
-        var d3 = order > 3 ? _derivatives[3] : default;
+        var d1 = terms > 1 ? _derivatives[1] : default;
+        var d2 = terms > 2 ? _derivatives[2] : default;
+        var d3 = terms > 3 ? _derivatives[3] : default;
         for (int i = 0; i < n; i++)
         {
             float sum = 0f;
             sum += k0 * d0[i];
-            if (order > 1) sum += k1 * d1[i];
-            if (order > 2) sum += k2 * d2[i];
-            if (order > 3) sum += k3 * d3[i];
+            if (terms > 1) sum += k1 * d1[i];
+            if (terms > 2) sum += k2 * d2[i];
+            if (terms > 3) sum += k3 * d3[i];
             sample[i] = sample[i] + sum;
         }
         AdvanceStepIndex();

@@ -53,7 +53,7 @@ internal sealed class OriginalSamplePredictor
                 throw new InvalidOperationException($"{_schedulerName}: prediction_type '{PredictionType}' is not supported.");
         }
         if (_thresholding is not null) _thresholding.Apply(x0, shape);
-        else if (_clip) for (int i = 0; i < n; i++) x0[i] = Math.Clamp(x0[i], -_clipRange, _clipRange);
+        else if (_clip) for (int i = 0; i < n; i++) x0[i] = TorchMath.Clamp(x0[i], -_clipRange, _clipRange);
         return x0;
     }
 }

@@ -93,7 +93,7 @@ public sealed class PndmScheduler : AlphaSchedulerBase
     }
 
     public override void Step(ReadOnlySpan<float> modelOutput, double timestep, Span<float> sample, LatentShape shape,
-                              IReadOnlyList<IRandomGenerator>? generators = null)
+                              IReadOnlyList<IRandomGenerator>? generators = null, double eta = 0)
     {
         EnsureTimestepsSet();
         CheckShapes(modelOutput, sample, shape);

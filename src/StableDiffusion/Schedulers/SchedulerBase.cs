@@ -50,7 +50,7 @@ public abstract class SchedulerBase : IScheduler
     /// <summary>diffusers' <c>begin_index</c> (set by img2img pipelines before the first step), or null.</summary>
     public int? BeginIndex { get; private set; }
 
-    /// <summary>diffusers' <c>set_begin_index</c>: the first step starts at this index instead of being looked up.</summary>
+    /// <summary>diffusers' <c>set_begin_index</c>: the first step starts at this index instead of being looked up (see <see cref="IScheduler.SetBeginIndex"/>).</summary>
     public void SetBeginIndex(int beginIndex)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(beginIndex);
@@ -76,7 +76,51 @@ public abstract class SchedulerBase : IScheduler
     public abstract void ScaleModelInput(Span<float> sample, double timestep);
 
     public abstract void Step(ReadOnlySpan<float> modelOutput, double timestep, Span<float> sample, LatentShape shape,
-                              IReadOnlyList<IRandomGenerator>? generators = null);
+                              IReadOnlyList<IRandomGenerator>? generators = null, double eta = 0);
+
+    /// <summary>
+    /// diffusers' <c>add_noise</c> (see <see cref="IScheduler.AddNoise"/>): per batch row, <c>a·x₀ + b·noise</c> in float32
+    /// with (a, b) from <see cref="NoiseCoefficients"/>. With a = 1 this is bit for bit torch's <c>x₀ + noise·σ</c>.
+    /// </summary>
+    public void AddNoise(ReadOnlySpan<float> originalSamples, ReadOnlySpan<float> noise, ReadOnlySpan<double> timesteps, Span<float> destination)
+    {
+        if (noise.Length != originalSamples.Length || destination.Length != originalSamples.Length)
+            throw new ArgumentException(
+                $"{Name}: add_noise needs samples, noise and destination of one length; they have {originalSamples.Length}, {noise.Length} and {destination.Length}.",
+                nameof(destination));
+        if (timesteps.IsEmpty || originalSamples.Length % timesteps.Length != 0)
+            throw new ArgumentException(
+                $"{Name}: add_noise needs one timestep per batch row; {timesteps.Length} timesteps do not divide {originalSamples.Length} elements.",
+                nameof(timesteps));
+        if ((destination.Overlaps(originalSamples, out int a) && a != 0) || (destination.Overlaps(noise, out int b) && b != 0))
+            throw new ArgumentException($"{Name}: add_noise's destination may be one of its inputs but must not partially overlap them.", nameof(destination));
+        int row = originalSamples.Length / timesteps.Length;
+        for (int r = 0; r < timesteps.Length; r++)
+        {
+            var (signal, noiseScale) = NoiseCoefficients(timesteps[r]);
+            var x0 = originalSamples.Slice(r * row, row);
+            var n = noise.Slice(r * row, row);
+            var result = destination.Slice(r * row, row);
+            for (int i = 0; i < result.Length; i++) result[i] = signal * x0[i] + noiseScale * n[i];
+        }
+    }
+
+    /// <summary>The float32 factors (of x₀, of the noise) by which <see cref="AddNoise"/> noises a row to <paramref name="timestep"/>.</summary>
+    protected abstract (float Signal, float Noise) NoiseCoefficients(double timestep);
+
+    /// <summary>
+    /// The sigma of <c>add_noise</c> for the classes that noise in sigma space: <see cref="Sigmas"/> at diffusers' index
+    /// rule: the timestep's index without a begin index, else the step index once stepping has started, else the begin index.
+    /// </summary>
+    protected float NoiseSigma(double timestep)
+    {
+        EnsureTimestepsSet();
+        int index = BeginIndex is null ? IndexForTimestep(timestep) : _stepIndex ?? BeginIndex.Value;
+        var sigmas = Sigmas ?? throw new InvalidOperationException($"{Name} has no sigmas.");
+        if (index >= sigmas.Count)
+            throw new InvalidOperationException($"{Name}: index {index} is past the {sigmas.Count} sigmas of the run (begin index {BeginIndex}).");
+        return sigmas[index];
+    }
 
     /// <summary>Throws unless <see cref="SetTimesteps"/> ran.</summary>
     protected void EnsureTimestepsSet()
@@ -86,11 +130,18 @@ public abstract class SchedulerBase : IScheduler
     }
 
     /// <summary>
-    /// diffusers' <c>index_for_timestep</c>: the index of <paramref name="timestep"/> in the schedule; when it occurs
-    /// more than once (Heun/KDPM2 repeat timesteps) the second occurrence, so that img2img starting mid-schedule
-    /// does not skip a sigma.
+    /// diffusers' <c>index_for_timestep</c>: <see cref="FindTimestep"/>, throwing for a timestep that is not in the
+    /// schedule (torch's IndexError); the VP solvers override it with their fallback.
     /// </summary>
-    protected int IndexForTimestep(double timestep)
+    protected virtual int IndexForTimestep(double timestep) =>
+        FindTimestep(timestep) ?? throw new ArgumentException($"{Name}: timestep {timestep} is not in the schedule set by SetTimesteps.", nameof(timestep));
+
+    /// <summary>
+    /// The index of <paramref name="timestep"/> in the schedule (<c>(schedule_timesteps == timestep).nonzero()</c>);
+    /// when it occurs more than once (Heun/KDPM2 repeat timesteps) the second occurrence, so that img2img starting
+    /// mid-schedule does not skip a sigma; null when absent.
+    /// </summary>
+    protected int? FindTimestep(double timestep)
     {
         int first = -1;
         for (int i = 0; i < _timesteps.Length; i++)
@@ -99,9 +150,7 @@ public abstract class SchedulerBase : IScheduler
             if (first >= 0) return i;
             first = i;
         }
-        if (first < 0)
-            throw new ArgumentException($"{Name}: timestep {timestep} is not in the schedule set by SetTimesteps.", nameof(timestep));
-        return first;
+        return first < 0 ? null : first;
     }
 
     /// <summary>diffusers' <c>_init_step_index</c> on first use, then the current step index.</summary>

@@ -121,6 +121,9 @@ public abstract class SigmaSchedulerBase : SchedulerBase
         return result;
     }
 
+    /// <summary><c>add_noise</c>: x₀ + σ·noise with σ by diffusers' index rule (<see cref="SchedulerBase.NoiseSigma"/>).</summary>
+    protected sealed override (float Signal, float Noise) NoiseCoefficients(double timestep) => (1f, NoiseSigma(timestep));
+
     /// <summary>diffusers' <c>scale_model_input</c>: sample / sqrt(σ² + 1), in place, float32, with σ from <see cref="ModelInputSigma"/>.</summary>
     public override void ScaleModelInput(Span<float> sample, double timestep)
     {

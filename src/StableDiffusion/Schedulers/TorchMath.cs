@@ -69,6 +69,13 @@ public static class TorchMath
     public static float Lerp(float start, float end, float weight) =>
         Math.Abs(weight) < 0.5f ? start + weight * (end - start) : end - (end - start) * (1f - weight);
 
+    /// <summary>
+    /// <c>torch.clamp(x, min, max)</c> element: min(max(x, min), max), the lower bound first, so that when
+    /// <paramref name="max"/> &lt; <paramref name="min"/> every element becomes <paramref name="max"/> (where
+    /// <see cref="Math.Clamp(float, float, float)"/> throws). A NaN <paramref name="x"/> stays NaN.
+    /// </summary>
+    public static float Clamp(float x, float min, float max) => Math.Min(Math.Max(x, min), max);
+
     /// <summary>exp(a) as a double-float (SLEEF <c>expk2f</c> for an argument with zero low part).</summary>
     private static (float X, float Y) Expk2(float a)
     {

@@ -68,11 +68,23 @@ public abstract class VpSolverScheduler : SchedulerBase
         ResetState(inferenceSteps);
     }
 
+    /// <summary>
+    /// The solvers' <c>index_for_timestep</c>: a timestep missing from the schedule means the last step
+    /// (<c>len(self.timesteps) - 1</c>), where the other classes fail.
+    /// </summary>
+    protected sealed override int IndexForTimestep(double timestep) => FindTimestep(timestep) ?? StepCount - 1;
+
+    /// <summary>
+    /// <c>add_noise</c>: α_σ·x₀ + σ_σ·noise with (α_σ, σ_σ) = <c>_sigma_to_alpha_sigma_t</c> of the σ that diffusers'
+    /// index rule picks (<see cref="SchedulerBase.NoiseSigma"/>).
+    /// </summary>
+    protected sealed override (float Signal, float Noise) NoiseCoefficients(double timestep) => VpSigmaMath.AlphaSigma(NoiseSigma(timestep));
+
     /// <summary>The DPM family does not scale the model input.</summary>
     public sealed override void ScaleModelInput(Span<float> sample, double timestep) { }
 
     public sealed override void Step(ReadOnlySpan<float> modelOutput, double timestep, Span<float> sample, LatentShape shape,
-                                     IReadOnlyList<IRandomGenerator>? generators = null)
+                                     IReadOnlyList<IRandomGenerator>? generators = null, double eta = 0)
     {
         CheckShapes(modelOutput, sample, shape);
         int index = CurrentStepIndex(timestep);

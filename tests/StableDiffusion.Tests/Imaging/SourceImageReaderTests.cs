@@ -1,6 +1,9 @@
 using System.Buffers.Binary;
 using System.Text.Json;
 using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats;
+using SixLabors.ImageSharp.Formats.Gif;
+using SixLabors.ImageSharp.Formats.Jpeg;
 using SixLabors.ImageSharp.Formats.Png;
 using SixLabors.ImageSharp.PixelFormats;
 using StableDiffusion.Imaging;
@@ -116,6 +119,29 @@ public sealed class SourceImageReaderTests : IDisposable
     }
 
     [Fact]
+    public void Jpeg_loads_as_L_when_grey_and_Rgb_when_colour()
+    {
+        using var grey = new Image<L8>(8, 8, new L8(77));
+        SourceImage l = SaveAndLoad(grey, new JpegEncoder { ColorType = JpegColorType.Luminance }, "jpg");
+        Assert.Equal(PixelMode.L, l.Mode);
+        Assert.All(l.Pixels, p => Assert.InRange(p, 76, 78));
+
+        using var colour = new Image<Rgb24>(8, 8, new Rgb24(200, 30, 60));
+        Assert.Equal(PixelMode.Rgb, SaveAndLoad(colour, new JpegEncoder(), "jpg").Mode);
+    }
+
+    [Fact]
+    public void Gif_loads_as_Rgb_when_opaque_and_Rgba_with_transparency()
+    {
+        using var opaque = new Image<Rgba32>(2, 1, new Rgba32(0, 0, 255, 255));
+        Assert.Equal(PixelMode.Rgb, SaveAndLoad(opaque, new GifEncoder(), "gif").Mode);
+
+        using var transparent = new Image<Rgba32>(2, 1, new Rgba32(0, 0, 255, 255));
+        transparent[1, 0] = new Rgba32(0, 0, 0, 0);
+        Assert.Equal(PixelMode.Rgba, SaveAndLoad(transparent, new GifEncoder(), "gif").Mode);
+    }
+
+    [Fact]
     public void Missing_file_is_FileNotFoundException()
     {
         string path = Path.Combine(_folder, "missing.png");
@@ -171,9 +197,9 @@ public sealed class SourceImageReaderTests : IDisposable
         Assert.Equal("x.png", image.FileName);
     }
 
-    private SourceImage SaveAndLoad(Image image, PngEncoder encoder)
+    private SourceImage SaveAndLoad(Image image, IImageEncoder encoder, string extension = "png")
     {
-        string path = Path.Combine(_folder, $"{Guid.NewGuid():N}.png");
+        string path = Path.Combine(_folder, $"{Guid.NewGuid():N}.{extension}");
         image.Save(path, encoder);
         return SourceImageReader.Load(path);
     }

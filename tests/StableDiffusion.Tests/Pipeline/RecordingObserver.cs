@@ -22,7 +22,33 @@ public sealed class RecordingObserver : GenerationObserver
         Cond = cond.ToArray();
     }
 
-    public override void OnInitialNoise(ReadOnlySpan<float> noise) => InitialNoise = noise.ToArray();
+    public float[] StartLatents = [];
+    public float[] Image = [];
+    public float[] Mask = [];
+    public float[] MaskedImage = [];
+    public float[] VaeParameters = [];
+    public float[] VaeEps = [];
+    public float[] VaeSamples = [];
+    public float[] ImageLatents = [];
+    public float[] MaskLatents = [];
+    public float[] MaskedImageLatents = [];
+    public int BeginIndex;
+
+    public override void OnLatentsPrepared(LatentsInfo info)
+    {
+        InitialNoise = info.Noise.ToArray();
+        StartLatents = info.StartLatents.ToArray();
+        Image = info.Image.ToArray();
+        Mask = info.Mask.ToArray();
+        MaskedImage = info.MaskedImage.ToArray();
+        VaeParameters = info.VaeParameters.ToArray();
+        VaeEps = info.VaeEps.ToArray();
+        VaeSamples = info.VaeSamples.ToArray();
+        ImageLatents = info.ImageLatents.ToArray();
+        MaskLatents = info.MaskLatents.ToArray();
+        MaskedImageLatents = info.MaskedImageLatents.ToArray();
+        BeginIndex = info.BeginIndex;
+    }
 
     public override void OnStep(StepInfo step)
     {

@@ -24,7 +24,6 @@ public class AllocationTests
     public void StepIsAllocationFreeAfterWarmUp(string name, double eta)
     {
         var scheduler = SchedulerRegistry.Create(name, SchedulerConfig.Parse("""{"beta_schedule":"scaled_linear","beta_start":0.00085,"beta_end":0.012}"""));
-        if (scheduler is IEtaScheduler etaScheduler) etaScheduler.Eta = eta;
         var shape = new LatentShape(2, 4, 8, 8);
         var generators = new IRandomGenerator[] { new TorchGenerator(1), new TorchGenerator(2) };
         var x = new float[shape.Length];
@@ -40,7 +39,7 @@ public class AllocationTests
             for (int i = 0; i < timesteps.Length; i++)
             {
                 scheduler.ScaleModelInput(eps, timesteps[i]);
-                scheduler.Step(eps, timesteps[i], x, shape, generators);
+                scheduler.Step(eps, timesteps[i], x, shape, generators, eta);
             }
             allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         }

@@ -28,7 +28,7 @@ public class PipelineStepReplayTests(ITestOutputHelper output)
     {
         using var manifest = Fixtures.ReadJson("pipeline-diffusers-0.35", "manifest.json");
         var (c, scheduler) = ScheduledCase(manifest, caseId);
-        if (scheduler is DdimScheduler ddim) ddim.Eta = c.GetProperty("eta").GetDouble();
+        double eta = c.GetProperty("eta").GetDouble();
 
         var files = c.GetProperty("files");
         float[] Read(string name) => Fixtures.ReadF32(Fixtures.ExpectedPath("pipeline-diffusers-0.35", files.GetProperty(name).GetProperty("file").GetString()!));
@@ -61,7 +61,7 @@ public class PipelineStepReplayTests(ITestOutputHelper output)
             for (int k = 0; k < copies; k++) x.CopyTo(modelInput, k * n);
             scheduler.ScaleModelInput(modelInput, t);
             maxInput = Math.Max(maxInput, TrajectoryAssert.MaxError(unetInput.AsSpan(i * copies * n, copies * n), modelInput));
-            scheduler.Step(guided.AsSpan(i * n, n), t, x, latentShape, generators);
+            scheduler.Step(guided.AsSpan(i * n, n), t, x, latentShape, generators, eta);
             maxLatent = Math.Max(maxLatent, TrajectoryAssert.MaxError(after.AsSpan(i * n, n), x));
         }
         output.WriteLine($"{caseId}: max scaled-input error {maxInput:G3}, max latent error {maxLatent:G3}");

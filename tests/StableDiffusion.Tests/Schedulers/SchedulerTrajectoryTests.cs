@@ -94,7 +94,7 @@ public class SchedulerTrajectoryTests(ITestOutputHelper output)
         var expectation = Classify(run);
         var scheduler = SchedulerRegistry.Create(run.ClassName, run.Config);
         Assert.Equal(run.ClassName, scheduler.Name);
-        if (scheduler is DdimScheduler ddim && run.Eta is { } eta) ddim.Eta = eta;
+        double eta = run.Eta ?? 0; // DDIM's η; the other classes ignore it
         var noise = TrajectoryRunner.InitialNoise();
         var generator = TrajectoryRunner.StepGenerator();
 
@@ -102,14 +102,14 @@ public class SchedulerTrajectoryTests(ITestOutputHelper output)
         {
             case Expectation.Exact:
             {
-                var result = TrajectoryRunner.Run(scheduler, run.Steps, noise, generator);
+                var result = TrajectoryRunner.Run(scheduler, run.Steps, noise, generator, eta: eta);
                 Report(run, expectation, TrajectoryAssert.RunMatches(run, scheduler, result));
                 break;
             }
             case Expectation.InitNoiseSigma012:
             {
                 Assert.Equal(14.614645f, (float)run.InitNoiseSigma);
-                var result = TrajectoryRunner.Run(scheduler, run.Steps, noise, generator, initNoiseSigma: (float)run.InitNoiseSigma);
+                var result = TrajectoryRunner.Run(scheduler, run.Steps, noise, generator, initNoiseSigma: (float)run.InitNoiseSigma, eta: eta);
                 Assert.Equal(run.Sigmas![0], scheduler.InitNoiseSigma); // 0.35: the single inference sigma
                 var errors = TrajectoryAssert.TrajectoriesMatch(run, result);
                 TrajectoryAssert.ScheduleWithin(run, scheduler, timestepUlps: 0, sigmaUlps: 0);
@@ -119,7 +119,7 @@ public class SchedulerTrajectoryTests(ITestOutputHelper output)
             case Expectation.Float64Grid:
             {
                 var result = TrajectoryRunner.Run(scheduler, run.Steps, noise, generator,
-                    beforeStep: DiscardFirstOrderDraws(run, scheduler, generator));
+                    beforeStep: DiscardFirstOrderDraws(run, scheduler, generator), eta: eta);
                 // KDPM2's interpolated timesteps move with the shifted sigmas (dt/dlogσ ≈ 200): up to 2 ulp seen, 4 allowed.
                 TrajectoryAssert.ScheduleWithin(run, scheduler, timestepUlps: run.ClassName.StartsWith("KDPM2") ? 4 : 0, sigmaUlps: 4);
                 Assert.Equal((float)run.InitNoiseSigma, scheduler.InitNoiseSigma);
@@ -128,7 +128,7 @@ public class SchedulerTrajectoryTests(ITestOutputHelper output)
             }
             case Expectation.InterpolatedTimestepUlp:
             {
-                var result = TrajectoryRunner.Run(scheduler, run.Steps, noise, generator);
+                var result = TrajectoryRunner.Run(scheduler, run.Steps, noise, generator, eta: eta);
                 TrajectoryAssert.ScheduleWithin(run, scheduler, timestepUlps: 1, sigmaUlps: 0);
                 Assert.Equal((float)run.InitNoiseSigma, scheduler.InitNoiseSigma);
                 Report(run, expectation, TrajectoryAssert.TrajectoriesMatch(run, result));
@@ -137,7 +137,7 @@ public class SchedulerTrajectoryTests(ITestOutputHelper output)
             case Expectation.KDpm2AncestralDraws012:
             {
                 var result = TrajectoryRunner.Run(scheduler, run.Steps, noise, generator,
-                    beforeStep: DiscardFirstOrderDraws(run, scheduler, generator));
+                    beforeStep: DiscardFirstOrderDraws(run, scheduler, generator), eta: eta);
                 TrajectoryAssert.ScheduleWithin(run, scheduler, timestepUlps: run.Steps == 20 ? 4 : 0, sigmaUlps: run.Steps == 20 ? 4 : 0);
                 Report(run, expectation, TrajectoryAssert.TrajectoriesMatch(run, result));
                 break;

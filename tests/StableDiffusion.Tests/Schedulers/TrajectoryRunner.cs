@@ -36,8 +36,9 @@ public static class TrajectoryRunner
     /// </summary>
     /// <param name="initNoiseSigma">Overrides the scheduler's init_noise_sigma (to replay a run recorded by another version).</param>
     /// <param name="beforeStep">Called with the iteration index before each step (to replay another version's generator use).</param>
+    /// <param name="eta">The <c>eta</c> passed to every step (DDIM's η).</param>
     public static Result Run(IScheduler scheduler, int steps, float[] initialNoise, IRandomGenerator? stepGenerator = null,
-                             float? initNoiseSigma = null, Action<int>? beforeStep = null)
+                             float? initNoiseSigma = null, Action<int>? beforeStep = null, double eta = 0)
     {
         scheduler.SetTimesteps(steps);
         float sigma = initNoiseSigma ?? scheduler.InitNoiseSigma;
@@ -57,7 +58,7 @@ public static class TrajectoryRunner
             scaled.Add((float[])xIn.Clone());
             float shift = (float)(0.01 * t / 1000.0);
             for (int i = 0; i < eps.Length; i++) eps[i] = xIn[i] * 0.1f + shift;
-            scheduler.Step(eps, t, x, Shape, generators);
+            scheduler.Step(eps, t, x, Shape, generators, eta);
             latents.Add((float[])x.Clone());
         }
         return new Result(scheduler.Timesteps.ToArray(), scheduler.Sigmas?.ToArray(), scheduler.InitNoiseSigma, latents, scaled);

@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using StableDiffusion.Models;
+using StableDiffusion.Random;
+using StableDiffusion.Schedulers;
+using StableDiffusion.Tensors;
+
+namespace StableDiffusion.Pipeline;
+
+/// <summary>
+/// Stage 3, the scheduler loop of every task: for each timestep from the begin index, scale the latents (doubled when
+/// guiding), append the task's extra UNet channels, predict, combine [uncond…, cond…] with the guidance scale (and
+/// rescale), step, then the task's after-step blend. The only heavy call is the UNet.
+/// </summary>
+public sealed class DenoiseStage(UNet unet, int? unetBatchSize)
+{
+    /// <summary>Time in the UNet and in everything else of the loop, and iterations run, of the last <see cref="Run"/>.</summary>
+    public (TimeSpan UNet, TimeSpan Other, int Iterations) Timings { get; private set; }
+
+    public void Run(PromptEmbeddings prompt, PreparedLatents prepared, LatentShape shape, GenerationSettings settings,
+        IScheduler scheduler, IReadOnlyList<IRandomGenerator> generators, GenerationObserver? observer, CancellationToken cancellation)
+    {
+        var clock = Stopwatch.StartNew();
+        bool guided = prompt.Guided;
+        int rows = prompt.Rows;
+        var latents = prepared.Latents;
+        int plane = shape.Height * shape.Width;
+        int extra = prepared.ExtraChannelCount;
+
+        // The scaled latents of every UNet row; with extra channels they are scattered into the wider sample, whose
+        // extra channels are written once for the loop.
+        var scaled = new float[rows * shape.ImageLength];
+        var unetShape = shape with { Batch = rows, Channels = shape.Channels + extra };
+        var modelInput = extra == 0 ? scaled : new float[unetShape.Length];
+        if (extra > 0)
+            for (int r = 0; r < rows; r++)
+                prepared.ExtraChannels.AsSpan(r * extra * plane, extra * plane)
+                    .CopyTo(modelInput.AsSpan(r * unetShape.ImageLength + shape.ImageLength));
+        var modelOutput = new float[rows * shape.ImageLength];
+        var guidedNoise = guided ? new float[shape.Length] : modelOutput;
+        var all = scheduler.Timesteps;
+        int begin = prepared.BeginIndex;
+        var timesteps = begin == 0 ? all : all.Skip(begin).ToArray();
+        TimeSpan unetTime = TimeSpan.Zero;
+        using var runs = UNetRuns.Start(unet, prompt.HiddenStates, unetShape, prompt.SequenceLength, unetBatchSize);
+        for (int iteration = 0; iteration < timesteps.Count; iteration++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var stepStart = clock.Elapsed;
+            double t = timesteps[iteration];
+            latents.CopyTo(scaled, 0);
+            if (guided) latents.CopyTo(scaled, shape.Length);
+            scheduler.ScaleModelInput(scaled, t);
+            if (extra > 0)
+                for (int r = 0; r < rows; r++)
+                    scaled.AsSpan(r * shape.ImageLength, shape.ImageLength).CopyTo(modelInput.AsSpan(r * unetShape.ImageLength));
+            var unetStart = clock.Elapsed;
+            try
+            {
+                runs.Predict(modelInput, t, modelOutput, cancellation);
+            }
+            catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException e) when (!cancellation.IsCancellationRequested)
+            {
+                throw new InvalidOperationException(
+                    $"The UNet failed on a {settings.Width}×{settings.Height} batch of {shape.Batch}: {e.Message.Trim()} " +
+                    "If the size is the cause, try multiples of 64; if memory is, a smaller batch.", e);
+            }
+            unetTime += clock.Elapsed - unetStart;
+            if (guided)
+            {
+                var cond = modelOutput.AsSpan(shape.Length, shape.Length);
+                Guidance.Combine(modelOutput.AsSpan(0, shape.Length), cond, settings.GuidanceScale, guidedNoise);
+                if (settings.GuidanceRescale > 0) Guidance.Rescale(guidedNoise, cond, shape.Batch, settings.GuidanceRescale);
+            }
+            scheduler.Step(guidedNoise, t, latents, shape, generators, settings.Eta);
+            prepared.Blend?.Apply(iteration, timesteps, scheduler, latents);
+            observer?.OnStep(new StepInfo
+            {
+                Iteration = iteration,
+                Iterations = timesteps.Count,
+                Timestep = t,
+                Elapsed = clock.Elapsed - stepStart,
+                UNetInput = modelInput,
+                UNetOutput = modelOutput,
+                GuidedNoise = guidedNoise.AsSpan(0, shape.Length),
+                Latents = latents,
+            });
+        }
+        Timings = (unetTime, clock.Elapsed - unetTime, timesteps.Count);
+    }
+}
