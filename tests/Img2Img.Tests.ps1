@@ -293,3 +293,69 @@ Describe 'Parity with diffusers 0.35.2 through the cmdlets (needs the pipeline''
         finally { $pipeline.Dispose() }
     }
 }
+
+Describe 'Invoke-SdRenderJob with init images and masks' {
+    BeforeAll {
+        $script:JobDir = Join-Path $TestDrive 'job'
+        New-Item -ItemType Directory (Join-Path $script:JobDir 'photos') -Force | Out-Null
+        Copy-Item $script:Photo (Join-Path $script:JobDir 'photos' 'photo.png')
+        Copy-Item $script:Mask (Join-Path $script:JobDir 'photos' 'mask.png')
+        $model = (Get-SdFixturePath) -replace "'", "''"
+        $script:JobFile = Join-Path $script:JobDir 'variations.psd1'
+        @"
+@{
+    Model           = '$model'
+    Provider        = 'Cpu'
+    Defaults        = @{ Seeds = 0; Steps = 20; GuidanceScale = 7.5; InitImage = 'photos/photo.png' }
+    Prompts         = @(
+        @{ Prompt = 'a photo of a cat'; Strength = 0.75 }
+        @{ Prompt = 'a red apple'; Mask = 'photos/mask.png'; Strength = 0.75; Width = 64; Height = 64 }
+    )
+    OutputDirectory = 'out'
+}
+"@ | Set-Content $script:JobFile
+    }
+
+    It 'renders what Invoke-SdGeneration renders, from paths relative to the job file' {
+        $summary = Invoke-SdRenderJob -Path $script:JobFile -InformationAction SilentlyContinue
+        $summary.Rendered | Should -Be 2
+        $pngs = @(Get-ChildItem (Join-Path $script:JobDir 'out') -Filter *.png | Sort-Object Name)
+        # Prompt 0 is the fixture case pndm_s075: the job's image is diffusers' within 1 level…
+        $case = Get-SdExpectedPath 'img2img-diffusers-0.35', 'pndm_s075', 'image_0.png'
+        Get-SdPixelDifference $case $pngs[0].FullName | Should -BeLessOrEqual 1
+        # … and exactly the cmdlet's.
+        $cmdlet = Invoke-SdGeneration -Pipeline $script:Pipeline -Prompt 'a photo of a cat' -Seed 0 -Steps 20 -InitImage $script:Photo -Strength 0.75
+        Get-SdPixelDifference $cmdlet.Image $pngs[0].FullName | Should -Be 0
+        $info = Get-SdImageInfo $pngs[1].FullName
+        "$($info.Mask)" | Should -Be 'mask.png' -Because 'the PNG records the name only, and no mask.png is beside it'
+        $info.Strength | Should -Be 0.75
+    }
+
+    It 'renders again only the images whose input pixels changed' {
+        $png = @(Get-ChildItem (Join-Path $script:JobDir 'out') -Filter *.png | Sort-Object Name)[1].FullName
+        $before = (Get-Item $png).LastWriteTimeUtc
+        (Invoke-SdRenderJob -Path $script:JobFile -InformationAction SilentlyContinue).Rendered | Should -Be 0
+        $pixels = [SixLabors.ImageSharp.Image]::Load[SixLabors.ImageSharp.PixelFormats.L8]((Join-Path $script:JobDir 'photos' 'mask.png'))
+        try {
+            $pixels[0, 0] = [SixLabors.ImageSharp.PixelFormats.L8]::new(255)
+            [SixLabors.ImageSharp.ImageExtensions]::SaveAsPng($pixels, (Join-Path $script:JobDir 'photos' 'mask.png'))
+        }
+        finally { $pixels.Dispose() }
+        $summary = Invoke-SdRenderJob -Path $script:JobFile -InformationAction SilentlyContinue
+        $summary.Rendered | Should -Be 1
+        $summary.Replaced | Should -Be 1
+        (Get-Item $png).LastWriteTimeUtc | Should -BeGreaterThan $before
+    }
+
+    It 'reports a missing input with its key and line before loading the model' {
+        $bad = Join-Path $script:JobDir 'bad.psd1'
+        (Get-Content $script:JobFile -Raw) -replace 'photos/mask.png', 'photos/gone.png' | Set-Content $bad
+        Invoke-SdRenderJob -Path $bad -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err.Count | Should -Be 1
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'InvalidJobFile*'
+        $problem = @($err[0].Exception.Problems | Where-Object Location -EQ 'Prompts[1].Mask')
+        $problem.Count | Should -Be 1
+        $problem[0].Line | Should -Be 7
+        $problem[0].Message | Should -BeLike "*gone.png' does not exist*job file's folder*"
+    }
+}
