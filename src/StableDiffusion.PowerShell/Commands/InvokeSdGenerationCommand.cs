@@ -282,8 +282,8 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
         {
             long seed = seeds.Length == 0 ? System.Random.Shared.NextInt64(0, 1L << 32) : seeds.Length == 1 ? seeds[0] : seeds[p];
             string? negative = negatives.Length == 0 ? null : negatives.Length == 1 ? negatives[0] : negatives[p];
-            for (int j = 0; j < ImagesPerPrompt; j++)
-                list.Add(new ImageRequest(Prompt[p] ?? "", negative, seed + j, _nextIndex++));
+            list.AddRange(ImageRequests.ForPrompt(Prompt[p] ?? "", negative, [seed], ImagesPerPrompt, _nextIndex));
+            _nextIndex += ImagesPerPrompt;
         }
         return list;
     }

@@ -191,35 +191,13 @@ public static partial class JobValidator
                 MaskCropPadding = s.MaskCropPadding,
             };
             (string schedulerName, var schedulerOptions) = DescribeScheduler(s.Scheduler ?? jobScheduler);
-            foreach (long baseSeed in s.Seeds)
+            string? pinned = precision switch { ModelPrecision.Float16 => "float16", ModelPrecision.Float32 => "float32", _ => null };
+            try
             {
-                for (int j = 0; j < perPrompt; j++)
+                foreach (var request in ImageRequests.ForPrompt(entry.Prompt, s.NegativePrompt, s.Seeds, perPrompt, items.Count))
                 {
-                    if (baseSeed > long.MaxValue - j) { problems.AddElsewhere(entry.Location, $"Seed {baseSeed} + {j} is too large."); break; }
-                    long seed = baseSeed + j;
-                    var request = new ImageRequest(entry.Prompt, s.NegativePrompt, seed, items.Count);
-                    var expected = new GenerationParameters
-                    {
-                        Prompt = entry.Prompt,
-                        NegativePrompt = s.NegativePrompt,
-                        Seed = seed,
-                        Index = request.Index,
-                        Steps = settings.Steps,
-                        GuidanceScale = settings.GuidanceScale,
-                        GuidanceRescale = settings.GuidanceRescale,
-                        Eta = settings.Eta,
-                        Width = settings.Width ?? width,
-                        Height = settings.Height ?? height,
-                        Scheduler = schedulerName,
-                        SchedulerOptions = schedulerOptions,
-                        Model = model.Name,
-                        Vae = vae?.Name,
-                        Precision = precision switch { ModelPrecision.Float16 => "float16", ModelPrecision.Float32 => "float32", _ => null },
-                        InitImage = SourceImageRecord.From(settings.InitImage),
-                        Mask = SourceImageRecord.From(settings.Mask),
-                        Strength = settings.EffectiveStrength,
-                        MaskCropPadding = settings.MaskCropPadding,
-                    };
+                    var expected = ImageRequests.Parameters(request, settings, settings.Width ?? width, settings.Height ?? height,
+                        schedulerName, schedulerOptions, model.Name, vae?.Name, pinned);
                     items.Add(new RenderItem
                     {
                         Index = request.Index,
@@ -231,6 +209,10 @@ public static partial class JobValidator
                         Path = template.Resolve(output, expected, DateTime.MinValue),
                     });
                 }
+            }
+            catch (ArgumentOutOfRangeException e)
+            {
+                problems.AddElsewhere(entry.Location, JobProblems.Clean(e));
             }
         }
         ReportRepeats(items, i => i.Identity, StringComparer.Ordinal, problems, (a, b) =>

@@ -43,28 +43,8 @@ public sealed class GenerationResult : IDisposable
     public int Height => Image.Height;
 
     /// <summary>The settings as they go into the PNG's text chunks.</summary>
-    public GenerationParameters ToParameters() => new()
-    {
-        Prompt = Request.Prompt,
-        NegativePrompt = Request.NegativePrompt,
-        Seed = Request.Seed,
-        Index = Request.Index,
-        Steps = Settings.Steps,
-        GuidanceScale = Settings.GuidanceScale,
-        GuidanceRescale = Settings.GuidanceRescale,
-        Eta = Settings.Eta,
-        Width = Width,
-        Height = Height,
-        Scheduler = Scheduler,
-        SchedulerOptions = SchedulerOptions,
-        Model = Model,
-        Vae = Vae,
-        Precision = Precision,
-        InitImage = SourceImageRecord.From(Settings.InitImage),
-        Mask = SourceImageRecord.From(Settings.Mask),
-        Strength = Settings.EffectiveStrength,
-        MaskCropPadding = Settings.MaskCropPadding,
-    };
+    public GenerationParameters ToParameters() =>
+        ImageRequests.Parameters(Request, Settings, Width, Height, Scheduler, SchedulerOptions, Model, Vae, Precision);
 
     public void Dispose() => Image.Dispose();
 }

@@ -2,6 +2,7 @@ using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using StableDiffusion.Imaging;
 using StableDiffusion.Pipeline;
+using StableDiffusion.Tests.Support;
 
 namespace StableDiffusion.Tests.Imaging;
 
@@ -114,18 +115,7 @@ public sealed class GenerationParametersTests : IDisposable
     {
         var init = new SourceImage(8, 8, PixelMode.Rgb, new byte[8 * 8 * 3], Path.Combine(_folder, "in.png"));
         var mask = new SourceImage(8, 8, PixelMode.L, Enumerable.Repeat((byte)255, 64).ToArray(), "m.png");
-        using var result = new GenerationResult
-        {
-            Request = new ImageRequest("p", null, 1),
-            Settings = new GenerationSettings { InitImage = init, Mask = mask, MaskCropPadding = 4 },
-            Scheduler = "PNDMScheduler",
-            SchedulerOptions = new Dictionary<string, object?>(),
-            Model = "tiny-sd",
-            Precision = "float32",
-            Image = new Image<Rgb24>(8, 8),
-            Pixels = [],
-            Timings = new GenerationTimings(TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, 1, 1),
-        };
+        using var result = TestResults.Make(new ImageRequest("p", null, 1), new GenerationSettings { InitImage = init, Mask = mask, MaskCropPadding = 4 });
         var p = result.ToParameters();
         Assert.Equal(new SourceImageRecord("in.png", init.Sha256), p.InitImage);
         Assert.Equal(new SourceImageRecord("m.png", mask.Sha256), p.Mask);

@@ -2,6 +2,7 @@ using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 using StableDiffusion.Jobs;
 using StableDiffusion.Pipeline;
+using StableDiffusion.Tests.Support;
 
 namespace StableDiffusion.Tests.Jobs;
 
@@ -33,19 +34,8 @@ public sealed class FakeEngine(RenderJob job) : IRenderEngine
             var item = job.Items[r.Index];
             var color = new Rgb24((byte)(r.Seed * 37), (byte)(r.Seed * 11), (byte)r.Prompt.Length);
             var image = new Image<Rgb24>(item.Expected.Width, item.Expected.Height, color);
-            return new GenerationResult
-            {
-                Request = r,
-                Settings = settings,
-                Scheduler = item.Expected.Scheduler!,
-                SchedulerOptions = item.Expected.SchedulerOptions!,
-                Model = item.Expected.Model!,
-                Vae = item.Expected.Vae,
-                Precision = item.Expected.Precision ?? "float32",
-                Image = image,
-                Pixels = [],
-                Timings = new GenerationTimings(TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, 1, batch.Count),
-            };
+            return TestResults.Make(r, settings, image, item.Expected.Scheduler!, item.Expected.SchedulerOptions!, item.Expected.Model!,
+                item.Expected.Vae, item.Expected.Precision ?? "float32", batch.Count);
         }).ToList();
     }
 

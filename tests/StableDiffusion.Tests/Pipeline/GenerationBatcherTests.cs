@@ -1,6 +1,5 @@
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
 using StableDiffusion.Pipeline;
+using StableDiffusion.Tests.Support;
 
 namespace StableDiffusion.Tests.Pipeline;
 
@@ -15,18 +14,7 @@ public sealed class GenerationBatcherTests
         public ImageRequest Request => new(Prompt, null, 1);
     }
 
-    private static GenerationResult Result(ImageRequest r, GenerationSettings s) => new()
-    {
-        Request = r,
-        Settings = s,
-        Scheduler = "PNDMScheduler",
-        SchedulerOptions = new Dictionary<string, object?>(),
-        Model = "m",
-        Precision = "float32",
-        Image = new Image<Rgb24>(1, 1),
-        Pixels = [],
-        Timings = new GenerationTimings(TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, TimeSpan.Zero, 1, 1),
-    };
+    private static GenerationResult Result(ImageRequest r, GenerationSettings s) => TestResults.Make(r, s);
 
     [Fact]
     public void BatchesConsecutiveItemsWithEqualSettingsUpToTheBatchSize()
