@@ -165,6 +165,25 @@ Describe 'Invoke-SdGeneration image inputs on bad input' {
         $r.Output.Prompt | Should -Be @('good', 'also good')
     }
 
+    It 'says when the model cannot run the task: no VAE encoder for an init image, an inpainting model without a mask' {
+        $broken = New-SdBrokenModel (Join-Path $TestDrive 'noencoder') -Without 'vae_encoder'
+        $noEncoder = New-SdPipeline -Path $broken -ExecutionProvider Cpu
+        try {
+            $r = Get-SdError { Invoke-SdGeneration -Pipeline $noEncoder -Prompt 'x' -InitImage $script:Photo @script:Fast }
+            $r.Error.FullyQualifiedErrorId | Should -Match '^InvalidGenerationArgument,'
+            $r.Error.CategoryInfo.Category | Should -Be 'InvalidArgument'
+            $r.Error.Exception.Message | Should -Match 'no VAE encoder'
+        }
+        finally { $noEncoder.Dispose() }
+        $inpainting = New-SdPipeline -Path (Get-SdFixturePath 'tiny-sd-inpaint') -ExecutionProvider Cpu
+        try {
+            $r = Get-SdError { Invoke-SdGeneration -Pipeline $inpainting -Prompt 'x' -InitImage $script:Photo @script:Fast }
+            $r.Error.FullyQualifiedErrorId | Should -Match '^InvalidGenerationArgument,'
+            $r.Error.Exception.Message | Should -Match 'inpainting model.*give -Mask'
+        }
+        finally { $inpainting.Dispose() }
+    }
+
     It 'refuses a CSV Strength cell that is no number, naming the column and the value, for that row only' {
         $csv = Join-Path $TestDrive 'strength.csv'
         @(

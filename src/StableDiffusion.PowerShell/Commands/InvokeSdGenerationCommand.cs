@@ -297,7 +297,8 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
             _batcher.Render(batch, p => p.Request, Generate,
                 deliver: (_, result, _) => Emit(result),
                 retrying: (p, e) => WriteVerbose($"Image {p.Request.Index} failed in a batch of {batch.Count} ({e.Message}); retrying it alone."),
-                failed: (p, e, _) => WriteError(ErrorRecords.From(e, p.Request, "GenerationFailed")),
+                // The pipeline's own checks (a task this model cannot run: no VAE encoder, an inpainting UNet without a mask…) are argument errors.
+                failed: (p, e, _) => WriteError(ErrorRecords.From(e, p.Request, e is ArgumentException ? "InvalidGenerationArgument" : "GenerationFailed")),
                 isCancellation: e => e is OperationCanceledException or PipelineStoppedException,
                 retryLoneImage: false);
         }
