@@ -254,6 +254,18 @@ Describe 'Image inputs in the PNG metadata' {
         "$warnings" | Should -Match 'photo\.png \(sha256:'
     }
 
+    It 'reports a recorded strength of the wrong type as unreadable metadata, not a .NET exception' {
+        $bad = Join-Path $TestDrive 'bad-strength.png'
+        $pixels = [SixLabors.ImageSharp.Image[SixLabors.ImageSharp.PixelFormats.Rgb24]]::new(8, 8)
+        $text = [System.Collections.Generic.Dictionary[string, string]]::new()
+        $text['sd-parameters'] = '{"prompt":"x","seed":1,"steps":2,"strength":"strong","init_image":{"name":"a.png","sha256":"' + ('0' * 64) + '"}}'
+        try { [StableDiffusion.Imaging.PngFile]::SaveWithText($pixels, $bad, $text, $false) } finally { $pixels.Dispose() }
+        $r = Get-SdError { Get-SdImageInfo $bad }
+        $r.Error.FullyQualifiedErrorId | Should -Match '^ImageInfoUnreadable,'
+        $r.Error.CategoryInfo.Category | Should -Be 'InvalidData'
+        $r.Error.TargetObject | Should -Be $bad
+    }
+
     It 'reads "Denoising strength: 0.6" from AUTOMATIC1111 text as the strength' {
         $a1111 = Join-Path $TestDrive 'a1111.png'
         $pixels = [SixLabors.ImageSharp.Image[SixLabors.ImageSharp.PixelFormats.Rgb24]]::new(64, 64)

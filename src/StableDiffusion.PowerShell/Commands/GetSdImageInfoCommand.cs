@@ -36,7 +36,7 @@ public sealed class GetSdImageInfoCommand : PSCmdlet
                 var text = PngFile.ReadText(file);
                 WriteObject(new SdImageInfo(file, GenerationParameters.Parse(text)));
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or FormatException or System.Text.Json.JsonException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or FormatException or System.Text.Json.JsonException or InvalidOperationException)
             {
                 WriteError(ErrorRecords.From(new InvalidDataException($"Cannot read generation parameters from '{file}': {e.Message}", e), file, "ImageInfoUnreadable"));
             }

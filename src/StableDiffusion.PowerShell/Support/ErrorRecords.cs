@@ -27,7 +27,7 @@ internal static class ErrorRecords
         var cat = e switch
         {
             ArgumentException => ErrorCategory.InvalidArgument,
-            FormatException => ErrorCategory.InvalidData,
+            FormatException or InvalidDataException => ErrorCategory.InvalidData,
             FileNotFoundException or DirectoryNotFoundException => ErrorCategory.ObjectNotFound,
             UnauthorizedAccessException => ErrorCategory.PermissionDenied,
             IOException => ErrorCategory.WriteError,
