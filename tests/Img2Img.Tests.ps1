@@ -286,19 +286,35 @@ Describe 'Image inputs in the PNG metadata' {
 }
 
 Describe 'Parity with diffusers 0.35.2 through the cmdlets (needs the pipeline''s image tasks)' {
+    BeforeAll {
+        # Runs a fixture case through Invoke-SdGeneration and Save-SdImage: the largest difference to diffusers' PNG.
+        function Test-SdCase([string] $Folder, [string] $Id) {
+            $case = Get-SdCase $Folder $Id
+            $arguments = @{
+                Prompt = $case.prompt; Seed = $case.seed; Steps = $case.num_inference_steps; GuidanceScale = $case.guidance_scale; Eta = $case.eta
+                Scheduler = Get-SdCaseScheduler $case; Strength = $case.strength
+            }
+            if ($case.image.files) { $arguments.InitImage = Join-Path $Folder $case.image.files[0] }   # img2img: the image's own size
+            else {
+                $arguments += @{ InitImage = Join-Path $Folder $case.image.file; Mask = Join-Path $Folder $case.mask_image.file; Width = $case.width; Height = $case.height }
+            }
+            if ($null -ne $case.padding_mask_crop) { $arguments.MaskCropPadding = $case.padding_mask_crop }
+            $pipeline = if ($case.model_path) { New-SdPipeline -Path ([System.IO.Path]::GetFullPath((Join-Path $Folder $case.model_path))) -ExecutionProvider Cpu } else { $script:Pipeline }
+            try {
+                $png = Join-Path $TestDrive "$Id.png"
+                Invoke-SdGeneration -Pipeline $pipeline @arguments | Save-SdImage -Path $png
+                Get-SdPixelDifference (Join-Path $Folder $Id 'image_0.png') $png
+            }
+            finally { if ($pipeline -ne $script:Pipeline) { $pipeline.Dispose() } }
+        }
+    }
+
     It 'img2img <Id> matches diffusers within 1 level' -ForEach @(
         @{ Id = 'pndm_s075' }
         @{ Id = 'euler_s050' }
         @{ Id = 'odd87x70_pndm_s075' }
     ) {
-        $folder = Get-SdExpectedPath 'img2img-diffusers-0.35'
-        $case = Get-SdCase $folder $Id
-        $png = Join-Path $TestDrive "$Id.png"
-        Invoke-SdGeneration -Pipeline $script:Pipeline -Prompt $case.prompt -Seed $case.seed -Steps $case.num_inference_steps `
-            -GuidanceScale $case.guidance_scale -Eta $case.eta -Scheduler (Get-SdCaseScheduler $case) `
-            -InitImage (Join-Path $folder $case.image.files[0]) -Strength $case.strength |
-            Save-SdImage -Path $png
-        Get-SdPixelDifference (Join-Path $folder $Id 'image_0.png') $png | Should -BeLessOrEqual 1
+        Test-SdCase (Get-SdExpectedPath 'img2img-diffusers-0.35') $Id | Should -BeLessOrEqual 1
     }
 
     It 'inpaint <Id> matches diffusers within 1 level' -ForEach @(
@@ -306,22 +322,7 @@ Describe 'Parity with diffusers 0.35.2 through the cmdlets (needs the pipeline''
         @{ Id = 'inp4_ddim_s060_soft' }
         @{ Id = 'inp9_padcrop8_pndm_s100' }
     ) {
-        $folder = Get-SdExpectedPath 'inpaint-diffusers-0.35'
-        $case = Get-SdCase $folder $Id
-        $model = [System.IO.Path]::GetFullPath((Join-Path $folder $case.model_path))
-        $pipeline = New-SdPipeline -Path $model -ExecutionProvider Cpu
-        try {
-            $png = Join-Path $TestDrive "$Id.png"
-            $arguments = @{
-                Prompt = $case.prompt; Seed = $case.seed; Steps = $case.num_inference_steps; GuidanceScale = $case.guidance_scale; Eta = $case.eta
-                Scheduler = Get-SdCaseScheduler $case; Width = $case.width; Height = $case.height
-                InitImage = Join-Path $folder $case.image.file; Mask = Join-Path $folder $case.mask_image.file; Strength = $case.strength
-            }
-            if ($null -ne $case.padding_mask_crop) { $arguments.MaskCropPadding = $case.padding_mask_crop }
-            Invoke-SdGeneration -Pipeline $pipeline @arguments | Save-SdImage -Path $png
-            Get-SdPixelDifference (Join-Path $folder $Id 'image_0.png') $png | Should -BeLessOrEqual 1
-        }
-        finally { $pipeline.Dispose() }
+        Test-SdCase (Get-SdExpectedPath 'inpaint-diffusers-0.35') $Id | Should -BeLessOrEqual 1
     }
 }
 
