@@ -27,6 +27,29 @@ public sealed class ModelFolder
 
     public string TokenizerDirectory => Combine("tokenizer");
     public string TextEncoderPath => Combine("text_encoder", "model.onnx");
+    public string Tokenizer2Directory => Combine("tokenizer_2");
+    public string TextEncoder2Path => Combine("text_encoder_2", "model.onnx");
+
+    /// <summary>Whether the folder has the first text encoder and its tokenizer (an SDXL refiner has only the second).</summary>
+    public bool HasTextEncoder => File.Exists(TextEncoderPath);
+
+    /// <summary>Whether the folder has SDXL's second text encoder (OpenCLIP bigG) and its tokenizer.</summary>
+    public bool HasTextEncoder2 => File.Exists(TextEncoder2Path);
+
+    /// <summary>The model family, recognised from the index's class name and the components present (never the folder's name).</summary>
+    public ModelFamily Family { get; private set; }
+
+    /// <summary>
+    /// SDXL's <c>force_zeros_for_empty_prompt</c> (model_index.json; diffusers' default true): with guidance and no negative
+    /// prompt the negative embeddings are zeros instead of the encoded "".
+    /// </summary>
+    public bool ForceZerosForEmptyPrompt { get; private set; } = true;
+
+    /// <summary>SDXL's <c>requires_aesthetics_score</c> (model_index.json; the refiner): time ids carry the aesthetic score.</summary>
+    public bool RequiresAestheticsScore { get; private set; }
+
+    /// <summary>The VAE config's <c>force_upcast</c>: a float16 VAE should decode in float32 (the SDXL VAE overflows in float16).</summary>
+    public bool VaeForceUpcast { get; private set; }
     public string UNetPath => Combine("unet", "model.onnx");
     public string VaeDecoderPath => Combine("vae_decoder", "model.onnx");
     public string VaeEncoderPath => Combine("vae_encoder", "model.onnx");
@@ -69,13 +92,27 @@ public sealed class ModelFolder
                 $"'{full}' is not a Stable Diffusion ONNX model folder: it has no model_index.json. " +
                 "Export one with diffusers' convert_stable_diffusion_checkpoint_to_onnx.py or " +
                 "'optimum-cli export onnx --model <id> <folder>'.");
-        folder.PipelineClass = ReadObject(index)["_class_name"]?.GetValue<string>();
+        var indexJson = ReadObject(index);
+        folder.PipelineClass = indexJson["_class_name"]?.GetValue<string>();
+        // SDXL: the index names an XL pipeline or the folder has the second text encoder (optimum's layout either way).
+        bool xl = folder.PipelineClass?.Contains("XL", StringComparison.Ordinal) == true || folder.HasTextEncoder2;
+        folder.Family = xl ? ModelFamily.StableDiffusionXL : ModelFamily.StableDiffusion;
+        if (indexJson["force_zeros_for_empty_prompt"] is JsonValue zeros) folder.ForceZerosForEmptyPrompt = zeros.GetValue<bool>();
+        if (indexJson["requires_aesthetics_score"] is JsonValue aesthetics) folder.RequiresAestheticsScore = aesthetics.GetValue<bool>();
 
-        folder.Require(folder.TextEncoderPath, "text encoder");
+        // SD 1.x/2.x need the text encoder; SDXL needs the second one, and the first unless it is a refiner.
+        if (!xl || folder.HasTextEncoder || indexJson["text_encoder"] is JsonArray { Count: > 0 } te && te[0] is not null)
+        {
+            folder.Require(folder.TextEncoderPath, "text encoder");
+            folder.RequireTokenizer(folder.TokenizerDirectory, "tokenizer");
+        }
+        if (xl)
+        {
+            folder.Require(folder.TextEncoder2Path, "second text encoder (text_encoder_2, SDXL)");
+            folder.RequireTokenizer(folder.Tokenizer2Directory, "second tokenizer (tokenizer_2, SDXL)");
+        }
         folder.Require(folder.UNetPath, "UNet");
         folder.Require(folder.VaeDecoderPath, "VAE decoder");
-        folder.Require(System.IO.Path.Combine(folder.TokenizerDirectory, "vocab.json"), "tokenizer vocabulary");
-        folder.Require(System.IO.Path.Combine(folder.TokenizerDirectory, "merges.txt"), "tokenizer merges");
         folder.Require(folder.SchedulerConfigPath, "scheduler configuration");
         folder.ReadComponentConfigs();
         return folder;
@@ -87,9 +124,16 @@ public sealed class ModelFolder
         var vae = ReadOptional(Combine("vae_decoder", "config.json"));
         if (vae?["scaling_factor"] is JsonValue sf) ScalingFactor = (float)sf.GetValue<double>();
         if (vae?["block_out_channels"] is JsonArray blocks && blocks.Count > 0) VaeScaleFactor = 1 << (blocks.Count - 1);
+        if (vae?["force_upcast"] is JsonValue upcast) VaeForceUpcast = upcast.GetValue<bool>();
         var unet = ReadOptional(Combine("unet", "config.json"));
         DefaultImageSize = unet?["sample_size"] is JsonValue size ? size.GetValue<int>() * VaeScaleFactor : 512;
         UNetChannels = (unet?["in_channels"] is JsonValue i ? i.GetValue<int>() : null, unet?["out_channels"] is JsonValue o ? o.GetValue<int>() : null);
+    }
+
+    private void RequireTokenizer(string directory, string what)
+    {
+        Require(System.IO.Path.Combine(directory, "vocab.json"), $"{what} vocabulary");
+        Require(System.IO.Path.Combine(directory, "merges.txt"), $"{what} merges");
     }
 
     private void Require(string file, string what)

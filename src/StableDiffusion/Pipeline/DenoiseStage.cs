@@ -16,8 +16,10 @@ public sealed class DenoiseStage(UNet unet, int? unetBatchSize)
     /// <summary>Time in the UNet and in everything else of the loop, and iterations run, of the last <see cref="Run"/>.</summary>
     public (TimeSpan UNet, TimeSpan Other, int Iterations) Timings { get; private set; }
 
+    /// <param name="extras">The UNet's further named inputs, constant for the loop (SDXL's text_embeds and time_ids).</param>
     public void Run(PromptEmbeddings prompt, PreparedLatents prepared, LatentShape shape, GenerationSettings settings,
-        IScheduler scheduler, IReadOnlyList<IRandomGenerator> generators, GenerationObserver? observer, CancellationToken cancellation)
+        IScheduler scheduler, IReadOnlyList<IRandomGenerator> generators, GenerationObserver? observer, CancellationToken cancellation,
+        IReadOnlyList<NamedTensor>? extras = null)
     {
         var clock = Stopwatch.StartNew();
         bool guided = prompt.Guided;
@@ -39,9 +41,10 @@ public sealed class DenoiseStage(UNet unet, int? unetBatchSize)
         var guidedNoise = guided ? new float[shape.Length] : modelOutput;
         var all = scheduler.Timesteps;
         int begin = prepared.BeginIndex;
-        var timesteps = begin == 0 ? all : all.Skip(begin).ToArray();
+        int count = DenoisingRange.Iterations(scheduler, begin, settings.DenoisingEnd);
+        var timesteps = begin == 0 && count == all.Count ? all : all.Skip(begin).Take(count).ToArray();
         TimeSpan unetTime = TimeSpan.Zero;
-        using var runs = UNetRuns.Start(unet, prompt.HiddenStates, unetShape, prompt.SequenceLength, unetBatchSize);
+        using var runs = UNetRuns.Start(unet, prompt.HiddenStates, unetShape, prompt.SequenceLength, unetBatchSize, extras);
         for (int iteration = 0; iteration < timesteps.Count; iteration++)
         {
             cancellation.ThrowIfCancellationRequested();

@@ -24,6 +24,15 @@ public static class GenerationDefaults
     /// <summary>Images sent through the UNet together.</summary>
     public const int BatchSize = 1;
 
+    /// <summary><c>guidance_scale</c> of the SDXL pipelines.</summary>
+    public const float SdxlGuidanceScale = 5.0f;
+
+    /// <summary>SDXL refiner <c>aesthetic_score</c>.</summary>
+    public const double AestheticScore = 6.0;
+
+    /// <summary>SDXL refiner <c>negative_aesthetic_score</c>.</summary>
+    public const double NegativeAestheticScore = 2.5;
+
     /// <summary><c>StableDiffusionImg2ImgPipeline</c>'s default <c>strength</c>.</summary>
     public const double Img2ImgStrength = 0.8;
 

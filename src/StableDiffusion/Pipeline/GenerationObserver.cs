@@ -6,8 +6,12 @@ namespace StableDiffusion.Pipeline;
 /// </summary>
 public abstract class GenerationObserver
 {
-    /// <summary>Text embeddings: <paramref name="uncond"/> is empty without classifier-free guidance.</summary>
-    public virtual void OnTextEmbeddings(ReadOnlySpan<float> uncond, ReadOnlySpan<float> cond) { }
+    /// <summary>
+    /// The prompts were encoded (stage 1): the text embeddings (<see cref="PromptEmbeddings.Uncond"/> is empty without
+    /// classifier-free guidance; SDXL adds pooled embeddings) and the further UNet inputs built from them (SDXL's
+    /// text_embeds and time_ids; empty for SD 1.x/2.x). Read only.
+    /// </summary>
+    public virtual void OnPromptEncoded(PromptEmbeddings prompt, IReadOnlyList<Models.NamedTensor> unetInputs) { }
 
     /// <summary>The start latents were prepared (stage 2): the noise and, for image tasks, every intermediate.</summary>
     public virtual void OnLatentsPrepared(LatentsInfo info) { }

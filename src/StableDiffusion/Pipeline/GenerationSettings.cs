@@ -45,8 +45,51 @@ public sealed record GenerationSettings
     /// <summary>diffusers' <c>padding_mask_crop</c>: inpaint only a crop around the mask, this many pixels wider; null = whole image.</summary>
     public int? MaskCropPadding { get; init; }
 
+    /// <summary>
+    /// Latents to start from instead of an image (SDXL base → refiner: <c>image=latents</c>): used as they are, without a VAE
+    /// encode; with <see cref="DenoisingStart"/> no noise is added, as diffusers' ensemble of experts does.
+    /// </summary>
+    public LatentImage? InitLatents { get; init; }
+
+    /// <summary>diffusers' <c>denoising_start</c> (0 to 1, exclusive): skip the first fraction of the schedule (the refiner's hand-off).</summary>
+    public double? DenoisingStart { get; init; }
+
+    /// <summary>diffusers' <c>denoising_end</c> (0 to 1, exclusive): stop after this fraction of the schedule (the base's hand-off).</summary>
+    public double? DenoisingEnd { get; init; }
+
+    /// <summary>What a generation returns: decoded images, or the final latents (diffusers' <c>output_type="latent"</c>).</summary>
+    public GenerationOutput Output { get; init; }
+
+    /// <summary>diffusers' <c>clip_skip</c>: layers skipped from the end of the text encoder(s); null = none.</summary>
+    public int? ClipSkip { get; init; }
+
+    /// <summary>SDXL micro-conditioning <c>original_size</c> (null: the image size).</summary>
+    public HeightWidth? OriginalSize { get; init; }
+
+    /// <summary>SDXL <c>crops_coords_top_left</c> (null: (0, 0)).</summary>
+    public TopLeft? CropTopLeft { get; init; }
+
+    /// <summary>SDXL <c>target_size</c> (null: the image size).</summary>
+    public HeightWidth? TargetSize { get; init; }
+
+    /// <summary>SDXL <c>negative_original_size</c> (null: diffusers' default for the task).</summary>
+    public HeightWidth? NegativeOriginalSize { get; init; }
+
+    /// <summary>SDXL <c>negative_crops_coords_top_left</c> (null: (0, 0)).</summary>
+    public TopLeft? NegativeCropTopLeft { get; init; }
+
+    /// <summary>SDXL <c>negative_target_size</c> (null: diffusers' default for the task).</summary>
+    public HeightWidth? NegativeTargetSize { get; init; }
+
+    /// <summary>SDXL refiner <c>aesthetic_score</c> (null: <see cref="GenerationDefaults.AestheticScore"/>).</summary>
+    public double? AestheticScore { get; init; }
+
+    /// <summary>SDXL refiner <c>negative_aesthetic_score</c> (null: <see cref="GenerationDefaults.NegativeAestheticScore"/>).</summary>
+    public double? NegativeAestheticScore { get; init; }
+
     /// <summary>The strength in effect: the given one, else the task's default (text-to-image: null).</summary>
-    public double? EffectiveStrength => InitImage is null ? null : Strength ?? (Mask is null ? GenerationDefaults.Img2ImgStrength : GenerationDefaults.InpaintStrength);
+    public double? EffectiveStrength => InitImage is null && InitLatents is null ? null
+        : Strength ?? (Mask is null ? GenerationDefaults.Img2ImgStrength : GenerationDefaults.InpaintStrength);
 
     /// <summary>Whether classifier-free guidance runs (the UNet sees [uncond…, cond…]).</summary>
     public bool UsesGuidance => GuidanceScale > 1f;
@@ -65,6 +108,23 @@ public sealed record GenerationSettings
         CheckSize(nameof(Width), Width);
         CheckSize(nameof(Height), Height);
         CheckImageTask();
+        CheckDenoisingRange();
+        if (ClipSkip is < 0)
+            throw new ArgumentOutOfRangeException(nameof(ClipSkip), ClipSkip, $"ClipSkip must be 0 or more layers; it is {ClipSkip}.");
+    }
+
+    /// <summary>denoising_start / denoising_end: fractions strictly between 0 and 1, start before end.</summary>
+    private void CheckDenoisingRange()
+    {
+        foreach (var (name, value) in new[] { (nameof(DenoisingStart), DenoisingStart), (nameof(DenoisingEnd), DenoisingEnd) })
+            if (value is double v && !(v > 0 && v < 1))
+                throw new ArgumentOutOfRangeException(name, v, $"{name} must be a fraction of the schedule between 0 and 1 (exclusive); it is {v}.");
+        if (DenoisingStart >= DenoisingEnd)
+            throw new ArgumentException($"DenoisingStart ({DenoisingStart}) must be below DenoisingEnd ({DenoisingEnd}).", nameof(DenoisingStart));
+        if (InitLatents is not null && InitImage is not null)
+            throw new ArgumentException("Give either an init image or init latents, not both.", nameof(InitLatents));
+        if (InitLatents is not null && Mask is not null)
+            throw new ArgumentException("Inpainting needs an init image, not latents.", nameof(InitLatents));
     }
 
     /// <summary>The image-task settings, each alone and together (<see cref="ImageTaskRules"/>): the first problem is thrown.</summary>

@@ -17,7 +17,7 @@ public static class ImageTaskRules
 {
     /// <summary>Every problem of these settings (none: they fit).</summary>
     public static IReadOnlyList<SettingProblem> Check(SourceImage? initImage, SourceImage? mask, double? strength, int? maskCropPadding,
-        int steps = GenerationDefaults.Steps)
+        int steps = GenerationDefaults.Steps, bool initLatents = false)
     {
         var problems = new List<SettingProblem>();
         if (strength is { } s && !(s >= 0 && s <= 1))
@@ -29,7 +29,7 @@ public static class ImageTaskRules
         {
             if (mask is not null)
                 problems.Add(new("Mask", "MaskWithoutInitImage", "A mask needs an init image to inpaint: give InitImage as well (the mask's white pixels are repainted)."));
-            if (strength is not null)
+            if (strength is not null && !initLatents)
                 problems.Add(new("Strength", "StrengthWithoutInitImage",
                     "Strength applies to an init image and would be ignored without one: give InitImage, or leave Strength out for text-to-image."));
         }
@@ -57,7 +57,7 @@ public static class ImageTaskRules
 
     /// <summary>Every problem of <paramref name="settings"/>' image settings.</summary>
     public static IReadOnlyList<SettingProblem> Check(GenerationSettings settings) =>
-        Check(settings.InitImage, settings.Mask, settings.Strength, settings.MaskCropPadding, settings.Steps);
+        Check(settings.InitImage, settings.Mask, settings.Strength, settings.MaskCropPadding, settings.Steps, settings.InitLatents is not null);
 
     /// <summary>
     /// The output size when Width and Height are not given: image-to-image takes the init image's, rounded down to

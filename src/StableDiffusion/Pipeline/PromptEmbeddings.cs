@@ -16,4 +16,15 @@ public sealed record PromptEmbeddings(float[] HiddenStates, int Images, int Sequ
 
     /// <summary>The prompt embeddings.</summary>
     public ReadOnlySpan<float> Cond => HiddenStates.AsSpan(Guided ? Half : 0, Half);
+
+    /// <summary>SDXL's pooled embeddings [Rows, P] in the same row order (text_encoder_2's text_embeds), else null.</summary>
+    public float[]? Pooled { get; init; }
+
+    private int PooledHalf => Pooled is null ? 0 : Pooled.Length / Rows * Images;
+
+    /// <summary>The negative prompt's pooled embeddings (empty without guidance or pooled embeddings).</summary>
+    public ReadOnlySpan<float> PooledUncond => Guided && Pooled is not null ? Pooled.AsSpan(0, PooledHalf) : default;
+
+    /// <summary>The prompt's pooled embeddings (empty without pooled embeddings).</summary>
+    public ReadOnlySpan<float> PooledCond => Pooled is null ? default : Pooled.AsSpan(Guided ? PooledHalf : 0, PooledHalf);
 }

@@ -86,7 +86,15 @@ public sealed partial class StableDiffusionPipeline
     /// <summary>Whether the text encoder / VAE decoder sessions are resident now (low-memory mode releases them).</summary>
     internal (bool TextEncoder, bool VaeDecoder) ResidentSessions => (_textEncoder is not null, _vaeDecoder is not null);
 
-    private TextEncoder LoadTextEncoder() => new(_sessions.Create(Model.TextEncoderPath, "text_encoder"), Model.TextEncoderPath);
+    private TextEncoder? _textEncoder2;
+
+    private TextEncoder LoadTextEncoder()
+    {
+        string path = Model.HasTextEncoder ? Model.TextEncoderPath : Model.TextEncoder2Path;
+        return new(_sessions.Create(path, "text_encoder"), path);
+    }
+
+    private TextEncoder LoadTextEncoder2() => new(_sessions.Create(Model.TextEncoder2Path, "text_encoder_2"), Model.TextEncoder2Path);
 
     private VaeDecoder LoadVaeDecoder()
     {
@@ -100,6 +108,8 @@ public sealed partial class StableDiffusionPipeline
         if (!Memory.LowMemory) return;
         _textEncoder?.Dispose();
         _textEncoder = null;
+        _textEncoder2?.Dispose();
+        _textEncoder2 = null;
         _vaeDecoder?.Dispose();
         _vaeDecoder = null;
         _vaeEncoder?.Dispose();

@@ -21,25 +21,79 @@ public sealed partial class StableDiffusionPipeline
         ?? throw new InvalidOperationException("This model has no VAE encoder."));
 
     private ILatentsStage LatentsStage(GenerationSettings settings) =>
-        settings.InitImage is null ? new TextToImageLatents()
+        settings.InitImage is null && settings.InitLatents is null ? new TextToImageLatents()
         : settings.Mask is null ? new ImageToImageLatents(ImageEncoder)
         : new InpaintLatents(ImageEncoder, UNet.InChannels);
 
+    /// <summary>Stage 1 for this family: CLIP (SD 1.x/2.x) or SDXL's two encoders with pooled embeddings.</summary>
+    private PromptEncodingStage PromptStage(GenerationSettings settings) =>
+        Model.Family == ModelFamily.StableDiffusionXL
+            ? throw new NotImplementedException("SDXL prompt encoding")
+            : new PromptEncodingStage(Tokenizer, () => TextEncoder);
+
     private ImageLatents ImageEncoder(int height, int width) => new(VaeEncoder, ScalingFactor, UNet.OutChannels, height, width);
 
-    /// <summary>A UNet with inputs this pipeline cannot supply is refused at load, naming them.</summary>
-    private static void CheckUNetInputs(UNet unet, string path)
+    /// <summary>SDXL's further UNet inputs: the pooled text embeddings and the micro-conditioning time ids.</summary>
+    private static readonly string[] SdxlInputs = ["text_embeds", "time_ids"];
+
+    /// <summary>A UNet with inputs this pipeline cannot supply (or without those its family needs) is refused at load, naming them.</summary>
+    private static void CheckUNetInputs(UNet unet, ModelFolder model)
     {
-        if (unet.ExtraInputs.Count > 0)
-            throw new ModelLoadException(ModelLoadError.UnsupportedGraph, path,
-                $"The UNet '{path}' takes {string.Join(", ", unet.ExtraInputs.Select(n => $"'{n}'"))} beside sample, timestep and " +
-                "encoder_hidden_states; a Stable Diffusion 1.x/2.x pipeline supplies none of them. Is this an SDXL or ControlNet UNet?");
+        var supplied = model.Family == ModelFamily.StableDiffusionXL ? SdxlInputs : [];
+        var unknown = unet.ExtraInputs.Except(supplied).ToArray();
+        if (unknown.Length > 0)
+            throw new ModelLoadException(ModelLoadError.UnsupportedGraph, model.UNetPath,
+                $"The UNet '{model.UNetPath}' takes {string.Join(", ", unknown.Select(n => $"'{n}'"))} beside sample, timestep and " +
+                $"encoder_hidden_states{(supplied.Length > 0 ? ", text_embeds and time_ids" : "")}; a {Describe(model.Family)} pipeline does not supply " +
+                (unet.ExtraInputs.Intersect(SdxlInputs).Any() && model.Family != ModelFamily.StableDiffusionXL
+                    ? "them. It looks like an SDXL UNet in a folder without text_encoder_2 and tokenizer_2: use the whole SDXL export."
+                    : "them. Is this a ControlNet or another architecture's UNet?"));
+        var missing = supplied.Except(unet.ExtraInputs).ToArray();
+        if (missing.Length > 0)
+            throw new ModelLoadException(ModelLoadError.UnsupportedGraph, model.UNetPath,
+                $"The folder is an SDXL model (text_encoder_2, {model.PipelineClass ?? "no index class"}) but its UNet '{model.UNetPath}' takes no " +
+                $"{string.Join(" or ", missing.Select(n => $"'{n}'"))}: the UNet is not an SDXL UNet. Re-export the model with optimum.");
+    }
+
+    private static string Describe(ModelFamily family) => family == ModelFamily.StableDiffusionXL ? "Stable Diffusion XL" : "Stable Diffusion 1.x/2.x";
+
+    /// <summary>The UNet's further inputs for this family: SDXL's <c>text_embeds</c> [rows, P] and <c>time_ids</c> [rows, 6 or 5].</summary>
+    private IReadOnlyList<NamedTensor> UNetInputs(GenerationSettings settings, PromptEmbeddings prompt, int images)
+    {
+        if (Model.Family != ModelFamily.StableDiffusionXL) return [];
+        var pooled = prompt.Pooled ?? throw new InvalidOperationException("The SDXL prompt stage gave no pooled embeddings.");
+        int rows = prompt.Rows;
+        bool imageTask = settings.InitImage is not null || settings.InitLatents is not null;
+        var timeIds = SdxlTimeIds.Build(settings, settings.Height!.Value, settings.Width!.Value, images, prompt.Guided, imageTask, Model.RequiresAestheticsScore);
+        return
+        [
+            new NamedTensor("text_embeds", pooled, [rows, pooled.Length / rows]),
+            new NamedTensor("time_ids", timeIds, [rows, timeIds.Length / rows]),
+        ];
     }
 
     /// <summary>The checks of a task that need the model (the settings' own are in <see cref="GenerationSettings.Validate"/>).</summary>
     /// <exception cref="ArgumentException">The task cannot run on this model, with the reason and the fix.</exception>
     private void CheckTask(GenerationSettings settings)
     {
+        if (Model.Family == ModelFamily.StableDiffusionXL && !Model.HasTextEncoder && settings.InitImage is null && settings.InitLatents is null)
+            throw new ArgumentException(
+                $"'{Model.Name}' is an SDXL refiner (it has only text_encoder_2): it refines an image or latents. Give -InitImage, or pipe the " +
+                "base model's latents (Invoke-SdGeneration -DenoisingEnd 0.8 -OutputType Latent) with -DenoisingStart.", nameof(settings.InitImage));
+        if (Model.Family == ModelFamily.StableDiffusionXL && settings.Mask is not null)
+            throw new ArgumentException("Inpainting is not supported for SDXL models yet; use an SD 1.x/2.x inpainting model.", nameof(settings.Mask));
+        if (settings.InitLatents is { } latents)
+        {
+            if (latents.Channels != UNet.OutChannels)
+                throw new ArgumentException($"The init latents have {latents.Channels} channels; this model's latents have {UNet.OutChannels}.", nameof(settings.InitLatents));
+            if (settings.Width != latents.Width * Model.VaeScaleFactor || settings.Height != latents.Height * Model.VaeScaleFactor)
+                throw new ArgumentException(
+                    $"The init latents ({latents.Width}×{latents.Height}) are a {latents.Width * Model.VaeScaleFactor}×{latents.Height * Model.VaeScaleFactor} image; " +
+                    $"{settings.Width}×{settings.Height} was asked for. Leave Width and Height out to take the latents' size.", nameof(settings.Width));
+            if (IsInpaintingUNet)
+                throw new ArgumentException($"'{Model.Name}' is an inpainting model: it needs -InitImage and -Mask, not latents.", nameof(settings.InitLatents));
+            return;
+        }
         if (settings.InitImage is null)
         {
             if (IsInpaintingUNet)

@@ -34,8 +34,23 @@ public sealed partial class StableDiffusionPipeline : IDisposable
     }
 
     public ModelFolder Model { get; }
+    /// <summary>The prompt's tokenizer: the model's first (SD 1.x/2.x, SDXL base), or SDXL's second when it is the only one (the refiner).</summary>
     public ClipTokenizer Tokenizer { get; }
+
+    /// <summary>The text encoder <see cref="Tokenizer"/> feeds.</summary>
     public TextEncoder TextEncoder => _textEncoder ??= LoadTextEncoder();
+
+    /// <summary>SDXL base: the second tokenizer (tokenizer_2, padding with its own pad token); else null.</summary>
+    public ClipTokenizer? Tokenizer2 { get; private init; }
+
+    /// <summary>SDXL base: the second text encoder (text_encoder_2, with the pooled projection); else null.</summary>
+    public TextEncoder? TextEncoder2 => Tokenizer2 is null ? null : _textEncoder2 ??= LoadTextEncoder2();
+
+    /// <summary>The model family (recognised from the folder): which prompt stage and UNet inputs generations use.</summary>
+    public ModelFamily Family => Model.Family;
+
+    /// <summary>The family's diffusers default guidance scale (SDXL 5.0, SD 1.x/2.x 7.5), for callers that were given none.</summary>
+    public float DefaultGuidanceScale => Family == ModelFamily.StableDiffusionXL ? GenerationDefaults.SdxlGuidanceScale : GenerationDefaults.GuidanceScale;
     public UNet UNet { get; private set; }
     public VaeDecoder VaeDecoder { get => _vaeDecoder ??= LoadVaeDecoder(); private set => _vaeDecoder = value; }
 
@@ -109,16 +124,10 @@ public sealed partial class StableDiffusionPipeline : IDisposable
     {
         options ??= new PipelineOptions();
         var model = ModelFolder.Open(path);
-        ClipTokenizer tokenizer;
+        // The prompt's tokenizer: the first (SD, SDXL base) or SDXL's second when it is the only one (the refiner).
+        var tokenizer = ReadTokenizer(model.HasTextEncoder ? model.TokenizerDirectory : model.Tokenizer2Directory);
+        var tokenizer2 = model.HasTextEncoder && model.HasTextEncoder2 ? ReadTokenizer(model.Tokenizer2Directory) : null;
         SchedulerConfig schedulerConfig;
-        try
-        {
-            tokenizer = ClipTokenizer.FromDirectory(model.TokenizerDirectory);
-        }
-        catch (Exception e) when (e is IOException or FormatException or System.Text.Json.JsonException or InvalidDataException)
-        {
-            throw new ModelLoadException(ModelLoadError.InvalidFile, model.TokenizerDirectory, $"The tokenizer in '{model.TokenizerDirectory}' cannot be read: {e.Message}", e);
-        }
         try
         {
             schedulerConfig = SchedulerConfig.Load(model.SchedulerConfigPath);
@@ -139,12 +148,15 @@ public sealed partial class StableDiffusionPipeline : IDisposable
         var loaded = new List<IDisposable>();
         try
         {
-            var text = Track(new TextEncoder(sessions.Create(model.TextEncoderPath, "text_encoder"), model.TextEncoderPath), loaded);
+            string textPath = model.HasTextEncoder ? model.TextEncoderPath : model.TextEncoder2Path;
+            var text = Track(new TextEncoder(sessions.Create(textPath, "text_encoder"), textPath), loaded);
+            var text2 = tokenizer2 is null ? null : Track(new TextEncoder(sessions.Create(model.TextEncoder2Path, "text_encoder_2"), model.TextEncoder2Path), loaded);
             var unet = Track(new UNet(sessions.Create(model.UNetPath, "unet"), model.UNetPath, ShapeSessions(sessions, model.UNetPath, null, options), model.UNetChannels), loaded);
-            CheckUNetInputs(unet, model.UNetPath);
+            CheckUNetInputs(unet, model);
             CheckPrecision(options.Precision, unet, model.UNetPath);
             var vae = Track(new VaeDecoder(sessions.Create(model.VaeDecoderPath, "vae_decoder"), model.VaeDecoderPath), loaded);
-            return new StableDiffusionPipeline(model, sessions, tokenizer, text, unet, vae, schedulerConfig, scheduler) { Options = options };
+            return new StableDiffusionPipeline(model, sessions, tokenizer, text, unet, vae, schedulerConfig, scheduler)
+                { Options = options, Tokenizer2 = tokenizer2, _textEncoder2 = text2 };
         }
         catch
         {
@@ -184,6 +196,18 @@ public sealed partial class StableDiffusionPipeline : IDisposable
                 "was made from, or use -Precision Auto to run it in float16.");
     }
 
+    private static ClipTokenizer ReadTokenizer(string directory)
+    {
+        try
+        {
+            return ClipTokenizer.FromDirectory(directory);
+        }
+        catch (Exception e) when (e is IOException or FormatException or System.Text.Json.JsonException or InvalidDataException)
+        {
+            throw new ModelLoadException(ModelLoadError.InvalidFile, directory, $"The tokenizer in '{directory}' cannot be read: {e.Message}", e);
+        }
+    }
+
     private static T Track<T>(T item, List<IDisposable> list) where T : IDisposable
     {
         list.Add(item);
@@ -203,7 +227,9 @@ public sealed partial class StableDiffusionPipeline : IDisposable
     /// </summary>
     public GenerationSettings Resolve(GenerationSettings settings)
     {
-        var (width, height) = ImageTaskRules.DefaultSize(settings.InitImage, settings.Mask, Model.DefaultImageSize, Model.VaeScaleFactor);
+        var (width, height) = settings.InitLatents is { } latents
+            ? (latents.Width * Model.VaeScaleFactor, latents.Height * Model.VaeScaleFactor)
+            : ImageTaskRules.DefaultSize(settings.InitImage, settings.Mask, Model.DefaultImageSize, Model.VaeScaleFactor);
         return settings with
         {
             Width = settings.Width ?? width,
@@ -219,16 +245,87 @@ public sealed partial class StableDiffusionPipeline : IDisposable
     public IReadOnlyList<GenerationResult> Generate(IReadOnlyList<ImageRequest> batch, GenerationSettings settings,
         GenerationObserver? observer = null, CancellationToken cancellation = default)
     {
+        settings = Prepare(batch, settings with { Output = GenerationOutput.Image });
+        lock (_runLock)
+        {
+            var run = Denoise(batch, settings, observer, cancellation);
+
+            // 4. Decode.
+            var decodeStage = new DecodeStage(DecodeLatents);
+            var images = decodeStage.Decode(run.Latents.Latents, run.Shape, ScalingFactor, run.Latents.Overlay, observer, cancellation);
+            var timings = run.Timings with { VaeDecoder = decodeStage.Timings.Vae, Postprocess = decodeStage.Timings.Postprocess };
+            var results = new GenerationResult[batch.Count];
+            for (int i = 0; i < batch.Count; i++)
+            {
+                results[i] = new GenerationResult
+                {
+                    Request = batch[i],
+                    Settings = settings,
+                    Scheduler = run.Scheduler.Name,
+                    SchedulerOptions = run.SchedulerOptions,
+                    Model = Model.Name,
+                    Vae = Vae?.Name,
+                    Precision = Precision,
+                    Image = images[i].Image,
+                    Pixels = images[i].Pixels,
+                    Elapsed = run.Clock.Elapsed / batch.Count,
+                    Timings = timings,
+                };
+            }
+            return results;
+        }
+    }
+
+    /// <summary>
+    /// Generates one batch and returns its final latents undecoded (diffusers' <c>output_type="latent"</c>), to hand to another
+    /// pipeline: the SDXL base with <see cref="GenerationSettings.DenoisingEnd"/> → the refiner with
+    /// <see cref="GenerationSettings.InitLatents"/> and <see cref="GenerationSettings.DenoisingStart"/>.
+    /// </summary>
+    public IReadOnlyList<LatentResult> GenerateLatents(IReadOnlyList<ImageRequest> batch, GenerationSettings settings,
+        GenerationObserver? observer = null, CancellationToken cancellation = default)
+    {
+        settings = Prepare(batch, settings with { Output = GenerationOutput.Latent });
+        lock (_runLock)
+        {
+            var run = Denoise(batch, settings, observer, cancellation);
+            var shape = run.Shape;
+            var results = new LatentResult[batch.Count];
+            for (int i = 0; i < batch.Count; i++)
+            {
+                results[i] = new LatentResult
+                {
+                    Request = batch[i],
+                    Settings = settings,
+                    Scheduler = run.Scheduler.Name,
+                    SchedulerOptions = run.SchedulerOptions,
+                    Model = Model.Name,
+                    Latents = new LatentImage(run.Latents.Latents.AsSpan(i * shape.ImageLength, shape.ImageLength).ToArray(),
+                        shape.Channels, shape.Height, shape.Width) { Model = Model.Name },
+                    Elapsed = run.Clock.Elapsed / batch.Count,
+                    Timings = run.Timings,
+                };
+            }
+            return results;
+        }
+    }
+
+    /// <summary>Checks the batch and settings before any work, and resolves the defaults.</summary>
+    private GenerationSettings Prepare(IReadOnlyList<ImageRequest> batch, GenerationSettings settings)
+    {
         ArgumentNullException.ThrowIfNull(batch);
         if (batch.Count == 0) throw new ArgumentException("The batch is empty.", nameof(batch));
         settings.Validate();
         settings = Resolve(settings);
         CheckTask(settings);
-        lock (_runLock)
-            return Run(batch, settings, observer, cancellation);
+        return settings;
     }
 
-    private IReadOnlyList<GenerationResult> Run(IReadOnlyList<ImageRequest> batch, GenerationSettings settings,
+    /// <summary>A batch after the denoising loop: its latents (in place) and how it got there.</summary>
+    private sealed record DenoisedBatch(PreparedLatents Latents, LatentShape Shape, IScheduler Scheduler,
+        IReadOnlyDictionary<string, object?> SchedulerOptions, GenerationTimings Timings, Stopwatch Clock);
+
+    /// <summary>Stages 1–3: encode the prompts, prepare the latents, denoise.</summary>
+    private DenoisedBatch Denoise(IReadOnlyList<ImageRequest> batch, GenerationSettings settings,
         GenerationObserver? observer, CancellationToken cancellation)
     {
         var clock = Stopwatch.StartNew();
@@ -238,10 +335,11 @@ public sealed partial class StableDiffusionPipeline : IDisposable
         bool guided = settings.UsesGuidance;
 
         // 1. Encode the prompts.
-        var promptStage = new PromptEncodingStage(Tokenizer, () => TextEncoder);
+        var promptStage = PromptStage(settings);
         var prompt = promptStage.Encode(batch, guided, cancellation);
         ReleaseIdleSessions();
-        observer?.OnTextEmbeddings(prompt.Uncond, prompt.Cond);
+        var unetInputs = UNetInputs(settings, prompt, b);
+        observer?.OnPromptEncoded(prompt, unetInputs);
         var encoded = clock.Elapsed;
 
         // 2. Prepare the latents: one torch generator per image, drawn in the task's order.
@@ -252,37 +350,14 @@ public sealed partial class StableDiffusionPipeline : IDisposable
         ReleaseIdleSessions();
         var preparedAt = clock.Elapsed;
 
-        // 3. Denoise.
+        // 3. Denoise, with the family's further UNet inputs (SDXL: pooled embeddings and time ids).
         var denoise = new DenoiseStage(UNet, UNetBatchSize);
-        denoise.Run(prompt, prepared, shape, settings, scheduler, generators, observer, cancellation);
-
-        // 4. Decode.
-        var decodeStage = new DecodeStage(DecodeLatents);
-        var images = decodeStage.Decode(prepared.Latents, shape, ScalingFactor, prepared.Overlay, observer, cancellation);
+        denoise.Run(prompt, prepared, shape, settings, scheduler, generators, observer, cancellation, unetInputs);
 
         var (unetTime, loopTime, iterations) = denoise.Timings;
         var timings = new GenerationTimings(promptStage.TokenizeTime, encoded - promptStage.TokenizeTime, unetTime, loopTime,
-            decodeStage.Timings.Vae, decodeStage.Timings.Postprocess, iterations, b) { PrepareLatents = preparedAt - encoded };
-        var overrides = SchedulerOverrides(scheduler);
-        var results = new GenerationResult[b];
-        for (int i = 0; i < b; i++)
-        {
-            results[i] = new GenerationResult
-            {
-                Request = batch[i],
-                Settings = settings,
-                Scheduler = scheduler.Name,
-                SchedulerOptions = overrides,
-                Model = Model.Name,
-                Vae = Vae?.Name,
-                Precision = Precision,
-                Image = images[i].Image,
-                Pixels = images[i].Pixels,
-                Elapsed = clock.Elapsed / b,
-                Timings = timings,
-            };
-        }
-        return results;
+            TimeSpan.Zero, TimeSpan.Zero, iterations, b) { PrepareLatents = preparedAt - encoded };
+        return new DenoisedBatch(prepared, shape, scheduler, SchedulerOverrides(scheduler), timings, clock);
     }
 
     /// <summary>"ClassName" or "ClassName (key=value, …)" with the options that differ from the model's configuration.</summary>
@@ -322,6 +397,7 @@ public sealed partial class StableDiffusionPipeline : IDisposable
     public void Dispose()
     {
         _textEncoder?.Dispose();
+        _textEncoder2?.Dispose();
         UNet.Dispose();
         _vaeDecoder?.Dispose();
         _vaeEncoder?.Dispose();

@@ -6,11 +6,15 @@ public sealed class TextToImageLatents : ILatentsStage
     public PreparedLatents Prepare(LatentsRequest request, CancellationToken cancellation)
     {
         var shape = request.Shape;
-        var latents = LatentNoise.Draw(request.Generators, shape);
-        request.Observer?.OnLatentsPrepared(new LatentsInfo { Noise = latents, BeginIndex = 0 });
+        var noise = LatentNoise.Draw(request.Generators, shape);
         float sigma = request.Scheduler.InitNoiseSigma;
+        var latents = noise;
         if (sigma != 1f)
-            for (int i = 0; i < latents.Length; i++) latents[i] *= sigma;
+        {
+            latents = new float[noise.Length];
+            for (int i = 0; i < latents.Length; i++) latents[i] = noise[i] * sigma;
+        }
+        request.Observer?.OnLatentsPrepared(new LatentsInfo { Noise = noise, StartLatents = latents, BeginIndex = 0 });
         return new PreparedLatents { Latents = latents };
     }
 }

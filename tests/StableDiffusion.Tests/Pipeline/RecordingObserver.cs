@@ -16,10 +16,15 @@ public sealed class RecordingObserver : GenerationObserver
     public float[] VaeInput = [];
     public float[] VaeOutput = [];
 
-    public override void OnTextEmbeddings(ReadOnlySpan<float> uncond, ReadOnlySpan<float> cond)
+    public PromptEmbeddings? Prompt;
+    public IReadOnlyList<StableDiffusion.Models.NamedTensor> ExtraUNetInputs = [];
+
+    public override void OnPromptEncoded(PromptEmbeddings prompt, IReadOnlyList<StableDiffusion.Models.NamedTensor> unetInputs)
     {
-        Uncond = uncond.ToArray();
-        Cond = cond.ToArray();
+        Prompt = prompt;
+        Uncond = prompt.Uncond.ToArray();
+        Cond = prompt.Cond.ToArray();
+        ExtraUNetInputs = unetInputs;
     }
 
     public float[] StartLatents = [];

@@ -154,6 +154,9 @@ public class DpmFamilyBehaviourTests
     {
         var x = Run(name, overrides, new LatentShape(2, 4, 8, 8), [new TorchGenerator(1), new TorchGenerator(2)], out long allocated);
         Assert.All(x, v => Assert.True(float.IsFinite(v), $"{name}: non-finite latent"));
+        // The runtime may allocate on this thread while it re-JITs a hot method (tiering, on-stack replacement) under the
+        // load of the parallel test run; an allocation of ours happens again in a second, identical run.
+        if (allocated != 0) Run(name, overrides, new LatentShape(2, 4, 8, 8), [new TorchGenerator(1), new TorchGenerator(2)], out allocated);
         Assert.Equal(0, allocated);
     }
 
