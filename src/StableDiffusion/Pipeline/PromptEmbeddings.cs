@@ -17,14 +17,18 @@ public sealed record PromptEmbeddings(float[] HiddenStates, int Images, int Sequ
     /// <summary>The prompt embeddings.</summary>
     public ReadOnlySpan<float> Cond => HiddenStates.AsSpan(Guided ? Half : 0, Half);
 
-    /// <summary>SDXL's pooled embeddings [Rows, P] in the same row order (text_encoder_2's text_embeds), else null.</summary>
+    /// <summary>
+    /// SDXL's pooled text embeddings (text_encoder_2's <c>text_embeds</c>) [Rows, <see cref="PooledSize"/>], in the
+    /// row order of <see cref="HiddenStates"/>; null for SD 1.x/2.x.
+    /// </summary>
     public float[]? Pooled { get; init; }
 
-    private int PooledHalf => Pooled is null ? 0 : Pooled.Length / Rows * Images;
+    /// <summary>Width of a pooled embedding; 0 without <see cref="Pooled"/>.</summary>
+    public int PooledSize => Pooled is null ? 0 : Pooled.Length / Rows;
 
-    /// <summary>The negative prompt's pooled embeddings (empty without guidance or pooled embeddings).</summary>
-    public ReadOnlySpan<float> PooledUncond => Guided && Pooled is not null ? Pooled.AsSpan(0, PooledHalf) : default;
+    /// <summary>The negative-prompt pooled embeddings (empty without guidance or without <see cref="Pooled"/>).</summary>
+    public ReadOnlySpan<float> PooledUncond => Guided && Pooled is not null ? Pooled.AsSpan(0, Images * PooledSize) : default;
 
-    /// <summary>The prompt's pooled embeddings (empty without pooled embeddings).</summary>
-    public ReadOnlySpan<float> PooledCond => Pooled is null ? default : Pooled.AsSpan(Guided ? PooledHalf : 0, PooledHalf);
+    /// <summary>The prompt's pooled embeddings (empty without <see cref="Pooled"/>).</summary>
+    public ReadOnlySpan<float> PooledCond => Pooled is null ? default : Pooled.AsSpan(Guided ? Images * PooledSize : 0, Images * PooledSize);
 }

@@ -7,7 +7,7 @@ namespace StableDiffusion.Pipeline;
 /// Stage 1, diffusers' <c>encode_prompt</c>: tokenize each prompt (and negative prompt when guiding) to the encoder's
 /// 77 tokens, run the text encoder once for the batch, return <see cref="PromptEmbeddings"/>.
 /// </summary>
-public sealed class PromptEncodingStage(ClipTokenizer tokenizer, Func<TextEncoder> textEncoder)
+public sealed class PromptEncodingStage(ClipTokenizer tokenizer, Func<TextEncoder> textEncoder) : IPromptEncodingStage
 {
     /// <summary>Time spent tokenizing in the last <see cref="Encode"/>.</summary>
     public TimeSpan TokenizeTime { get; private set; }

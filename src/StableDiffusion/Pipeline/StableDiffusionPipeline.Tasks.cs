@@ -26,10 +26,15 @@ public sealed partial class StableDiffusionPipeline
         : new InpaintLatents(ImageEncoder, UNet.InChannels);
 
     /// <summary>Stage 1 for this family: CLIP (SD 1.x/2.x) or SDXL's two encoders with pooled embeddings.</summary>
-    private PromptEncodingStage PromptStage(GenerationSettings settings) =>
-        Model.Family == ModelFamily.StableDiffusionXL
-            ? throw new NotImplementedException("SDXL prompt encoding")
-            : new PromptEncodingStage(Tokenizer, () => TextEncoder);
+    private IPromptEncodingStage PromptStage(GenerationSettings settings)
+    {
+        if (Model.Family != ModelFamily.StableDiffusionXL)
+            return new PromptEncodingStage(Tokenizer, () => TextEncoder);
+        // The base has both encoders; the refiner only the second, which Tokenizer/TextEncoder then are.
+        return Tokenizer2 is not null
+            ? new SdxlPromptEncodingStage(Tokenizer, () => TextEncoder, Tokenizer2, () => TextEncoder2!, Model.ForceZerosForEmptyPrompt, settings.ClipSkip ?? 0)
+            : new SdxlPromptEncodingStage(null, null, Tokenizer, () => TextEncoder, Model.ForceZerosForEmptyPrompt, settings.ClipSkip ?? 0);
+    }
 
     private ImageLatents ImageEncoder(int height, int width) => new(VaeEncoder, ScalingFactor, UNet.OutChannels, height, width);
 
@@ -82,6 +87,10 @@ public sealed partial class StableDiffusionPipeline
                 "base model's latents (Invoke-SdGeneration -DenoisingEnd 0.8 -OutputType Latent) with -DenoisingStart.", nameof(settings.InitImage));
         if (Model.Family == ModelFamily.StableDiffusionXL && settings.Mask is not null)
             throw new ArgumentException("Inpainting is not supported for SDXL models yet; use an SD 1.x/2.x inpainting model.", nameof(settings.Mask));
+        if (settings.ClipSkip is > 0 && Model.Family != ModelFamily.StableDiffusionXL)
+            throw new ArgumentException(
+                "ClipSkip needs the text encoder's hidden states, which SD 1.x/2.x exports do not output yet; it works with SDXL models (optimum exports them).",
+                nameof(settings.ClipSkip));
         if (settings.InitLatents is { } latents)
         {
             if (latents.Channels != UNet.OutChannels)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using StableDiffusion.Pipeline;
 using StableDiffusion.Tests.Support;
 
@@ -71,12 +72,21 @@ public sealed class PipelineCase
 
     public override string ToString() => Id;
 
-    public static IReadOnlyList<PipelineCase> Load(string manifestFolderName)
+    /// <summary>The cases of tiny-sd/expected/<paramref name="manifestFolderName"/>/manifest.json.</summary>
+    public static IReadOnlyList<PipelineCase> Load(string manifestFolderName) => LoadFolder(Fixtures.ExpectedPath(manifestFolderName));
+
+    /// <summary>The cases of <paramref name="folder"/>/manifest.json, a full path (another fixture: tiny-sdxl/expected/…).</summary>
+    public static IReadOnlyList<PipelineCase> LoadFolder(string folder)
     {
-        string folder = Fixtures.ExpectedPath(manifestFolderName);
-        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "manifest.json")));
+        using var doc = JsonDocument.Parse(QuoteNonFinite(File.ReadAllText(Path.Combine(folder, "manifest.json"))));
         return doc.RootElement.GetProperty("cases").EnumerateArray().Select(c => new PipelineCase(folder, c.Clone())).ToArray();
     }
+
+    // tiny-sdxl's manifest writes Python's bare -Infinity (DPMSolver's lambda_min_clipped), which is not JSON; the README's
+    // convention is the string "-Infinity", so quote bare values (one per line in these pretty-printed files).
+    private static readonly Regex BareNonFinite = new(@"^(\s*(?:""[^""]*"":\s*)?)(-?Infinity|NaN)(,?)[ \t\r]*$", RegexOptions.Multiline);
+
+    private static string QuoteNonFinite(string json) => BareNonFinite.Replace(json, "$1\"$2\"$3");
 
     private static string[] Strings(JsonElement e) => e.ValueKind switch
     {
