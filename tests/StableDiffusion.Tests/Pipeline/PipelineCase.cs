@@ -86,7 +86,8 @@ public sealed class PipelineCase
     // convention is the string "-Infinity", so quote bare values (one per line in these pretty-printed files).
     private static readonly Regex BareNonFinite = new(@"^(\s*(?:""[^""]*"":\s*)?)(-?Infinity|NaN)(,?)[ \t\r]*$", RegexOptions.Multiline);
 
-    private static string QuoteNonFinite(string json) => BareNonFinite.Replace(json, "$1\"$2\"$3");
+    /// <summary>The manifest text with bare non-finite numbers quoted (see above).</summary>
+    public static string QuoteNonFinite(string json) => BareNonFinite.Replace(json, "$1\"$2\"$3");
 
     private static string[] Strings(JsonElement e) => e.ValueKind switch
     {
