@@ -60,7 +60,7 @@ using var pipeline = StableDiffusionPipeline.Load(model, new PipelineOptions { E
 load.Stop();
 var settings = new GenerationSettings
 {
-    Steps = steps, Width = size, Height = size, InitImage = initImage, Mask = mask,
+    Steps = steps, Width = size, Height = size, InitImage = initImage, Mask = mask, GuidanceScale = pipeline.DefaultGuidanceScale,
     Strength = initImage is null ? null : double.Parse(options.Get("strength", "0.75"), System.Globalization.CultureInfo.InvariantCulture),
 };
 var requests = Enumerable.Range(0, batch).Select(i => new ImageRequest("a photo of a cat", null, i, i)).ToArray();
