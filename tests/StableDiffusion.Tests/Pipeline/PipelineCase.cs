@@ -73,6 +73,14 @@ public sealed class PipelineCase
     public override string ToString() => Id;
 
     /// <summary>The cases of tiny-sd/expected/<paramref name="manifestFolderName"/>/manifest.json.</summary>
+    /// <summary>The case ids of a manifest under tiny-sd/expected, for [MemberData].</summary>
+    public static TheoryData<string> Ids(string manifestFolderName)
+    {
+        var data = new TheoryData<string>();
+        foreach (var c in Load(manifestFolderName)) data.Add(c.Id);
+        return data;
+    }
+
     public static IReadOnlyList<PipelineCase> Load(string manifestFolderName) => LoadFolder(Fixtures.ExpectedPath(manifestFolderName));
 
     /// <summary>The cases of <paramref name="folder"/>/manifest.json, a full path (another fixture: tiny-sdxl/expected/…).</summary>

@@ -216,15 +216,8 @@ public sealed class SdxlParityTests(SdxlFixture fixture) : IClassFixture<SdxlFix
         var latentsIn = s.F32("latents_in");
         Compare.Close(latentsIn, observer.StartLatents, 1e-3, $"{s.Id} latents in", rtol: 1e-4);
 
-        var expectedT = s.F64("unet_input_timestep");
-        Assert.Equal(expectedT.Length, observer.Timesteps.Count);
-        for (int i = 0; i < expectedT.Length; i++)
-            Assert.True((float)expectedT[i] == (float)observer.Timesteps[i], $"{s.Id} timestep {i}: {observer.Timesteps[i]:R}, expected {expectedT[i]:R}");
-        var latents = s.F32("latents_after_step");
-        int per = latents.Length / observer.Latents.Count;
-        Assert.Equal(latents.Length, per * observer.Latents.Count);
-        for (int i = 0; i < observer.Latents.Count; i++)
-            Compare.Close(latents.AsSpan(i * per, per), observer.Latents[i], 1e-3, $"{s.Id} latents after iteration {i}", rtol: 1e-4);
+        LoopAssert.Timesteps(s.F64("unet_input_timestep"), observer.Timesteps, s.Id);
+        LoopAssert.LatentsAfterEachStep(s.F32("latents_after_step"), observer.Latents, s.Id);
     }
 
 }
