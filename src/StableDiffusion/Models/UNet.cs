@@ -89,6 +89,10 @@ public sealed class UNet : OnnxComponent
     /// <summary>The graph's inputs beyond sample, timestep and encoder_hidden_states, which a generation supplies by name.</summary>
     public IReadOnlyList<string> ExtraInputs { get; } = [];
 
+    /// <summary>The size the graph fixes for axis <paramref name="axis"/> of extra input <paramref name="name"/>, or null when it is free.</summary>
+    public int? ExtraInputDimension(string name, int axis) =>
+        _extras.FirstOrDefault(e => e.Item1 == name) is { Item3: { } meta } ? FixedDimension(meta, axis) : null;
+
     /// <summary>The sample's channels from the first convolution's weights (the graph without its external weights: cheap).</summary>
     private static int? ChannelsFromGraph(string path, string input)
     {

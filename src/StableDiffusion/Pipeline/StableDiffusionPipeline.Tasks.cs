@@ -87,6 +87,13 @@ public sealed partial class StableDiffusionPipeline
                 "base model's latents (Invoke-SdGeneration -DenoisingEnd 0.8 -OutputType Latent) with -DenoisingStart.", nameof(settings.InitImage));
         if (Model.Family == ModelFamily.StableDiffusionXL && settings.Mask is not null)
             throw new ArgumentException("Inpainting is not supported for SDXL models yet; use an SD 1.x/2.x inpainting model.", nameof(settings.Mask));
+        // diffusers checks the UNet's add-embedding width the same way: 5 time ids with the aesthetic score, else 6.
+        int timeIds = SdxlTimeIds.Width(Model.RequiresAestheticsScore);
+        if (Model.Family == ModelFamily.StableDiffusionXL && UNet.ExtraInputDimension("time_ids", 1) is int expected && expected != timeIds)
+            throw new ArgumentException(
+                $"The UNet takes {expected} time ids but the model's index says requires_aesthetics_score = {Model.RequiresAestheticsScore.ToString().ToLowerInvariant()}, " +
+                $"which gives {timeIds}. Set requires_aesthetics_score to {(expected == 5).ToString().ToLowerInvariant()} in model_index.json (a refiner takes 5, a base 6).",
+                nameof(settings.AestheticScore));
         if (settings.ClipSkip is > 0 && Model.Family != ModelFamily.StableDiffusionXL)
             throw new ArgumentException(
                 "ClipSkip needs the text encoder's hidden states, which SD 1.x/2.x exports do not output yet; it works with SDXL models (optimum exports them).",

@@ -1,0 +1,77 @@
+using StableDiffusion.Imaging;
+using StableDiffusion.Models;
+using StableDiffusion.Pipeline;
+using StableDiffusion.Tests.Support;
+
+namespace StableDiffusion.Tests.Pipeline;
+
+/// <summary>SDXL combinations that cannot run are refused before any session runs, each naming the setting and the fix.</summary>
+public sealed class SdxlTaskErrorsTests(SdxlFixture fixture) : IClassFixture<SdxlFixture>
+{
+    private static readonly ImageRequest[] One = [new("a photo of a cat", null, 1)];
+
+    private static SourceImage Pattern() => SourceImageReader.Load(Path.Combine(Fixtures.Root, "tiny-sdxl-refiner", "expected",
+        "pipeline-diffusers-0.35", "refiner_img2img", "init_image.png"));
+
+    [Fact]
+    public void TheFamiliesAreRecognisedFromTheFolders()
+    {
+        Assert.Equal(ModelFamily.StableDiffusionXL, fixture.Base.Family);
+        Assert.Equal(ModelFamily.StableDiffusionXL, fixture.Refiner.Family);
+        Assert.NotNull(fixture.Base.Tokenizer2);
+        Assert.Null(fixture.Refiner.Tokenizer2); // the refiner's only tokenizer is tokenizer_2
+        Assert.Equal(0, fixture.Refiner.Tokenizer.PadId); // "!" pads tokenizer_2
+        Assert.Equal(5.0f, fixture.Base.DefaultGuidanceScale);
+        Assert.True(fixture.Refiner.Model.RequiresAestheticsScore);
+        Assert.False(fixture.Refiner.Model.ForceZerosForEmptyPrompt);
+        Assert.True(fixture.Base.Model.VaeForceUpcast);
+        Assert.Equal(0.13025f, fixture.Base.ScalingFactor);
+    }
+
+    [Fact]
+    public void TheRefinerNeedsAnImageOrLatents()
+    {
+        var e = Assert.Throws<ArgumentException>(() => fixture.Refiner.Generate(One, new GenerationSettings { Steps = 2 }));
+        Assert.Equal("InitImage", e.ParamName);
+        Assert.Contains("refiner", e.Message);
+    }
+
+    [Fact]
+    public void LatentsOfAnotherSizeAreRefused()
+    {
+        var latents = new LatentImage(new float[4 * 8 * 8], 4, 8, 8);
+        var e = Assert.Throws<ArgumentException>(() => fixture.Refiner.Generate(One,
+            new GenerationSettings { Steps = 2, InitLatents = latents, DenoisingStart = 0.8, Width = 128 }));
+        Assert.Equal("Width", e.ParamName);
+        var channels = Assert.Throws<ArgumentException>(() => fixture.Refiner.Generate(One,
+            new GenerationSettings { Steps = 2, InitLatents = new LatentImage(new float[9 * 64], 9, 8, 8), DenoisingStart = 0.8 }));
+        Assert.Equal("InitLatents", channels.ParamName);
+    }
+
+    [Fact]
+    public void DenoisingFractionsMustBeOrderedAndInside()
+    {
+        Assert.Equal("DenoisingStart", Assert.Throws<ArgumentException>(() => fixture.Base.Generate(One,
+            new GenerationSettings { Steps = 2, DenoisingStart = 0.9, DenoisingEnd = 0.5, InitImage = Pattern() })).ParamName);
+        Assert.Equal("DenoisingEnd", Assert.Throws<ArgumentOutOfRangeException>(() => fixture.Base.Generate(One,
+            new GenerationSettings { Steps = 2, DenoisingEnd = 1.0 })).ParamName);
+    }
+
+    [Fact]
+    public void InpaintingAndImageWithLatentsAreRefused()
+    {
+        var image = Pattern();
+        Assert.Equal("Mask", Assert.Throws<ArgumentException>(() => fixture.Base.Generate(One,
+            new GenerationSettings { Steps = 2, InitImage = image, Mask = image })).ParamName);
+        Assert.Equal("InitLatents", Assert.Throws<ArgumentException>(() => fixture.Base.Generate(One,
+            new GenerationSettings { Steps = 2, InitImage = image, InitLatents = new LatentImage(new float[256], 4, 8, 8) })).ParamName);
+    }
+
+    [Fact]
+    public void ClipSkipOnAnSd1ModelSaysWhy()
+    {
+        using var sd = StableDiffusionPipeline.Load(Fixtures.TinySd, new PipelineOptions { ExecutionProvider = ExecutionProvider.Cpu });
+        var e = Assert.Throws<ArgumentException>(() => sd.Generate(One, new GenerationSettings { Steps = 2, Width = 64, Height = 64, ClipSkip = 1 }));
+        Assert.Equal("ClipSkip", e.ParamName);
+    }
+}
