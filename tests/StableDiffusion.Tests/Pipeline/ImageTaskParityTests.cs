@@ -75,6 +75,73 @@ public sealed class ImageTaskParityTests(ImageTaskFixture fixture) : IClassFixtu
         Check(pipeline, c, inpaint: true);
     }
 
+    /// <summary>The float16-IO fixture (its VAE encoder's in-graph sample rewritten through the Cast) within the README's 2e-3.</summary>
+    [Theory]
+    [InlineData(Img2Img, "pndm_s075")]
+    [InlineData(Img2Img, "batch2_genlist_eulera_s050")]
+    [InlineData(Inpaint, "inp4_ddim_s060_soft")]
+    public void Float16GraphsRunTheImageTasks(string manifest, string id)
+    {
+        var c = Find(manifest, id);
+        using var pipeline = StableDiffusionPipeline.Load(Fixtures.TinySdFp16Io, new PipelineOptions { ExecutionProvider = ExecutionProvider.Cpu });
+        var raw = c.Raw;
+        var settings = new GenerationSettings
+        {
+            Steps = c.Steps, GuidanceScale = c.GuidanceScale, Eta = c.Eta, Width = OptionalInt(raw, "width"), Height = OptionalInt(raw, "height"),
+            Scheduler = new SchedulerChoice(c.SchedulerClass, c.SchedulerOverrides), InitImage = Input(c, "image"),
+            Mask = manifest == Inpaint ? Input(c, "mask_image") : null, Strength = raw.GetProperty("strength").GetDouble(),
+        };
+        var results = pipeline.Generate(Requests(c), settings);
+        try
+        {
+            var image = c.F32("image");
+            int perImage = image.Length / results.Count;
+            for (int i = 0; i < results.Count; i++)
+                Compare.Close(image.AsSpan(i * perImage, perImage), results[i].Pixels, 2e-3, $"{id} float16-IO image {i}");
+        }
+        finally
+        {
+            foreach (var r in results) r.Dispose();
+        }
+    }
+
+    public static TheoryData<string> SchedulerClasses()
+    {
+        var data = new TheoryData<string>();
+        foreach (var r in StableDiffusion.Schedulers.SchedulerRegistry.Registrations) data.Add(r.ClassName);
+        return data;
+    }
+
+    /// <summary>
+    /// Every scheduler starts image-to-image and 4-channel inpainting mid-schedule (begin index, add_noise, second-order
+    /// and multistep histories from there) and ends with finite, deterministic images; the same seed gives the same image.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(SchedulerClasses))]
+    public void EverySchedulerRunsTheImageTasks(string scheduler)
+    {
+        var c = Find(Inpaint, "inp4_euler_s075_rect");
+        var image = Input(c, "image");
+        var mask = Input(c, "mask_image");
+        foreach (var withMask in new[] { false, true })
+        {
+            var settings = new GenerationSettings
+            {
+                Steps = 5, Width = 64, Height = 64, Scheduler = new SchedulerChoice(scheduler), InitImage = image,
+                Mask = withMask ? mask : null, Strength = 0.55,
+            };
+            float[] Run()
+            {
+                var results = fixture.Tiny.Generate([new ImageRequest("a lighthouse", null, 3)], settings);
+                try { return results[0].Pixels; }
+                finally { foreach (var r in results) r.Dispose(); }
+            }
+            var first = Run();
+            Assert.All(first, v => Assert.True(float.IsFinite(v), $"{scheduler}: non-finite pixel"));
+            Assert.Equal(first, Run());
+        }
+    }
+
     private static PipelineCase Find(string manifest, string id) => PipelineCase.Load(manifest).Single(c => c.Id == id);
 
     /// <summary>The case's call as a batch: prompts × images per prompt, one generator (seed) per image, as the cases use.</summary>
