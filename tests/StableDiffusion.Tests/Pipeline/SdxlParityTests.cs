@@ -107,7 +107,7 @@ public sealed class SdxlParityTests(SdxlFixture fixture) : IClassFixture<SdxlFix
     }
 
     /// <summary>One pipeline call of a case: its arguments and files (the ensemble's stages prefix theirs).</summary>
-    private sealed record Stage(string Folder, JsonElement Case, JsonElement Files, string Prefix)
+    internal sealed record Stage(string Folder, JsonElement Case, JsonElement Files, string Prefix)
     {
         public static Stage Of(string model, string id)
         {
@@ -173,7 +173,8 @@ public sealed class SdxlParityTests(SdxlFixture fixture) : IClassFixture<SdxlFix
         };
     }
 
-    private static void Check(StableDiffusionPipeline pipeline, Stage s, GenerationSettings? settings = null)
+    /// <summary>Runs a case and checks its intermediates and images against the references (also used by other SDXL suites).</summary>
+    internal static void Check(StableDiffusionPipeline pipeline, Stage s, GenerationSettings? settings = null)
     {
         settings ??= Settings(s, pipeline);
         var requests = Requests(s);
