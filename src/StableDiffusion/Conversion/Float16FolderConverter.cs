@@ -41,8 +41,8 @@ public static class Float16FolderConverter
     /// </summary>
     private static string? Float32Reason(string component, ModelFolder model, Float16ConversionOptions? options) =>
         component is VaeEncoder or VaeDecoder && model.VaeForceUpcast && options?.IncludeVae != true
-            ? "the VAE config sets force_upcast: this VAE overflows float16 (NaN/black images), so it stays float32 as diffusers " +
-              "runs it; convert it anyway with IncludeVae, or swap in an fp16-fix VAE"
+            ? "the VAE config sets force_upcast: this VAE overflows float16 (NaN or black images), so it stays float32 as diffusers " +
+              "runs it (Float16ConversionOptions.IncludeVae converts it anyway)"
             : null;
 
     /// <summary>
