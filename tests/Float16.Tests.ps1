@@ -36,6 +36,25 @@ Describe 'ConvertTo-SdFloat16' {
         try { $p.Precision | Should -Be 'float16' } finally { $p.Dispose() }
     }
 
+    It 'converts an SDXL folder, keeps its force_upcast VAE float32 with a warning, and converts it with -IncludeVae' {
+        $sdxl = Get-SdFixturePath 'tiny-sdxl'
+        $dest = Join-Path $TestDrive 'sdxl'
+        $out = ConvertTo-SdFloat16 -Path $sdxl -Destination $dest -WarningVariable w -WarningAction SilentlyContinue
+        $out.FullName | Should -Be $dest
+        ($w -join "`n") | Should -Match 'vae_encoder and vae_decoder copied in float32.*force_upcast.*-IncludeVae.*Set-SdVae'
+        foreach ($file in 'tokenizer_2/vocab.json', 'text_encoder_2/model.onnx', 'vae_decoder/config.json') {
+            Test-Path (Join-Path $dest $file) | Should -BeTrue
+        }
+        (Get-FileHash (Join-Path $dest 'vae_decoder' 'model.onnx')).Hash | Should -Be (Get-FileHash (Join-Path $sdxl 'vae_decoder' 'model.onnx')).Hash
+        $p = New-SdPipeline $dest -ExecutionProvider Cpu -Precision Float16
+        try { $p.Precision | Should -Be 'float16' } finally { $p.Dispose() }
+
+        $all = Join-Path $TestDrive 'sdxl-vae'
+        ConvertTo-SdFloat16 -Path $sdxl -Destination $all -IncludeVae -WarningVariable w2 | Out-Null
+        $w2 | Should -BeNullOrEmpty
+        (Get-Item (Join-Path $all 'vae_decoder' 'model.onnx')).Length | Should -BeLessThan (Get-Item (Join-Path $sdxl 'vae_decoder' 'model.onnx')).Length
+    }
+
     It 'refuses a destination that holds files unless -Force' {
         $dest = New-Item -ItemType Directory (Join-Path $TestDrive 'full')
         Set-Content (Join-Path $dest 'keep.txt') 'x'

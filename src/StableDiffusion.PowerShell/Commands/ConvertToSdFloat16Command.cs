@@ -35,6 +35,10 @@ public sealed class ConvertToSdFloat16Command : PSCmdlet
     [ValidateNotNullOrEmpty]
     public string[] KeepFloat32Op { get; set; } = [];
 
+    /// <summary>Convert the VAE even when its config sets force_upcast (the SDXL VAE, which overflows float16); by default it is kept float32.</summary>
+    [Parameter]
+    public SwitchParameter IncludeVae { get; set; }
+
     /// <summary>Write into a destination that already holds files.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
@@ -44,7 +48,7 @@ public sealed class ConvertToSdFloat16Command : PSCmdlet
         string source = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
         string destination = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Destination);
         if (!ShouldProcess(destination, $"Convert the model '{source}' to float16")) return;
-        var options = new Float16ConversionOptions { KeepIOTypes = KeepIOTypes, KeepOps = KeepFloat32Op };
+        var options = new Float16ConversionOptions { KeepIOTypes = KeepIOTypes, KeepOps = KeepFloat32Op, IncludeVae = IncludeVae };
         IReadOnlyList<Float16ConversionReport> reports;
         try
         {
@@ -78,6 +82,12 @@ public sealed class ConvertToSdFloat16Command : PSCmdlet
         {
             WriteProgress(new ProgressRecord(ProgressId, "Converting to float16", "Done") { RecordType = ProgressRecordType.Completed });
         }
+        // A VAE left in float32 is a choice the user may want to reverse: say so where it is seen.
+        var kept = reports.Where(r => r.Float32Reason is not null).Select(r => r.Component).ToArray();
+        if (kept.Length > 0)
+            WriteWarning($"{string.Join(" and ", kept)} copied in float32: the VAE config sets force_upcast (this VAE overflows float16, " +
+                "giving NaN or black images). Add -IncludeVae to convert it anyway, or run an fp16-fix VAE export " +
+                "(e.g. madebyollin/sdxl-vae-fp16-fix) with Set-SdVae.");
         foreach (var report in reports)
         {
             WriteVerbose(report.ToString());

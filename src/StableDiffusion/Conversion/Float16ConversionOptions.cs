@@ -14,6 +14,12 @@ public sealed record Float16ConversionOptions
     /// <summary>Keep the graphs' float inputs and outputs float32 (Cast nodes convert at the boundary).</summary>
     public bool KeepIOTypes { get; init; }
 
+    /// <summary>
+    /// Convert the VAE even when its config says <c>force_upcast</c> (the SDXL VAE: its activations overflow float16's
+    /// range and decode to NaN, which diffusers avoids by running it in float32). Off: such a VAE is copied in float32.
+    /// </summary>
+    public bool IncludeVae { get; init; }
+
     /// <summary>More operator types or node names to keep in float32 (besides <see cref="DefaultKeptOps"/>).</summary>
     public IReadOnlyCollection<string> KeepOps { get; init; } = [];
 }

@@ -26,7 +26,18 @@ public sealed record Float16ConversionReport
     public required long BytesBefore { get; init; }
     public required long BytesAfter { get; init; }
 
-    public override string ToString() =>
-        $"{Component}: {Nodes} nodes, {KeptNodes.Count} kept in float32, {CastsInserted} casts, {ConvertedInitializers} initializers to float16, " +
+    /// <summary>Why the whole component was copied in float32 instead of converted (null when it was converted).</summary>
+    public string? Float32Reason { get; init; }
+
+    /// <summary>A component copied unconverted: every node and weight stays float32.</summary>
+    public static Float16ConversionReport Unconverted(string component, int nodes, long bytes, string reason) => new()
+    {
+        Component = component, Nodes = nodes, KeptNodes = [], CastsInserted = 0, ConvertedInitializers = 0, KeptInitializers = [],
+        ClampedValues = 0, BytesBefore = bytes, BytesAfter = bytes, Float32Reason = reason,
+    };
+
+    public override string ToString() => Float32Reason is not null
+        ? $"{Component}: left in float32 ({Float32Reason}), {BytesBefore / 1048576.0:F1} MiB"
+        : $"{Component}: {Nodes} nodes, {KeptNodes.Count} kept in float32, {CastsInserted} casts, {ConvertedInitializers} initializers to float16, " +
         $"{KeptInitializers.Count} kept, {ClampedValues} values saturated, {BytesBefore / 1048576.0:F1} → {BytesAfter / 1048576.0:F1} MiB";
 }

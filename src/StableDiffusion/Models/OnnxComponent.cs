@@ -37,6 +37,15 @@ public abstract class OnnxComponent : IDisposable
         _session = null;
     }
 
+    /// <summary>
+    /// "float16" when the graph computes in float16: float16 inputs, or a graph converted with float32 inputs and outputs
+    /// (ConvertTo-SdFloat16 -KeepIOTypes), which says so in its metadata; else "float32".
+    /// </summary>
+    protected static string PrecisionOf(InferenceSession session, TensorElementType floatType) =>
+        floatType == TensorElementType.Float16
+        || session.ModelMetadata.CustomMetadataMap.TryGetValue(Conversion.Float16Converter.PrecisionMetadataKey, out var p) && p == "float16"
+            ? "float16" : "float32";
+
     /// <summary>Component name (text_encoder, unet, vae_decoder…).</summary>
     public string Name { get; }
 

@@ -57,9 +57,7 @@ public sealed class UNet : OnnxComponent
             throw;
         }
         // A graph converted with float32 inputs and outputs (ConvertTo-SdFloat16 -KeepIOTypes) computes in float16 all the same.
-        Precision = FloatType == TensorElementType.Float16
-            || session.ModelMetadata.CustomMetadataMap.TryGetValue(Conversion.Float16Converter.PrecisionMetadataKey, out var p) && p == "float16"
-            ? "float16" : "float32";
+        Precision = PrecisionOf(session, FloatType);
         _io = new UNetIo(
             (_sample.Name, _sample.Meta.ElementDataType, _sample.Meta),
             (_timestep.Name, _timestep.Meta.ElementDataType, _timestep.Meta),

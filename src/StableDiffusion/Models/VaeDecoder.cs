@@ -18,6 +18,7 @@ public sealed class VaeDecoder : OnnxComponent
             _sample = Output("sample");
             RequireFloat(_latent);
             RequireFloat(_sample);
+            Precision = PrecisionOf(session, FloatType);
         }
         catch
         {
@@ -27,6 +28,9 @@ public sealed class VaeDecoder : OnnxComponent
     }
 
     public override TensorElementType FloatType => _latent.Meta.ElementDataType;
+
+    /// <summary>"float16" or "float32": what the decoder computes in (a float16 VAE can overflow to NaN).</summary>
+    public string Precision { get; }
 
     /// <summary>Decodes latents already divided by the scaling factor; returns NCHW pixels and their size.</summary>
     public float[] Decode(float[] latents, LatentShape shape, out int height, out int width, CancellationToken cancellation = default)

@@ -251,7 +251,7 @@ public sealed partial class StableDiffusionPipeline : IDisposable
             var run = Denoise(batch, settings, observer, cancellation);
 
             // 4. Decode.
-            var decodeStage = new DecodeStage(DecodeLatents);
+            var decodeStage = new DecodeStage(DecodeLatents, VaeDecoder.Precision, new Float32VaeFallback(_sessions, VaeDecoder.ModelPath).Decode);
             var images = decodeStage.Decode(run.Latents.Latents, run.Shape, ScalingFactor, run.Latents.Overlay, observer, cancellation);
             var timings = run.Timings with { VaeDecoder = decodeStage.Timings.Vae, Postprocess = decodeStage.Timings.Postprocess };
             var results = new GenerationResult[batch.Count];

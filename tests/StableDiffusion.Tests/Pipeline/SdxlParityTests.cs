@@ -107,7 +107,7 @@ public sealed class SdxlParityTests(SdxlFixture fixture) : IClassFixture<SdxlFix
     }
 
     /// <summary>One pipeline call of a case: its arguments and files (the ensemble's stages prefix theirs).</summary>
-    private sealed record Stage(string Folder, JsonElement Case, JsonElement Files, string Prefix)
+    internal sealed record Stage(string Folder, JsonElement Case, JsonElement Files, string Prefix)
     {
         public static Stage Of(string model, string id)
         {
@@ -126,7 +126,7 @@ public sealed class SdxlParityTests(SdxlFixture fixture) : IClassFixture<SdxlFix
         public int[]? Pair(string name) => Args.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Array ? v.EnumerateArray().Select(x => x.GetInt32()).ToArray() : null;
     }
 
-    private static ImageRequest[] Requests(Stage s)
+    internal static ImageRequest[] Requests(Stage s)
     {
         var p = s.Args.GetProperty("prompt");
         string[] prompts = p.ValueKind == JsonValueKind.Array ? p.EnumerateArray().Select(x => x.GetString()!).ToArray() : [p.GetString()!];
@@ -139,7 +139,7 @@ public sealed class SdxlParityTests(SdxlFixture fixture) : IClassFixture<SdxlFix
             { Prompt2 = s.Arg("prompt_2"), NegativePrompt2 = s.Arg("negative_prompt_2") }).ToArray();
     }
 
-    private static GenerationSettings Settings(Stage s, StableDiffusionPipeline pipeline)
+    internal static GenerationSettings Settings(Stage s, StableDiffusionPipeline pipeline)
     {
         var scheduler = s.Case.GetProperty("scheduler");
         var overrides = new Dictionary<string, object?>();
@@ -173,7 +173,8 @@ public sealed class SdxlParityTests(SdxlFixture fixture) : IClassFixture<SdxlFix
         };
     }
 
-    private static void Check(StableDiffusionPipeline pipeline, Stage s, GenerationSettings? settings = null)
+    /// <summary>Runs a case and checks its intermediates and images against the references (also used by other SDXL suites).</summary>
+    internal static void Check(StableDiffusionPipeline pipeline, Stage s, GenerationSettings? settings = null)
     {
         settings ??= Settings(s, pipeline);
         var requests = Requests(s);
