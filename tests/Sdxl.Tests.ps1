@@ -172,7 +172,7 @@ Describe 'SDXL parameter errors' {
             Should -Throw -ErrorId 'ParameterArgumentTransformationError*' -PassThru
         $e.Exception.Message | Should -Match 'OriginalSize'
         $e.Exception.Message | Should -Match 'height, width'
-        $e.CategoryInfo.Category | Should -Be 'InvalidArgument' 
+        $e.CategoryInfo.Category | Should -Be 'InvalidData' -Because 'PowerShell files transformation errors so'
     }
 
     It 'reports a bad CSV cell for its row only' {
@@ -207,5 +207,62 @@ Describe 'SDXL parameter errors' {
         $r.Errors | Should -HaveCount 1
         $r.Errors[0].FullyQualifiedErrorId | Should -BeLike 'InvalidGenerationArgument*'
         $r.Errors[0].Exception.Message | Should -Match 'DenoisingStart'
+    }
+}
+
+Describe 'Render jobs on an SDXL model' {
+    It 'renders the pixels Invoke-SdGeneration gives, with SDXL keys, the SDXL default guidance and a resumable identity' {
+        $folder = Join-Path $TestDrive 'job'
+        New-Item -ItemType Directory $folder | Out-Null
+        $csv = Join-Path $folder 'prompts.csv'
+        "Prompt,Prompt2,OriginalSize,CropTopLeft,ClipSkip`n""a lighthouse"",""stormy sky"",""1024,1024"",,`n""a fox"",,,""16,32"",1" | Set-Content $csv
+        $job = Join-Path $folder 'job.psd1'
+        @"
+@{
+    Model = '$(Get-SdFixturePath 'tiny-sdxl')'
+    Provider = 'Cpu'
+    Defaults = @{ Steps = 3; Seeds = 7; TargetSize = @(512, 512); NegativePrompt2 = 'people' }
+    Prompts = @(@{ Prompt = 'a mountain lake'; NegativeOriginalSize = @(256, 256); AestheticScore = 6.5 })
+    PromptFile = 'prompts.csv'
+    OutputDirectory = 'out'
+    NameTemplate = '{index}-{seed}'
+}
+"@ | Set-Content $job
+        $summary = Invoke-SdRenderJob -Path $job -InformationAction SilentlyContinue
+        $summary.Rendered | Should -Be 3
+        $summary.Failed | Should -Be 0
+        $png = Join-Path $folder 'out' '0-7.png'
+        $info = Get-SdImageInfo $png
+        $info.GuidanceScale | Should -Be 5
+        $info.TargetSize.Height | Should -Be 512
+        $info.NegativeOriginalSize.Width | Should -Be 256
+        $info.NegativePrompt2 | Should -Be 'people'
+        (Get-SdImageInfo (Join-Path $folder 'out' '1-7.png')).Prompt2 | Should -Be 'stormy sky'
+        (Get-SdImageInfo (Join-Path $folder 'out' '2-7.png')).ClipSkip | Should -Be 1
+        $direct = Invoke-SdGeneration -Pipeline $script:Base -Prompt 'a mountain lake' -Seed 7 -Steps 3 -TargetSize 512, 512 `
+            -NegativePrompt2 'people' -NegativeOriginalSize 256, 256 -AestheticScore 6.5
+        Get-SdPixelDifference $direct.Image $png | Should -Be 0
+        $fox = Invoke-SdGeneration -Pipeline $script:Base -Prompt 'a fox' -Seed 7 -Steps 3 -TargetSize 512, 512 -NegativePrompt2 'people' -CropTopLeft 16, 32 -ClipSkip 1
+        Get-SdPixelDifference $fox.Image (Join-Path $folder 'out' '2-7.png') | Should -Be 0
+        (Invoke-SdRenderJob -Path $job -InformationAction SilentlyContinue).Skipped | Should -Be 3 -Because 'a rerun verifies the SDXL images by their identity'
+    }
+
+    It 'reports a bad SDXL key value with its key path' {
+        $folder = Join-Path $TestDrive 'badjob'
+        New-Item -ItemType Directory $folder | Out-Null
+        $job = Join-Path $folder 'job.psd1'
+        @"
+@{
+    Model = '$(Get-SdFixturePath 'tiny-sdxl')'
+    Defaults = @{ Seeds = 1; OriginalSize = '1024x1024' }
+    Prompts = @(@{ Prompt = 'a fox'; CropTopLeft = @(1, 2, 3); ClipSkip = -1 })
+    OutputDirectory = 'out'
+}
+"@ | Set-Content $job
+        $e = { Invoke-SdRenderJob -Path $job -ErrorAction Stop } | Should -Throw -PassThru
+        $text = ($e.Exception.Problems | ForEach-Object { $_.ToString() }) -join "`n"
+        $text | Should -Match 'Defaults.OriginalSize'
+        $text | Should -Match 'CropTopLeft'
+        $text | Should -Match 'ClipSkip'
     }
 }

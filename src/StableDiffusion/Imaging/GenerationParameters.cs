@@ -144,7 +144,11 @@ public sealed partial record GenerationParameters
             if (value is { } v) fields.Add($"{key}: {F(v)}");
     }
 
-    private void AddSdxlJson(JsonObject o)
+    /// <summary>
+    /// Adds the SDXL and clip-skip settings that are set to <paramref name="o"/> under diffusers' argument names (none for an
+    /// SD 1.x/2.x image): our JSON form, render identities and output checks share it.
+    /// </summary>
+    public void AddSdxlJson(JsonObject o)
     {
         if (Prompt2 is not null) o["prompt_2"] = Prompt2;
         if (NegativePrompt2 is not null) o["negative_prompt_2"] = NegativePrompt2;
