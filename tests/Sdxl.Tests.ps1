@@ -159,7 +159,7 @@ Describe 'SDXL parameters bound by property name and recorded in the PNG' {
 
     It 'reads A1111''s "Clip skip" from the text form alone' {
         $p = [StableDiffusion.Imaging.GenerationParameters]::FromText("a cat`nSteps: 20, Sampler: Euler, CFG scale: 7, Seed: 1, Size: 64x64, Clip skip: 2")
-        $p.ClipSkip | Should -Be 1
+        $p.Conditioning.ClipSkip | Should -Be 1
     }
 }
 

@@ -242,7 +242,18 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
         List<ImageRequest> requests;
         try
         {
-            settings = new GenerationSettings
+            settings = new SdxlConditioning
+            {
+                ClipSkip = ClipSkip,
+                OriginalSize = OriginalSize,
+                CropTopLeft = CropTopLeft,
+                TargetSize = TargetSize,
+                NegativeOriginalSize = NegativeOriginalSize,
+                NegativeCropTopLeft = NegativeCropTopLeft,
+                NegativeTargetSize = NegativeTargetSize,
+                AestheticScore = AestheticScore,
+                NegativeAestheticScore = NegativeAestheticScore,
+            }.ApplyTo(new GenerationSettings
             {
                 InitImage = initImage,
                 Mask = mask,
@@ -255,20 +266,11 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
                 Eta = (float)Eta,
                 GuidanceRescale = (float)GuidanceRescale,
                 Scheduler = Scheduler?.Choice,
-                ClipSkip = ClipSkip,
-                OriginalSize = OriginalSize,
-                CropTopLeft = CropTopLeft,
-                TargetSize = TargetSize,
-                NegativeOriginalSize = NegativeOriginalSize,
-                NegativeCropTopLeft = NegativeCropTopLeft,
-                NegativeTargetSize = NegativeTargetSize,
-                AestheticScore = AestheticScore,
-                NegativeAestheticScore = NegativeAestheticScore,
                 DenoisingStart = DenoisingStart,
                 DenoisingEnd = EffectiveDenoisingEnd(),
                 InitLatents = InitLatents,
                 Output = OutputType ?? GenerationOutput.Image,
-            };
+            });
             settings.Validate();
             if (settings.Scheduler is not null) Pipeline.Engine.CreateScheduler(settings.Scheduler); // names and options checked now
             requests = Expand();

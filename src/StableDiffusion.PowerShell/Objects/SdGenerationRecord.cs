@@ -21,16 +21,16 @@ public abstract class SdGenerationRecord
     public string? NegativePrompt2 => Parameters.NegativePrompt2;
 
     /// <summary>diffusers' clip_skip (A1111's "Clip skip" minus 1).</summary>
-    public int? ClipSkip => Parameters.ClipSkip;
+    public int? ClipSkip => Parameters.Conditioning.ClipSkip;
 
-    public HeightWidth? OriginalSize => Parameters.OriginalSize;
-    public TopLeft? CropTopLeft => Parameters.CropTopLeft;
-    public HeightWidth? TargetSize => Parameters.TargetSize;
-    public HeightWidth? NegativeOriginalSize => Parameters.NegativeOriginalSize;
-    public TopLeft? NegativeCropTopLeft => Parameters.NegativeCropTopLeft;
-    public HeightWidth? NegativeTargetSize => Parameters.NegativeTargetSize;
-    public double? AestheticScore => Parameters.AestheticScore;
-    public double? NegativeAestheticScore => Parameters.NegativeAestheticScore;
+    public HeightWidth? OriginalSize => Parameters.Conditioning.OriginalSize;
+    public TopLeft? CropTopLeft => Parameters.Conditioning.CropTopLeft;
+    public HeightWidth? TargetSize => Parameters.Conditioning.TargetSize;
+    public HeightWidth? NegativeOriginalSize => Parameters.Conditioning.NegativeOriginalSize;
+    public TopLeft? NegativeCropTopLeft => Parameters.Conditioning.NegativeCropTopLeft;
+    public HeightWidth? NegativeTargetSize => Parameters.Conditioning.NegativeTargetSize;
+    public double? AestheticScore => Parameters.Conditioning.AestheticScore;
+    public double? NegativeAestheticScore => Parameters.Conditioning.NegativeAestheticScore;
     public double? DenoisingStart => Parameters.DenoisingStart;
     public double? DenoisingEnd => Parameters.DenoisingEnd;
 }

@@ -47,20 +47,11 @@ public sealed partial record GenerationParameters
     /// <summary>SDXL's <c>negative_prompt_2</c> when it differs from the negative prompt, else null.</summary>
     public string? NegativePrompt2 { get; init; }
 
-    /// <summary>diffusers' <c>clip_skip</c> (layers skipped from the end; A1111's "Clip skip" is this + 1), or null.</summary>
-    public int? ClipSkip { get; init; }
-
-    /// <summary>SDXL micro-conditioning as given (null: diffusers' default).</summary>
-    public HeightWidth? OriginalSize { get; init; }
-    public TopLeft? CropTopLeft { get; init; }
-    public HeightWidth? TargetSize { get; init; }
-    public HeightWidth? NegativeOriginalSize { get; init; }
-    public TopLeft? NegativeCropTopLeft { get; init; }
-    public HeightWidth? NegativeTargetSize { get; init; }
-
-    /// <summary>The refiner's <c>aesthetic_score</c> / <c>negative_aesthetic_score</c> as given (null: the defaults).</summary>
-    public double? AestheticScore { get; init; }
-    public double? NegativeAestheticScore { get; init; }
+    /// <summary>
+    /// Clip skip (A1111's "Clip skip" is diffusers' <c>clip_skip</c> + 1), SDXL micro-conditioning and the refiner's aesthetic
+    /// scores, as given (each null: diffusers' default).
+    /// </summary>
+    public SdxlConditioning Conditioning { get; init; } = SdxlConditioning.None;
 
     /// <summary>diffusers' <c>denoising_start</c> / <c>denoising_end</c>, or null.</summary>
     public double? DenoisingStart { get; init; }
@@ -137,7 +128,7 @@ public sealed partial record GenerationParameters
     {
         if (Prompt2 is not null) fields.Add($"Prompt 2: {JsonSerializer.Serialize(Prompt2)}");
         if (NegativePrompt2 is not null) fields.Add($"Negative prompt 2: {JsonSerializer.Serialize(NegativePrompt2)}");
-        if (ClipSkip is { } skip) fields.Add($"Clip skip: {(skip + 1).ToString(CultureInfo.InvariantCulture)}");
+        if (Conditioning.ClipSkip is { } skip) fields.Add($"Clip skip: {(skip + 1).ToString(CultureInfo.InvariantCulture)}");
         foreach (var (key, _, value) in SdxlPairs())
             if (value is not null) fields.Add($"{key}: {JsonSerializer.Serialize(value.ToString())}");
         foreach (var (key, _, value) in SdxlNumbers())
@@ -152,7 +143,7 @@ public sealed partial record GenerationParameters
     {
         if (Prompt2 is not null) o["prompt_2"] = Prompt2;
         if (NegativePrompt2 is not null) o["negative_prompt_2"] = NegativePrompt2;
-        if (ClipSkip is { } skip) o["clip_skip"] = skip;
+        if (Conditioning.ClipSkip is { } skip) o["clip_skip"] = skip;
         foreach (var (_, key, value) in SdxlPairs())
             if (value is { } pair) o[key] = new JsonArray(pair.A, pair.B);
         foreach (var (_, key, value) in SdxlNumbers())
@@ -162,18 +153,18 @@ public sealed partial record GenerationParameters
     /// <summary>The (height, width) and (top, left) settings: text key, JSON key (diffusers' argument), value as its two numbers.</summary>
     private IEnumerable<(string Text, string Json, Pair? Value)> SdxlPairs() =>
     [
-        ("Original size", "original_size", Pair.Of(OriginalSize)),
-        ("Crop top left", "crops_coords_top_left", Pair.Of(CropTopLeft)),
-        ("Target size", "target_size", Pair.Of(TargetSize)),
-        ("Negative original size", "negative_original_size", Pair.Of(NegativeOriginalSize)),
-        ("Negative crop top left", "negative_crops_coords_top_left", Pair.Of(NegativeCropTopLeft)),
-        ("Negative target size", "negative_target_size", Pair.Of(NegativeTargetSize)),
+        ("Original size", "original_size", Pair.Of(Conditioning.OriginalSize)),
+        ("Crop top left", "crops_coords_top_left", Pair.Of(Conditioning.CropTopLeft)),
+        ("Target size", "target_size", Pair.Of(Conditioning.TargetSize)),
+        ("Negative original size", "negative_original_size", Pair.Of(Conditioning.NegativeOriginalSize)),
+        ("Negative crop top left", "negative_crops_coords_top_left", Pair.Of(Conditioning.NegativeCropTopLeft)),
+        ("Negative target size", "negative_target_size", Pair.Of(Conditioning.NegativeTargetSize)),
     ];
 
     private IEnumerable<(string Text, string Json, double? Value)> SdxlNumbers() =>
     [
-        ("Aesthetic score", "aesthetic_score", AestheticScore),
-        ("Negative aesthetic score", "negative_aesthetic_score", NegativeAestheticScore),
+        ("Aesthetic score", "aesthetic_score", Conditioning.AestheticScore),
+        ("Negative aesthetic score", "negative_aesthetic_score", Conditioning.NegativeAestheticScore),
         ("Denoising start", "denoising_start", DenoisingStart),
         ("Denoising end", "denoising_end", DenoisingEnd),
     ];
@@ -203,15 +194,18 @@ public sealed partial record GenerationParameters
         {
             Prompt2 = read("Prompt 2", "prompt_2") is { } p2 ? Text(p2) : null,
             NegativePrompt2 = read("Negative prompt 2", "negative_prompt_2") is { } n2 ? Text(n2) : null,
-            ClipSkip = skip,
-            OriginalSize = Size("Original size", "original_size"),
-            CropTopLeft = Crop("Crop top left", "crops_coords_top_left"),
-            TargetSize = Size("Target size", "target_size"),
-            NegativeOriginalSize = Size("Negative original size", "negative_original_size"),
-            NegativeCropTopLeft = Crop("Negative crop top left", "negative_crops_coords_top_left"),
-            NegativeTargetSize = Size("Negative target size", "negative_target_size"),
-            AestheticScore = Number("Aesthetic score", "aesthetic_score"),
-            NegativeAestheticScore = Number("Negative aesthetic score", "negative_aesthetic_score"),
+            Conditioning = new SdxlConditioning
+            {
+                ClipSkip = skip,
+                OriginalSize = Size("Original size", "original_size"),
+                CropTopLeft = Crop("Crop top left", "crops_coords_top_left"),
+                TargetSize = Size("Target size", "target_size"),
+                NegativeOriginalSize = Size("Negative original size", "negative_original_size"),
+                NegativeCropTopLeft = Crop("Negative crop top left", "negative_crops_coords_top_left"),
+                NegativeTargetSize = Size("Negative target size", "negative_target_size"),
+                AestheticScore = Number("Aesthetic score", "aesthetic_score"),
+                NegativeAestheticScore = Number("Negative aesthetic score", "negative_aesthetic_score"),
+            },
             DenoisingStart = Number("Denoising start", "denoising_start"),
             DenoisingEnd = Number("Denoising end", "denoising_end"),
         };

@@ -176,7 +176,7 @@ public static partial class JobValidator
             int perPrompt = s.ImagesPerPrompt ?? GenerationDefaults.ImagesPerPrompt;
             // With an init image and no size, the pipeline takes the image's (as Invoke-SdGeneration leaves it to it).
             var (width, height) = ImageTaskRules.DefaultSize(s.InitImage, s.Mask, model.DefaultImageSize, model.VaeScaleFactor);
-            var settings = new GenerationSettings
+            var settings = s.Conditioning.ApplyTo(new GenerationSettings
             {
                 Steps = s.Steps ?? GenerationDefaults.Steps,
                 GuidanceScale = (float)(s.GuidanceScale ?? GenerationDefaults.GuidanceScaleOf(model.Family)),
@@ -189,16 +189,7 @@ public static partial class JobValidator
                 Mask = s.Mask,
                 Strength = s.Strength,
                 MaskCropPadding = s.MaskCropPadding,
-                ClipSkip = s.ClipSkip,
-                OriginalSize = s.OriginalSize,
-                CropTopLeft = s.CropTopLeft,
-                TargetSize = s.TargetSize,
-                NegativeOriginalSize = s.NegativeOriginalSize,
-                NegativeCropTopLeft = s.NegativeCropTopLeft,
-                NegativeTargetSize = s.NegativeTargetSize,
-                AestheticScore = s.AestheticScore,
-                NegativeAestheticScore = s.NegativeAestheticScore,
-            };
+            });
             (string schedulerName, var schedulerOptions) = DescribeScheduler(s.Scheduler ?? jobScheduler);
             string? pinned = precision switch { ModelPrecision.Float16 => "float16", ModelPrecision.Float32 => "float32", _ => null };
             try
@@ -314,15 +305,18 @@ public static partial class JobValidator
             MaskCropPadding = t.Int(JobKeys.MaskCropPadding, 0, 16_384),
             Prompt2 = OptionalText(t, JobKeys.Prompt2),
             NegativePrompt2 = OptionalText(t, JobKeys.NegativePrompt2),
-            ClipSkip = t.Int(JobKeys.ClipSkip, 0, 64),
-            OriginalSize = Pair(t, JobKeys.OriginalSize, HeightWidth.Parse),
-            CropTopLeft = Pair(t, JobKeys.CropTopLeft, TopLeft.Parse),
-            TargetSize = Pair(t, JobKeys.TargetSize, HeightWidth.Parse),
-            NegativeOriginalSize = Pair(t, JobKeys.NegativeOriginalSize, HeightWidth.Parse),
-            NegativeCropTopLeft = Pair(t, JobKeys.NegativeCropTopLeft, TopLeft.Parse),
-            NegativeTargetSize = Pair(t, JobKeys.NegativeTargetSize, HeightWidth.Parse),
-            AestheticScore = t.Number(JobKeys.AestheticScore, _ => null),
-            NegativeAestheticScore = t.Number(JobKeys.NegativeAestheticScore, _ => null),
+            Conditioning = new SdxlConditioning
+            {
+                ClipSkip = t.Int(JobKeys.ClipSkip, 0, 64),
+                OriginalSize = Pair(t, JobKeys.OriginalSize, HeightWidth.Parse),
+                CropTopLeft = Pair(t, JobKeys.CropTopLeft, TopLeft.Parse),
+                TargetSize = Pair(t, JobKeys.TargetSize, HeightWidth.Parse),
+                NegativeOriginalSize = Pair(t, JobKeys.NegativeOriginalSize, HeightWidth.Parse),
+                NegativeCropTopLeft = Pair(t, JobKeys.NegativeCropTopLeft, TopLeft.Parse),
+                NegativeTargetSize = Pair(t, JobKeys.NegativeTargetSize, HeightWidth.Parse),
+                AestheticScore = t.Number(JobKeys.AestheticScore, _ => null),
+                NegativeAestheticScore = t.Number(JobKeys.NegativeAestheticScore, _ => null),
+            },
         };
     }
 

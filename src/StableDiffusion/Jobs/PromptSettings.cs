@@ -34,18 +34,12 @@ public sealed record PromptSettings
     public double? Strength { get; init; }
     public int? MaskCropPadding { get; init; }
 
-    /// <summary>SDXL: the second encoders' prompts, clip skip, micro-conditioning and the refiner's aesthetic scores.</summary>
+    /// <summary>SDXL: the second text encoder's prompts.</summary>
     public string? Prompt2 { get; init; }
     public string? NegativePrompt2 { get; init; }
-    public int? ClipSkip { get; init; }
-    public HeightWidth? OriginalSize { get; init; }
-    public TopLeft? CropTopLeft { get; init; }
-    public HeightWidth? TargetSize { get; init; }
-    public HeightWidth? NegativeOriginalSize { get; init; }
-    public TopLeft? NegativeCropTopLeft { get; init; }
-    public HeightWidth? NegativeTargetSize { get; init; }
-    public double? AestheticScore { get; init; }
-    public double? NegativeAestheticScore { get; init; }
+
+    /// <summary>Clip skip, SDXL micro-conditioning and the refiner's aesthetic scores (each null: not given here).</summary>
+    public SdxlConditioning Conditioning { get; init; } = SdxlConditioning.None;
 
     /// <summary>Whether an InitImage or Mask was given but could not be read (already reported): no combination checks then.</summary>
     internal bool ImageFailed { get; init; }
@@ -71,15 +65,7 @@ public sealed record PromptSettings
         ImageFailed = over.ImageFailed || ImageFailed,
         Prompt2 = over.Prompt2 ?? Prompt2,
         NegativePrompt2 = over.NegativePrompt2 ?? NegativePrompt2,
-        ClipSkip = over.ClipSkip ?? ClipSkip,
-        OriginalSize = over.OriginalSize ?? OriginalSize,
-        CropTopLeft = over.CropTopLeft ?? CropTopLeft,
-        TargetSize = over.TargetSize ?? TargetSize,
-        NegativeOriginalSize = over.NegativeOriginalSize ?? NegativeOriginalSize,
-        NegativeCropTopLeft = over.NegativeCropTopLeft ?? NegativeCropTopLeft,
-        NegativeTargetSize = over.NegativeTargetSize ?? NegativeTargetSize,
-        AestheticScore = over.AestheticScore ?? AestheticScore,
-        NegativeAestheticScore = over.NegativeAestheticScore ?? NegativeAestheticScore,
+        Conditioning = Conditioning.Overlay(over.Conditioning),
     };
 }
 

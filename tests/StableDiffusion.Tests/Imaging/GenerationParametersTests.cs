@@ -136,15 +136,18 @@ public sealed class GenerationParametersTests : IDisposable
         Height = 64,
         Scheduler = "EulerDiscreteScheduler",
         Model = "tiny-sdxl",
-        ClipSkip = 1,
-        OriginalSize = new HeightWidth(1024, 768),
-        CropTopLeft = new TopLeft(16, 32),
-        TargetSize = new HeightWidth(512, 512),
-        NegativeOriginalSize = new HeightWidth(256, 256),
-        NegativeCropTopLeft = new TopLeft(0, 0),
-        NegativeTargetSize = new HeightWidth(1024, 1024),
-        AestheticScore = 6.5,
-        NegativeAestheticScore = 2.5,
+        Conditioning = new SdxlConditioning
+        {
+            ClipSkip = 1,
+            OriginalSize = new HeightWidth(1024, 768),
+            CropTopLeft = new TopLeft(16, 32),
+            TargetSize = new HeightWidth(512, 512),
+            NegativeOriginalSize = new HeightWidth(256, 256),
+            NegativeCropTopLeft = new TopLeft(0, 0),
+            NegativeTargetSize = new HeightWidth(1024, 1024),
+            AestheticScore = 6.5,
+            NegativeAestheticScore = 2.5,
+        },
         DenoisingStart = 0.8,
         DenoisingEnd = 0.9,
     };
@@ -158,15 +161,15 @@ public sealed class GenerationParametersTests : IDisposable
         {
             Assert.Equal(Sdxl.Prompt2, p.Prompt2);
             Assert.Equal(Sdxl.NegativePrompt2, p.NegativePrompt2);
-            Assert.Equal(1, p.ClipSkip);
-            Assert.Equal(new HeightWidth(1024, 768), p.OriginalSize);
-            Assert.Equal(new TopLeft(16, 32), p.CropTopLeft);
-            Assert.Equal(new HeightWidth(512, 512), p.TargetSize);
-            Assert.Equal(new HeightWidth(256, 256), p.NegativeOriginalSize);
-            Assert.Equal(new TopLeft(0, 0), p.NegativeCropTopLeft);
-            Assert.Equal(new HeightWidth(1024, 1024), p.NegativeTargetSize);
-            Assert.Equal(6.5, p.AestheticScore);
-            Assert.Equal(2.5, p.NegativeAestheticScore);
+            Assert.Equal(1, p.Conditioning.ClipSkip);
+            Assert.Equal(new HeightWidth(1024, 768), p.Conditioning.OriginalSize);
+            Assert.Equal(new TopLeft(16, 32), p.Conditioning.CropTopLeft);
+            Assert.Equal(new HeightWidth(512, 512), p.Conditioning.TargetSize);
+            Assert.Equal(new HeightWidth(256, 256), p.Conditioning.NegativeOriginalSize);
+            Assert.Equal(new TopLeft(0, 0), p.Conditioning.NegativeCropTopLeft);
+            Assert.Equal(new HeightWidth(1024, 1024), p.Conditioning.NegativeTargetSize);
+            Assert.Equal(6.5, p.Conditioning.AestheticScore);
+            Assert.Equal(2.5, p.Conditioning.NegativeAestheticScore);
             Assert.Equal(0.8, p.DenoisingStart);
             Assert.Equal(0.9, p.DenoisingEnd);
         }
@@ -180,7 +183,7 @@ public sealed class GenerationParametersTests : IDisposable
     {
         Assert.DoesNotContain("prompt_2", Inpaint.ToJson());
         Assert.DoesNotContain("Clip skip", Inpaint.ToText());
-        Assert.Null(GenerationParameters.FromText(Inpaint.ToText()).ClipSkip);
+        Assert.Null(GenerationParameters.FromText(Inpaint.ToText()).Conditioning.ClipSkip);
     }
 
     [Theory]
