@@ -93,7 +93,8 @@ Describe 'SDXL defaults and pipeline object' {
     It 'shows the family and the default guidance' {
         $script:Base.Family | Should -Be 'StableDiffusionXL'
         $script:Base.DefaultGuidanceScale | Should -Be 5
-        ($script:Base | Format-Table | Out-String) | Should -Match 'StableDiffusionXL'
+        ($script:Base | Format-Table | Out-String -Width 200) | Should -Match 'EulerDiscreteScheduler\s+SDXL\s+5\s'
+        ($script:Base | Format-List | Out-String) | Should -Match 'Family\s+: StableDiffusionXL'
     }
 
     It 'uses SDXL''s guidance 5 when none is given, and records it' {
