@@ -87,6 +87,19 @@ Describe 'SDXL parity with diffusers 0.35.2 through Invoke-SdGeneration' {
         $image | Save-SdImage -Path $png
         Get-SdPixelDifference (Join-Path $script:RefinerCases.Folder $refinerStage.png[0].file) $png | Should -BeLessOrEqual 1
     }
+
+    It 'hands several latents over one by one, each with its own prompt and seed, and shows them as a table' {
+        $latents = Invoke-SdGeneration -Pipeline $script:Base -Prompt 'a lion', 'a fox' -Seed 5, 6 -Steps 5 -DenoisingEnd 0.6 -OutputType Latent
+        $latents | Should -HaveCount 2
+        ($latents | Out-String -Width 200) | Should -Match 'tiny-sdxl\s+64x64\s+4x8x8\s+a lion'
+        $images = $latents | Invoke-SdGeneration -Pipeline $script:Refiner -DenoisingStart 0.6 -Verbose 4>&1 |
+            Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] -or $_.Message -match 'DenoisingEnd' }
+        @($images | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }) | Should -HaveCount 2 -Because 'the base''s DenoisingEnd is not applied, and it says so'
+        $images = @($images | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] })
+        $images.Prompt | Should -Be @('a lion', 'a fox')
+        $images.Seed | Should -Be @(5, 6)
+        $images.Steps | Should -Be @(5, 5)
+    }
 }
 
 Describe 'SDXL defaults and pipeline object' {

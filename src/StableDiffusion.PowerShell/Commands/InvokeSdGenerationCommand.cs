@@ -225,7 +225,7 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
         // The input images first: a missing or unreadable file is this record's error, before any model work.
         if (!TryLoad(InitImage, nameof(InitImage), "init image", out var initImage) || !TryLoad(Mask, nameof(Mask), "mask", out var mask))
             return;
-        if (ImageTaskRules.Check(initImage, mask, Strength, MaskCropPadding, Steps) is [var problem, ..])
+        if (ImageTaskRules.Check(initImage, mask, Strength, MaskCropPadding, Steps, initLatents: InitLatents is not null) is [var problem, ..])
         {
             object? target = problem.Setting switch
             {
