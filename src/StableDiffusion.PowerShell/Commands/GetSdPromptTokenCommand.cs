@@ -4,7 +4,7 @@ using StableDiffusion.PowerShell.Objects;
 namespace StableDiffusion.PowerShell.Commands;
 
 /// <summary>
-/// <para type="synopsis">Shows how a prompt is tokenized for the text encoder.</para>
+/// <para type="synopsis">Shows how a prompt is tokenized for the text encoder (SDXL: for both text encoders).</para>
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "SdPromptToken")]
 [OutputType(typeof(SdPromptTokens))]
@@ -27,7 +27,8 @@ public sealed class GetSdPromptTokenCommand : PSCmdlet
             var tokens = Pipeline.Engine.Tokenizer.Encode(prompt);
             if (tokens.Truncated)
                 WriteWarning($"The prompt has {tokens.Count} tokens; the text encoder takes {Pipeline.Engine.Tokenizer.MaxLength}. This part is cut: \"{tokens.TruncatedText}\"");
-            WriteObject(new SdPromptTokens(prompt, tokens));
+            // SDXL base: tokenizer_2 too (same vocabulary, its own padding); the refiner's one tokenizer is tokenizer_2.
+            WriteObject(new SdPromptTokens(prompt, tokens, Pipeline.Engine.Tokenizer2?.Encode(prompt)));
         }
     }
 }

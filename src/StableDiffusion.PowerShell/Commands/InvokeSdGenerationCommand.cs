@@ -12,7 +12,7 @@ namespace StableDiffusion.PowerShell.Commands;
 /// <para type="description">Runs the Stable Diffusion pipeline for each prompt (piped by value or by property name) and writes SdImage objects as each batch finishes.</para>
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "SdGeneration")]
-[OutputType(typeof(SdImage))]
+[OutputType(typeof(SdImage), typeof(SdLatents))]
 public sealed class InvokeSdGenerationCommand : PSCmdlet
 {
     private GenerationBatcher<PendingImage> _batcher = null!;
@@ -20,6 +20,7 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
     private int _nextIndex;
     private int _done;
     private readonly SourceImageCache _images = new();
+    private HashSet<string> _givenOnCommandLine = [];
 
     /// <summary>The loaded model (New-SdPipeline).</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true)]
@@ -45,10 +46,12 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public int Steps { get; set; } = GenerationDefaults.Steps;
 
-    /// <summary>Classifier-free guidance scale (1 or less: no guidance).</summary>
+    /// <summary>Classifier-free guidance scale (1 or less: no guidance); default: the model family's (SDXL 5, SD 7.5; see the pipeline's DefaultGuidanceScale).</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     [Alias("CfgScale", "Guidance")]
-    public double GuidanceScale { get; set; } = GenerationDefaults.GuidanceScale;
+    [AllowNull]
+    [OptionalNumber]
+    public double? GuidanceScale { get; set; }
 
     /// <summary>Image width in pixels (a multiple of 8); default: the model's size.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -101,8 +104,98 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
     [OptionalNumber(integer: true)]
     public int? MaskCropPadding { get; set; }
 
+    /// <summary>SDXL: the prompt for the second text encoder (diffusers' prompt_2): one for every prompt, or one per prompt; default: the prompt.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowEmptyString]
+    [AllowNull]
+    public string[]? Prompt2 { get; set; }
+
+    /// <summary>SDXL: the negative prompt for the second text encoder (negative_prompt_2): one for every prompt, or one per prompt; default: the negative prompt.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowEmptyString]
+    [AllowNull]
+    public string[]? NegativePrompt2 { get; set; }
+
+    /// <summary>diffusers' clip_skip: text encoder layers skipped from the end (1 = one layer earlier than the model's default).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull]
+    [OptionalNumber(integer: true)]
+    public int? ClipSkip { get; set; }
+
+    /// <summary>SDXL micro-conditioning original_size as (height, width): @(1024, 1024) or '1024,1024'; default: the image size.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull]
+    [NumberPair]
+    public HeightWidth? OriginalSize { get; set; }
+
+    /// <summary>SDXL crops_coords_top_left as (top, left): @(0, 0) or '0,0'; default: (0, 0).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull]
+    [NumberPair(position: true)]
+    public TopLeft? CropTopLeft { get; set; }
+
+    /// <summary>SDXL target_size as (height, width); default: the image size.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull]
+    [NumberPair]
+    public HeightWidth? TargetSize { get; set; }
+
+    /// <summary>SDXL negative_original_size as (height, width); default: diffusers' (the original size).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull]
+    [NumberPair]
+    public HeightWidth? NegativeOriginalSize { get; set; }
+
+    /// <summary>SDXL negative_crops_coords_top_left as (top, left); default: (0, 0).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull]
+    [NumberPair(position: true)]
+    public TopLeft? NegativeCropTopLeft { get; set; }
+
+    /// <summary>SDXL negative_target_size as (height, width); default: diffusers' (the target size).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull]
+    [NumberPair]
+    public HeightWidth? NegativeTargetSize { get; set; }
+
+    /// <summary>SDXL refiner aesthetic_score; default 6.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull]
+    [OptionalNumber]
+    public double? AestheticScore { get; set; }
+
+    /// <summary>SDXL refiner negative_aesthetic_score; default 2.5.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull]
+    [OptionalNumber]
+    public double? NegativeAestheticScore { get; set; }
+
+    /// <summary>diffusers' denoising_start (0 to 1, exclusive): skip the first part of the schedule (the refiner after a base with -DenoisingEnd).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull]
+    [OptionalNumber]
+    public double? DenoisingStart { get; set; }
+
+    /// <summary>diffusers' denoising_end (0 to 1, exclusive): stop after this part of the schedule (the base before the refiner).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull]
+    [OptionalNumber]
+    public double? DenoisingEnd { get; set; }
+
+    /// <summary>Image (SdImage objects, the default) or Latent (SdLatents objects, undecoded, to pipe to a refiner).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull]
+    [EmptyAsNull]
+    public GenerationOutput? OutputType { get; set; }
+
+    /// <summary>Latents to start from (an SdLatents object's InitLatents, bound when it is piped in): the refiner's input.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull]
+    public LatentImage? InitLatents { get; set; }
+
     protected override void BeginProcessing()
     {
+        _givenOnCommandLine = new HashSet<string>(MyInvocation.BoundParameters.Keys, StringComparer.OrdinalIgnoreCase);
         if (BatchSize < 1)
             ThrowTerminatingError(ErrorRecords.Argument($"BatchSize must be 1 or more; it is {BatchSize}.", "InvalidBatchSize", BatchSize));
         _batcher = new GenerationBatcher<PendingImage>(BatchSize, p => p.Settings);
@@ -110,6 +203,18 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
 
     /// <summary>An image waiting for its batch: the request and the settings of the record it came from.</summary>
     private sealed record PendingImage(ImageRequest Request, GenerationSettings Settings);
+
+    /// <summary>
+    /// A DenoisingEnd that arrives from the pipeline with the latents (an SdLatents object's) is where the stage that made
+    /// them stopped, not an end for this stage: it is not applied (this stage takes -DenoisingStart).
+    /// </summary>
+    private double? EffectiveDenoisingEnd()
+    {
+        if (InitLatents is null || DenoisingEnd is null || _givenOnCommandLine.Contains(nameof(DenoisingEnd)) || _givenOnCommandLine.Contains(nameof(InitLatents)))
+            return DenoisingEnd;
+        WriteVerbose($"DenoisingEnd {DenoisingEnd} came with the latents (where their stage stopped); it is not applied to this stage.");
+        return null;
+    }
 
     protected override void ProcessRecord()
     {
@@ -120,7 +225,7 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
         // The input images first: a missing or unreadable file is this record's error, before any model work.
         if (!TryLoad(InitImage, nameof(InitImage), "init image", out var initImage) || !TryLoad(Mask, nameof(Mask), "mask", out var mask))
             return;
-        if (ImageTaskRules.Check(initImage, mask, Strength, MaskCropPadding, Steps) is [var problem, ..])
+        if (ImageTaskRules.Check(initImage, mask, Strength, MaskCropPadding, Steps, initLatents: InitLatents is not null) is [var problem, ..])
         {
             object? target = problem.Setting switch
             {
@@ -137,20 +242,35 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
         List<ImageRequest> requests;
         try
         {
-            settings = new GenerationSettings
+            settings = new SdxlConditioning
+            {
+                ClipSkip = ClipSkip,
+                OriginalSize = OriginalSize,
+                CropTopLeft = CropTopLeft,
+                TargetSize = TargetSize,
+                NegativeOriginalSize = NegativeOriginalSize,
+                NegativeCropTopLeft = NegativeCropTopLeft,
+                NegativeTargetSize = NegativeTargetSize,
+                AestheticScore = AestheticScore,
+                NegativeAestheticScore = NegativeAestheticScore,
+            }.ApplyTo(new GenerationSettings
             {
                 InitImage = initImage,
                 Mask = mask,
                 Strength = Strength,
                 MaskCropPadding = MaskCropPadding,
                 Steps = Steps,
-                GuidanceScale = (float)GuidanceScale,
+                GuidanceScale = GuidanceScale is { } guidance ? (float)guidance : Pipeline.Engine.DefaultGuidanceScale,
                 Width = Width,
                 Height = Height,
                 Eta = (float)Eta,
                 GuidanceRescale = (float)GuidanceRescale,
                 Scheduler = Scheduler?.Choice,
-            };
+                DenoisingStart = DenoisingStart,
+                DenoisingEnd = EffectiveDenoisingEnd(),
+                InitLatents = InitLatents,
+                Output = OutputType ?? GenerationOutput.Image,
+            });
             settings.Validate();
             if (settings.Scheduler is not null) Pipeline.Engine.CreateScheduler(settings.Scheduler); // names and options checked now
             requests = Expand();
@@ -272,21 +392,31 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
         foreach (var s in seeds)
             if (s < 0)
                 throw new ArgumentOutOfRangeException(nameof(Seed), s, $"Seeds must be 0 or more; {s} is not.");
-        var negatives = NegativePrompt ?? [];
-        if (negatives.Length > 1 && negatives.Length != n)
-            throw new ArgumentException(
-                $"{negatives.Length} negative prompts were given for {n} prompt(s): give one for every prompt, or exactly one per prompt.", nameof(NegativePrompt));
+        var negatives = PerPrompt(NegativePrompt, n, nameof(NegativePrompt), "negative prompts");
+        var prompts2 = PerPrompt(Prompt2, n, nameof(Prompt2), "second prompts (-Prompt2)");
+        var negatives2 = PerPrompt(NegativePrompt2, n, nameof(NegativePrompt2), "second negative prompts (-NegativePrompt2)");
 
         var list = new List<ImageRequest>(n * ImagesPerPrompt);
         for (int p = 0; p < n; p++)
         {
             long seed = seeds.Length == 0 ? System.Random.Shared.NextInt64(0, 1L << 32) : seeds.Length == 1 ? seeds[0] : seeds[p];
-            string? negative = negatives.Length == 0 ? null : negatives.Length == 1 ? negatives[0] : negatives[p];
-            list.AddRange(ImageRequests.ForPrompt(Prompt[p] ?? "", negative, [seed], ImagesPerPrompt, _nextIndex));
+            list.AddRange(ImageRequests.ForPrompt(Prompt[p] ?? "", For(negatives, p), For(prompts2, p), For(negatives2, p), [seed], ImagesPerPrompt, _nextIndex));
             _nextIndex += ImagesPerPrompt;
         }
         return list;
     }
+
+    /// <summary>Texts given for every prompt (one) or per prompt (exactly one each); none is an empty array.</summary>
+    private static string[] PerPrompt(string[]? values, int prompts, string parameter, string what)
+    {
+        values ??= [];
+        if (values.Length > 1 && values.Length != prompts)
+            throw new ArgumentException(
+                $"{values.Length} {what} were given for {prompts} prompt(s): give one for every prompt, or exactly one per prompt.", parameter);
+        return values;
+    }
+
+    private static string? For(string[] values, int prompt) => values.Length == 0 ? null : values.Length == 1 ? values[0] : values[prompt];
 
     /// <summary>One batch through the library's batcher: a failed batch is retried image by image, so only a failing image reports.</summary>
     private void Render(IReadOnlyList<PendingImage> batch)
@@ -294,13 +424,12 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
         foreach (var pending in batch) WarnIfTruncated(pending.Request);
         try
         {
-            _batcher.Render(batch, p => p.Request, Generate,
-                deliver: (_, result, _) => Emit(result),
-                retrying: (p, e) => WriteVerbose($"Image {p.Request.Index} failed in a batch of {batch.Count} ({e.Message}); retrying it alone."),
-                // The pipeline's own checks (a task this model cannot run: no VAE encoder, an inpainting UNet without a mask…) are argument errors.
-                failed: (p, e, _) => WriteError(ErrorRecords.From(e, p.Request, e is ArgumentException ? "InvalidGenerationArgument" : "GenerationFailed")),
-                isCancellation: e => e is OperationCanceledException or PipelineStoppedException,
-                retryLoneImage: false);
+            if (batch[0].Settings.Output == GenerationOutput.Latent)
+                _batcher.Render(batch, p => p.Request, GenerateLatents, deliver: (_, result, _) => Emit(result),
+                    Retrying(batch), Failed, IsCancellation, retryLoneImage: false);
+            else
+                _batcher.Render(batch, p => p.Request, Generate, deliver: (_, result, _) => Emit(result),
+                    Retrying(batch), Failed, IsCancellation, retryLoneImage: false);
         }
         catch (OperationCanceledException)
         {
@@ -308,15 +437,34 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
         }
     }
 
+    private Action<PendingImage, Exception> Retrying(IReadOnlyList<PendingImage> batch) =>
+        (p, e) => WriteVerbose($"Image {p.Request.Index} failed in a batch of {batch.Count} ({e.Message}); retrying it alone.");
+
+    // The pipeline's own checks (a task this model cannot run: no VAE encoder, an inpainting UNet without a mask, a refiner
+    // without an image or latents…) are argument errors.
+    private void Failed(PendingImage p, Exception e, int attempts) =>
+        WriteError(ErrorRecords.From(e, p.Request, e is ArgumentException ? "InvalidGenerationArgument" : "GenerationFailed"));
+
+    private static bool IsCancellation(Exception e) => e is OperationCanceledException or PipelineStoppedException;
+
     private void Emit(GenerationResult result)
     {
-        var t = result.Timings;
-        WriteVerbose($"Image {result.Request.Index} (seed {result.Request.Seed}): tokenize {t.Tokenize.TotalMilliseconds:F0} ms, " +
-            $"text encoder {t.TextEncoder.TotalMilliseconds:F0} ms, {t.Iterations} steps {(t.UNet + t.Scheduler).TotalMilliseconds:F0} ms " +
-            $"({t.IterationsPerSecond:F2} it/s), VAE {t.VaeDecoder.TotalMilliseconds:F0} ms (batch of {t.BatchSize}).");
+        WriteTimings(result.Request, result.Timings);
         WriteObject(new SdImage(result));
         _done++;
     }
+
+    private void Emit(LatentResult result)
+    {
+        WriteTimings(result.Request, result.Timings);
+        WriteObject(new SdLatents(result));
+        _done++;
+    }
+
+    private void WriteTimings(ImageRequest request, GenerationTimings t) =>
+        WriteVerbose($"Image {request.Index} (seed {request.Seed}): tokenize {t.Tokenize.TotalMilliseconds:F0} ms, " +
+            $"text encoder {t.TextEncoder.TotalMilliseconds:F0} ms, {t.Iterations} steps {(t.UNet + t.Scheduler).TotalMilliseconds:F0} ms " +
+            $"({t.IterationsPerSecond:F2} it/s), VAE {t.VaeDecoder.TotalMilliseconds:F0} ms (batch of {t.BatchSize}).");
 
     private IReadOnlyList<GenerationResult> Generate(IReadOnlyList<ImageRequest> batch, GenerationSettings settings)
     {
@@ -324,14 +472,19 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
         return Pipeline.Engine.Generate(batch, settings, progress, _stop.Token);
     }
 
+    private IReadOnlyList<LatentResult> GenerateLatents(IReadOnlyList<ImageRequest> batch, GenerationSettings settings) =>
+        Pipeline.Engine.GenerateLatents(batch, settings, new ProgressObserver(this, batch, _done), _stop.Token);
+
     private void WarnIfTruncated(ImageRequest request)
     {
-        foreach (var text in new[] { request.Prompt, request.NegativePrompt })
+        var tokenizer2 = Pipeline.Engine.Tokenizer2 ?? Pipeline.Engine.Tokenizer;
+        foreach (var (text, tokenizer) in new[] { (request.Prompt, Pipeline.Engine.Tokenizer), (request.NegativePrompt, Pipeline.Engine.Tokenizer),
+            (request.Prompt2, tokenizer2), (request.NegativePrompt2, tokenizer2) })
         {
             if (string.IsNullOrEmpty(text)) continue;
-            var tokens = Pipeline.Engine.Tokenizer.Encode(text);
+            var tokens = tokenizer.Encode(text);
             if (tokens.Truncated)
-                WriteWarning($"Prompt of image {request.Index} is longer than the text encoder's {Pipeline.Engine.Tokenizer.MaxLength} tokens; this part is ignored: \"{tokens.TruncatedText}\"");
+                WriteWarning($"Prompt of image {request.Index} is longer than the text encoder's {tokenizer.MaxLength} tokens; this part is ignored: \"{tokens.TruncatedText}\"");
         }
     }
 

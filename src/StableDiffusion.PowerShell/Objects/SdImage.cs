@@ -6,19 +6,12 @@ using StableDiffusion.Pipeline;
 namespace StableDiffusion.PowerShell.Objects;
 
 /// <summary>A generated image with everything needed to reproduce it.</summary>
-public sealed class SdImage : IDisposable
+public sealed class SdImage : SdGenerationRecord, IDisposable
 {
-    internal SdImage(GenerationResult result)
-    {
-        Result = result;
-        Parameters = result.ToParameters();
-    }
+    internal SdImage(GenerationResult result) : base(result.ToParameters()) => Result = result;
 
     /// <summary>The library result (pixels as floats, timings).</summary>
     public GenerationResult Result { get; }
-
-    /// <summary>The settings as they go into the PNG.</summary>
-    public GenerationParameters Parameters { get; }
 
     public string Prompt => Result.Request.Prompt;
     public string? NegativePrompt => Result.Request.NegativePrompt;

@@ -7,12 +7,11 @@ namespace StableDiffusion.PowerShell.Objects;
 /// The generation parameters read back from a PNG. Its properties are named like Invoke-SdGeneration's parameters,
 /// so piping it there regenerates the image.
 /// </summary>
-public sealed class SdImageInfo
+public sealed class SdImageInfo : SdGenerationRecord
 {
-    internal SdImageInfo(string path, GenerationParameters parameters)
+    internal SdImageInfo(string path, GenerationParameters parameters) : base(parameters)
     {
         Path = path;
-        Parameters = parameters;
         // SchedulerChoice's own ToString shows "Name (key=value, …)".
         Scheduler = parameters.Scheduler is null ? null
             : new SdSchedulerArgument(new SchedulerChoice(parameters.Scheduler, parameters.SchedulerOptions is { Count: > 0 } o ? o : null));
@@ -36,8 +35,6 @@ public sealed class SdImageInfo
 
     /// <summary>The PNG file.</summary>
     public string Path { get; }
-
-    public GenerationParameters Parameters { get; }
 
     public string Prompt => Parameters.Prompt;
     public string? NegativePrompt => Parameters.NegativePrompt;

@@ -17,6 +17,12 @@ public sealed class SdPipeline : IDisposable
     /// <summary>Model folder name.</summary>
     public string Model => Engine.Model.Name;
 
+    /// <summary>StableDiffusion (1.x/2.x) or StableDiffusionXL (base, Turbo, refiner): recognised from the folder.</summary>
+    public ModelFamily Family => Engine.Family;
+
+    /// <summary>The guidance scale Invoke-SdGeneration uses when none is given: diffusers' default for the family (SDXL 5, SD 7.5).</summary>
+    public float DefaultGuidanceScale => Engine.DefaultGuidanceScale;
+
     /// <summary>Model folder path.</summary>
     public string Path => Engine.Model.Path;
 

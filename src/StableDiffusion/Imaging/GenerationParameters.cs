@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
+using StableDiffusion.Pipeline;
 
 namespace StableDiffusion.Imaging;
 
@@ -40,6 +41,22 @@ public sealed partial record GenerationParameters
     /// <summary>diffusers' <c>padding_mask_crop</c>, or null (the whole image is inpainted).</summary>
     public int? MaskCropPadding { get; init; }
 
+    /// <summary>SDXL's prompt for the second text encoder (<c>prompt_2</c>) when it differs from the prompt, else null.</summary>
+    public string? Prompt2 { get; init; }
+
+    /// <summary>SDXL's <c>negative_prompt_2</c> when it differs from the negative prompt, else null.</summary>
+    public string? NegativePrompt2 { get; init; }
+
+    /// <summary>
+    /// Clip skip (A1111's "Clip skip" is diffusers' <c>clip_skip</c> + 1), SDXL micro-conditioning and the refiner's aesthetic
+    /// scores, as given (each null: diffusers' default).
+    /// </summary>
+    public SdxlConditioning Conditioning { get; init; } = SdxlConditioning.None;
+
+    /// <summary>diffusers' <c>denoising_start</c> / <c>denoising_end</c>, or null.</summary>
+    public double? DenoisingStart { get; init; }
+    public double? DenoisingEnd { get; init; }
+
     /// <summary>The PNG text chunk key other tools read.</summary>
     public const string TextKey = "parameters";
 
@@ -70,6 +87,7 @@ public sealed partial record GenerationParameters
         if (InitImage is not null) fields.Add($"Init image: {Quote(InitImage.ToString())}");
         if (Mask is not null) fields.Add($"Mask: {Quote(Mask.ToString())}");
         if (MaskCropPadding is { } padding) fields.Add($"Mask crop padding: {padding.ToString(CultureInfo.InvariantCulture)}");
+        AddSdxlFields(fields);
         sb.Append('\n').Append(string.Join(", ", fields));
         return sb.ToString();
     }
@@ -77,28 +95,123 @@ public sealed partial record GenerationParameters
     /// <summary>The PNG text chunks that record these parameters: both forms, under <see cref="TextKey"/> and <see cref="JsonKey"/>.</summary>
     public Dictionary<string, string> ToPngText() => new() { [TextKey] = ToText(), [JsonKey] = ToJson() };
 
-    public string ToJson() => new JsonObject
+    public string ToJson()
     {
-        ["prompt"] = Prompt,
-        ["negative_prompt"] = NegativePrompt,
-        ["seed"] = Seed,
-        ["index"] = Index,
-        ["steps"] = Steps,
-        ["guidance_scale"] = GuidanceScale,
-        ["guidance_rescale"] = GuidanceRescale,
-        ["eta"] = Eta,
-        ["width"] = Width,
-        ["height"] = Height,
-        ["scheduler"] = Scheduler,
-        ["scheduler_options"] = OptionsJson(),
-        ["model"] = Model,
-        ["vae"] = Vae,
-        ["precision"] = Precision,
-        ["init_image"] = InitImage?.ToJson(),
-        ["mask"] = Mask?.ToJson(),
-        ["strength"] = Strength,
-        ["mask_crop_padding"] = MaskCropPadding,
-    }.ToJsonString();
+        var o = new JsonObject
+        {
+            ["prompt"] = Prompt,
+            ["negative_prompt"] = NegativePrompt,
+            ["seed"] = Seed,
+            ["index"] = Index,
+            ["steps"] = Steps,
+            ["guidance_scale"] = GuidanceScale,
+            ["guidance_rescale"] = GuidanceRescale,
+            ["eta"] = Eta,
+            ["width"] = Width,
+            ["height"] = Height,
+            ["scheduler"] = Scheduler,
+            ["scheduler_options"] = OptionsJson(),
+            ["model"] = Model,
+            ["vae"] = Vae,
+            ["precision"] = Precision,
+            ["init_image"] = InitImage?.ToJson(),
+            ["mask"] = Mask?.ToJson(),
+            ["strength"] = Strength,
+            ["mask_crop_padding"] = MaskCropPadding,
+        };
+        AddSdxlJson(o);
+        return o.ToJsonString();
+    }
+
+    /// <summary>The SDXL and clip-skip fields of the text form, each only when set (A1111 writes "Clip skip" as layers used from the end: ours + 1).</summary>
+    private void AddSdxlFields(List<string> fields)
+    {
+        if (Prompt2 is not null) fields.Add($"Prompt 2: {JsonSerializer.Serialize(Prompt2)}");
+        if (NegativePrompt2 is not null) fields.Add($"Negative prompt 2: {JsonSerializer.Serialize(NegativePrompt2)}");
+        if (Conditioning.ClipSkip is { } skip) fields.Add($"Clip skip: {(skip + 1).ToString(CultureInfo.InvariantCulture)}");
+        foreach (var (key, _, value) in SdxlPairs())
+            if (value is not null) fields.Add($"{key}: {JsonSerializer.Serialize(value.ToString())}");
+        foreach (var (key, _, value) in SdxlNumbers())
+            if (value is { } v) fields.Add($"{key}: {F(v)}");
+    }
+
+    /// <summary>
+    /// Adds the SDXL and clip-skip settings that are set to <paramref name="o"/> under diffusers' argument names (none for an
+    /// SD 1.x/2.x image): our JSON form, render identities and output checks share it.
+    /// </summary>
+    public void AddSdxlJson(JsonObject o)
+    {
+        if (Prompt2 is not null) o["prompt_2"] = Prompt2;
+        if (NegativePrompt2 is not null) o["negative_prompt_2"] = NegativePrompt2;
+        if (Conditioning.ClipSkip is { } skip) o["clip_skip"] = skip;
+        foreach (var (_, key, value) in SdxlPairs())
+            if (value is { } pair) o[key] = new JsonArray(pair.A, pair.B);
+        foreach (var (_, key, value) in SdxlNumbers())
+            if (value is { } v) o[key] = v;
+    }
+
+    /// <summary>The (height, width) and (top, left) settings: text key, JSON key (diffusers' argument), value as its two numbers.</summary>
+    private IEnumerable<(string Text, string Json, Pair? Value)> SdxlPairs() =>
+    [
+        ("Original size", "original_size", Pair.Of(Conditioning.OriginalSize)),
+        ("Crop top left", "crops_coords_top_left", Pair.Of(Conditioning.CropTopLeft)),
+        ("Target size", "target_size", Pair.Of(Conditioning.TargetSize)),
+        ("Negative original size", "negative_original_size", Pair.Of(Conditioning.NegativeOriginalSize)),
+        ("Negative crop top left", "negative_crops_coords_top_left", Pair.Of(Conditioning.NegativeCropTopLeft)),
+        ("Negative target size", "negative_target_size", Pair.Of(Conditioning.NegativeTargetSize)),
+    ];
+
+    private IEnumerable<(string Text, string Json, double? Value)> SdxlNumbers() =>
+    [
+        ("Aesthetic score", "aesthetic_score", Conditioning.AestheticScore),
+        ("Negative aesthetic score", "negative_aesthetic_score", Conditioning.NegativeAestheticScore),
+        ("Denoising start", "denoising_start", DenoisingStart),
+        ("Denoising end", "denoising_end", DenoisingEnd),
+    ];
+
+    /// <summary>Two numbers in diffusers' order, written "(a, b)" in the text form and [a, b] in JSON.</summary>
+    private readonly record struct Pair(int A, int B)
+    {
+        public static Pair? Of(HeightWidth? v) => v is { } x ? new Pair(x.Height, x.Width) : null;
+        public static Pair? Of(TopLeft? v) => v is { } x ? new Pair(x.Top, x.Left) : null;
+        public override string ToString() => $"({A}, {B})";
+    }
+
+    /// <summary>These parameters with the SDXL fields read by <paramref name="read"/> (text key, JSON key → its value or null).</summary>
+    private GenerationParameters WithSdxl(Func<string, string, object?> read, bool a1111ClipSkip)
+    {
+        HeightWidth? Size(string text, string json) => read(text, json) is { } v ? HeightWidth.Parse(v, text) : null;
+        TopLeft? Crop(string text, string json) => read(text, json) is { } v ? TopLeft.Parse(v, text) : null;
+        double? Number(string text, string json) => read(text, json) switch
+        {
+            null => null,
+            string s => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var x) ? x : throw new FormatException($"'{text}: {s}' is not a number."),
+            JsonNode n => n.GetValue<double>(),
+            var other => Convert.ToDouble(other, CultureInfo.InvariantCulture),
+        };
+        int? skip = Number("Clip skip", "clip_skip") is { } c ? (int)c - (a1111ClipSkip ? 1 : 0) : null;
+        return this with
+        {
+            Prompt2 = read("Prompt 2", "prompt_2") is { } p2 ? Text(p2) : null,
+            NegativePrompt2 = read("Negative prompt 2", "negative_prompt_2") is { } n2 ? Text(n2) : null,
+            Conditioning = new SdxlConditioning
+            {
+                ClipSkip = skip,
+                OriginalSize = Size("Original size", "original_size"),
+                CropTopLeft = Crop("Crop top left", "crops_coords_top_left"),
+                TargetSize = Size("Target size", "target_size"),
+                NegativeOriginalSize = Size("Negative original size", "negative_original_size"),
+                NegativeCropTopLeft = Crop("Negative crop top left", "negative_crops_coords_top_left"),
+                NegativeTargetSize = Size("Negative target size", "negative_target_size"),
+                AestheticScore = Number("Aesthetic score", "aesthetic_score"),
+                NegativeAestheticScore = Number("Negative aesthetic score", "negative_aesthetic_score"),
+            },
+            DenoisingStart = Number("Denoising start", "denoising_start"),
+            DenoisingEnd = Number("Denoising end", "denoising_end"),
+        };
+
+        static string Text(object v) => v is JsonNode n ? n.GetValue<string>() : v.ToString()!;
+    }
 
     private JsonObject OptionsJson()
     {
@@ -146,7 +259,12 @@ public sealed partial record GenerationParameters
             Mask = SourceImageRecord.FromJson(o["mask"], "mask"),
             Strength = o["strength"]?.GetValue<double>(),
             MaskCropPadding = o["mask_crop_padding"]?.GetValue<int>(),
-        };
+        }.WithSdxl((_, key) => o[key] switch
+        {
+            null => null,
+            JsonArray a => a.Select(x => (object?)x!.GetValue<int>()).ToArray(),
+            var n => n,
+        }, a1111ClipSkip: false);
     }
 
     /// <summary>
@@ -214,7 +332,7 @@ public sealed partial record GenerationParameters
             InitImage = fields.TryGetValue("Init image", out var init) ? SourceImageRecord.Parse(init, "Init image") : null,
             Mask = fields.TryGetValue("Mask", out var mask) ? SourceImageRecord.Parse(mask, "Mask") : null,
             MaskCropPadding = Int(fields, "Mask crop padding"),
-        };
+        }.WithSdxl((key, _) => fields.GetValueOrDefault(key), a1111ClipSkip: true);
     }
 
     private static int? Int(Dictionary<string, string> f, string key) =>

@@ -34,6 +34,22 @@ public static class JobKeys
     public const string Mask = "Mask";
     public const string Strength = "Strength";
     public const string MaskCropPadding = "MaskCropPadding";
+    public const string Prompt2 = "Prompt2";
+    public const string NegativePrompt2 = "NegativePrompt2";
+    public const string ClipSkip = "ClipSkip";
+    public const string OriginalSize = "OriginalSize";
+    public const string CropTopLeft = "CropTopLeft";
+    public const string TargetSize = "TargetSize";
+    public const string NegativeOriginalSize = "NegativeOriginalSize";
+    public const string NegativeCropTopLeft = "NegativeCropTopLeft";
+    public const string NegativeTargetSize = "NegativeTargetSize";
+    public const string AestheticScore = "AestheticScore";
+    public const string NegativeAestheticScore = "NegativeAestheticScore";
+
+    /// <summary>The SDXL settings a prompt or Defaults may carry (keys of both levels).</summary>
+    private static readonly string[] Sdxl =
+        [Prompt2, NegativePrompt2, ClipSkip, OriginalSize, CropTopLeft, TargetSize, NegativeOriginalSize, NegativeCropTopLeft, NegativeTargetSize,
+         AestheticScore, NegativeAestheticScore];
 
     /// <summary>Top-level keys.</summary>
     public static IReadOnlyList<string> TopLevel { get; } =
@@ -41,11 +57,11 @@ public static class JobKeys
 
     /// <summary>Keys of a prompt table (and the columns of a prompt CSV file).</summary>
     public static IReadOnlyList<string> PromptLevel { get; } =
-        [Prompt, NegativePrompt, Seeds, ImagesPerPrompt, Steps, GuidanceScale, GuidanceRescale, Eta, Width, Height, Scheduler, InitImage, Mask, Strength, MaskCropPadding];
+        [Prompt, NegativePrompt, Seeds, ImagesPerPrompt, Steps, GuidanceScale, GuidanceRescale, Eta, Width, Height, Scheduler, InitImage, Mask, Strength, MaskCropPadding, .. Sdxl];
 
     /// <summary>Keys of the Defaults table: a prompt's keys except the prompt itself and the scheduler (set at the top).</summary>
     public static IReadOnlyList<string> DefaultsLevel { get; } =
-        [NegativePrompt, Seeds, ImagesPerPrompt, Steps, GuidanceScale, GuidanceRescale, Eta, Width, Height, InitImage, Mask, Strength, MaskCropPadding];
+        [NegativePrompt, Seeds, ImagesPerPrompt, Steps, GuidanceScale, GuidanceRescale, Eta, Width, Height, InitImage, Mask, Strength, MaskCropPadding, .. Sdxl];
 
     /// <summary>Other spellings accepted for a key (the cmdlets' parameter names and common short forms).</summary>
     public static IReadOnlyDictionary<string, string> Aliases { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -60,6 +76,8 @@ public static class JobKeys
         ["maskimage"] = Mask,
         ["denoisingstrength"] = Strength,
         ["paddingmaskcrop"] = MaskCropPadding,
+        ["cropscoordstopleft"] = CropTopLeft,
+        ["negativecropscoordstopleft"] = NegativeCropTopLeft,
     };
 
     /// <summary>The canonical key for <paramref name="key"/> among <paramref name="known"/> (aliases included), or null.</summary>

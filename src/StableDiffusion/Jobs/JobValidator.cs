@@ -176,10 +176,10 @@ public static partial class JobValidator
             int perPrompt = s.ImagesPerPrompt ?? GenerationDefaults.ImagesPerPrompt;
             // With an init image and no size, the pipeline takes the image's (as Invoke-SdGeneration leaves it to it).
             var (width, height) = ImageTaskRules.DefaultSize(s.InitImage, s.Mask, model.DefaultImageSize, model.VaeScaleFactor);
-            var settings = new GenerationSettings
+            var settings = s.Conditioning.ApplyTo(new GenerationSettings
             {
                 Steps = s.Steps ?? GenerationDefaults.Steps,
-                GuidanceScale = (float)(s.GuidanceScale ?? GenerationDefaults.GuidanceScale),
+                GuidanceScale = (float)(s.GuidanceScale ?? GenerationDefaults.GuidanceScaleOf(model.Family)),
                 GuidanceRescale = (float)(s.GuidanceRescale ?? GenerationDefaults.GuidanceRescale),
                 Eta = (float)(s.Eta ?? GenerationDefaults.Eta),
                 Width = s.Width ?? (s.InitImage is null ? width : null),
@@ -189,12 +189,12 @@ public static partial class JobValidator
                 Mask = s.Mask,
                 Strength = s.Strength,
                 MaskCropPadding = s.MaskCropPadding,
-            };
+            });
             (string schedulerName, var schedulerOptions) = DescribeScheduler(s.Scheduler ?? jobScheduler);
             string? pinned = precision switch { ModelPrecision.Float16 => "float16", ModelPrecision.Float32 => "float32", _ => null };
             try
             {
-                foreach (var request in ImageRequests.ForPrompt(entry.Prompt, s.NegativePrompt, s.Seeds, perPrompt, items.Count))
+                foreach (var request in ImageRequests.ForPrompt(entry.Prompt, s.NegativePrompt, s.Prompt2, s.NegativePrompt2, s.Seeds, perPrompt, items.Count))
                 {
                     var expected = ImageRequests.Parameters(request, settings, settings.Width ?? width, settings.Height ?? height,
                         schedulerName, schedulerOptions, model.Name, vae?.Name, pinned);
@@ -288,7 +288,7 @@ public static partial class JobValidator
         return new PromptSettings
         {
             SeedsGiven = seedsGiven,
-            NegativePrompt = t.IsText && t.Raw(JobKeys.NegativePrompt) is string { Length: 0 } ? null : t.String(JobKeys.NegativePrompt),
+            NegativePrompt = OptionalText(t, JobKeys.NegativePrompt),
             Seeds = seeds,
             ImagesPerPrompt = t.Int(JobKeys.ImagesPerPrompt, 1, 10_000),
             Steps = t.Int(JobKeys.Steps, 1, 10_000),
@@ -303,7 +303,39 @@ public static partial class JobValidator
             ImageFailed = imageFailed,
             Strength = t.Number(JobKeys.Strength, v => v is < 0 or > 1 ? $"Strength must be between 0 and 1 (0 keeps the init image, 1 replaces it); it is {v}." : null),
             MaskCropPadding = t.Int(JobKeys.MaskCropPadding, 0, 16_384),
+            Prompt2 = OptionalText(t, JobKeys.Prompt2),
+            NegativePrompt2 = OptionalText(t, JobKeys.NegativePrompt2),
+            Conditioning = new SdxlConditioning
+            {
+                ClipSkip = t.Int(JobKeys.ClipSkip, 0, 64),
+                OriginalSize = Pair(t, JobKeys.OriginalSize, HeightWidth.Parse),
+                CropTopLeft = Pair(t, JobKeys.CropTopLeft, TopLeft.Parse),
+                TargetSize = Pair(t, JobKeys.TargetSize, HeightWidth.Parse),
+                NegativeOriginalSize = Pair(t, JobKeys.NegativeOriginalSize, HeightWidth.Parse),
+                NegativeCropTopLeft = Pair(t, JobKeys.NegativeCropTopLeft, TopLeft.Parse),
+                NegativeTargetSize = Pair(t, JobKeys.NegativeTargetSize, HeightWidth.Parse),
+                AestheticScore = t.Number(JobKeys.AestheticScore, _ => null),
+                NegativeAestheticScore = t.Number(JobKeys.NegativeAestheticScore, _ => null),
+            },
         };
+    }
+
+    /// <summary>A text setting where an empty CSV cell means "not given".</summary>
+    private static string? OptionalText(JobTable t, string key) => t.IsText && t.Raw(key) is string { Length: 0 } ? null : t.String(key);
+
+    /// <summary>An SDXL (height, width) or (top, left) pair: two numbers (@(1024, 1024), [1024, 1024]) or text '1024,1024'.</summary>
+    private static T? Pair<T>(JobTable t, string key, Func<object, string, T> parse) where T : struct
+    {
+        if (!t.Has(key) || t.Raw(key) is not { } raw || (t.IsText && raw is string s && s.Trim().Length == 0)) return null;
+        try
+        {
+            return parse(raw, key);
+        }
+        catch (FormatException e)
+        {
+            t.Add(t.Where(key), e.Message);
+            return null;
+        }
     }
 
     /// <summary>

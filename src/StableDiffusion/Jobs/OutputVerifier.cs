@@ -104,8 +104,17 @@ public static class OutputVerifier
         if (actual.Mask?.Sha256 != expected.Mask?.Sha256) return $"mask {Describe(actual.Mask)}, not {Describe(expected.Mask)}";
         if (actual.Strength != expected.Strength) return $"strength {actual.Strength?.ToString() ?? "(none)"}, not {expected.Strength?.ToString() ?? "(none)"}";
         if (actual.MaskCropPadding != expected.MaskCropPadding) return $"mask crop padding {actual.MaskCropPadding?.ToString() ?? "(none)"}, not {expected.MaskCropPadding?.ToString() ?? "(none)"}";
+        string sa = Sdxl(actual), se = Sdxl(expected);
+        if (sa != se) return $"SDXL settings {sa}, not {se}";
         if (expected.Precision is not null && actual.Precision != expected.Precision) return $"precision {actual.Precision}, not {expected.Precision}";
         return null;
+    }
+
+    private static string Sdxl(GenerationParameters p)
+    {
+        var o = new JsonObject();
+        p.AddSdxlJson(o);
+        return o.ToJsonString();
     }
 
     private static string Describe(SourceImageRecord? image) => image?.ToString() ?? "(none)";

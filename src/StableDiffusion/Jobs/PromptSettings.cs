@@ -34,6 +34,13 @@ public sealed record PromptSettings
     public double? Strength { get; init; }
     public int? MaskCropPadding { get; init; }
 
+    /// <summary>SDXL: the second text encoder's prompts.</summary>
+    public string? Prompt2 { get; init; }
+    public string? NegativePrompt2 { get; init; }
+
+    /// <summary>Clip skip, SDXL micro-conditioning and the refiner's aesthetic scores (each null: not given here).</summary>
+    public SdxlConditioning Conditioning { get; init; } = SdxlConditioning.None;
+
     /// <summary>Whether an InitImage or Mask was given but could not be read (already reported): no combination checks then.</summary>
     internal bool ImageFailed { get; init; }
 
@@ -56,6 +63,9 @@ public sealed record PromptSettings
         Strength = over.Strength ?? Strength,
         MaskCropPadding = over.MaskCropPadding ?? MaskCropPadding,
         ImageFailed = over.ImageFailed || ImageFailed,
+        Prompt2 = over.Prompt2 ?? Prompt2,
+        NegativePrompt2 = over.NegativePrompt2 ?? NegativePrompt2,
+        Conditioning = Conditioning.Overlay(over.Conditioning),
     };
 }
 

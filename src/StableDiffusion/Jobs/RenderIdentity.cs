@@ -10,7 +10,8 @@ namespace StableDiffusion.Jobs;
 /// An image's identity: a SHA-256 of everything that decides its pixels — model, VAE, precision (when pinned),
 /// scheduler class and options, prompt, negative prompt, seed, steps, guidance, guidance rescale, η and size, and for
 /// image-to-image and inpainting the SHA-256 of the init image's and the mask's pixels, the strength and the mask crop
-/// padding (keys present only then, so text-to-image identities are those of version 1) — in a canonical JSON form.
+/// padding (keys present only then, so text-to-image identities are those of version 1), and the SDXL settings that are set
+/// (prompt_2, negative_prompt_2, clip_skip, size conditioning, aesthetic scores) — in a canonical JSON form.
 /// Input images count by their pixels, not their file names: a changed file renders again, a renamed one does not. Not the file name nor the index: the same image keeps its identity when the job is
 /// reordered, and any change to what it depends on gives a new one.
 /// </summary>
@@ -48,6 +49,7 @@ public static class RenderIdentity
         if (p.Mask is { } mask) o["mask_sha256"] = mask.Sha256;
         if (p.Strength is { } strength) o["strength"] = strength;
         if (p.MaskCropPadding is { } padding) o["mask_crop_padding"] = padding;
+        p.AddSdxlJson(o); // SDXL keys only when set: SD 1.x/2.x identities stay those of version 1
         return o.ToJsonString();
     }
 

@@ -51,6 +51,13 @@ public sealed class GenerationBatcher<T>
         if (batcher.Flush() is { } last) yield return last;
     }
 
+    /// <summary>Renders images: <see cref="Render{TResult}"/> with decoded images as results.</summary>
+    public void Render(IReadOnlyList<T> batch, Func<T, ImageRequest> requestOf,
+        Func<IReadOnlyList<ImageRequest>, GenerationSettings, IReadOnlyList<GenerationResult>> render,
+        Action<T, GenerationResult, int> deliver, Action<T, Exception> retrying, Action<T, Exception, int> failed,
+        Func<Exception, bool> isCancellation, bool retryLoneImage) =>
+        Render<GenerationResult>(batch, requestOf, render, deliver, retrying, failed, isCancellation, retryLoneImage);
+
     /// <summary>
     /// Renders one batch (every item has the batch's settings). Each result goes to <paramref name="deliver"/>, which
     /// owns it (and may throw, e.g. when a file cannot be written: that image then counts as failed). The failed
@@ -59,6 +66,7 @@ public sealed class GenerationBatcher<T>
     /// goes to <paramref name="failed"/> with its number of attempts. Cancellation, as <paramref name="isCancellation"/>
     /// tells it, is never retried: it propagates.
     /// </summary>
+    /// <typeparam name="TResult">What a render gives per image (images, or latents for a hand-off).</typeparam>
     /// <param name="batch">Items with equal settings (a batch from <see cref="Add"/>, <see cref="Flush"/> or <see cref="Batches"/>).</param>
     /// <param name="requestOf">An item's request.</param>
     /// <param name="render">Renders requests with settings: results in the order of the requests.</param>
@@ -67,15 +75,15 @@ public sealed class GenerationBatcher<T>
     /// <param name="failed">Told of each image that failed for good, and after how many attempts.</param>
     /// <param name="isCancellation">Which exceptions stop everything (never retried).</param>
     /// <param name="retryLoneImage">Whether a batch of one image is retried too (render jobs: yes; Invoke-SdGeneration: no).</param>
-    public void Render(IReadOnlyList<T> batch, Func<T, ImageRequest> requestOf,
-        Func<IReadOnlyList<ImageRequest>, GenerationSettings, IReadOnlyList<GenerationResult>> render,
-        Action<T, GenerationResult, int> deliver, Action<T, Exception> retrying, Action<T, Exception, int> failed,
+    public void Render<TResult>(IReadOnlyList<T> batch, Func<T, ImageRequest> requestOf,
+        Func<IReadOnlyList<ImageRequest>, GenerationSettings, IReadOnlyList<TResult>> render,
+        Action<T, TResult, int> deliver, Action<T, Exception> retrying, Action<T, Exception, int> failed,
         Func<Exception, bool> isCancellation, bool retryLoneImage)
     {
         if (batch.Count == 0) return;
         var settings = _settingsOf(batch[0]);
         var failures = new List<(T Item, Exception Error)>();
-        IReadOnlyList<GenerationResult>? results = null;
+        IReadOnlyList<TResult>? results = null;
         try
         {
             results = render(batch.Select(requestOf).ToArray(), settings);

@@ -27,6 +27,10 @@ public static class GenerationDefaults
     /// <summary><c>guidance_scale</c> of the SDXL pipelines.</summary>
     public const float SdxlGuidanceScale = 5.0f;
 
+    /// <summary>The <c>guidance_scale</c> default of a model family's diffusers pipelines.</summary>
+    public static float GuidanceScaleOf(Models.ModelFamily family) =>
+        family == Models.ModelFamily.StableDiffusionXL ? SdxlGuidanceScale : GuidanceScale;
+
     /// <summary>SDXL refiner <c>aesthetic_score</c>.</summary>
     public const double AestheticScore = 6.0;
 

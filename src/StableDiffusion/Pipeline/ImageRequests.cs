@@ -51,5 +51,21 @@ public static class ImageRequests
         Mask = SourceImageRecord.From(settings.Mask),
         Strength = settings.EffectiveStrength,
         MaskCropPadding = settings.MaskCropPadding,
+        Prompt2 = Different(request.Prompt2, request.Prompt),
+        NegativePrompt2 = Different(request.NegativePrompt2, request.NegativePrompt),
+        Conditioning = SdxlConditioning.Of(settings),
+        DenoisingStart = settings.DenoisingStart,
+        DenoisingEnd = settings.DenoisingEnd,
     };
+
+    /// <summary>A second prompt worth recording: given (not empty) and not the first, which it defaults to.</summary>
+    private static string? Different(string? second, string? first) => string.IsNullOrEmpty(second) || second == first ? null : second;
+
+    /// <summary>
+    /// The images of one prompt with SDXL's second prompts (null or empty: the same as the prompt and negative prompt).
+    /// </summary>
+    public static IEnumerable<ImageRequest> ForPrompt(string prompt, string? negativePrompt, string? prompt2, string? negativePrompt2,
+        IEnumerable<long> seeds, int imagesPerPrompt, int firstIndex) =>
+        ForPrompt(prompt, negativePrompt, seeds, imagesPerPrompt, firstIndex)
+            .Select(r => prompt2 is null && negativePrompt2 is null ? r : r with { Prompt2 = prompt2, NegativePrompt2 = negativePrompt2 });
 }

@@ -122,4 +122,74 @@ public sealed class GenerationParametersTests : IDisposable
         Assert.Equal(GenerationDefaults.InpaintStrength, p.Strength);
         Assert.Equal(4, p.MaskCropPadding);
     }
+
+    private static readonly GenerationParameters Sdxl = new()
+    {
+        Prompt = "a watercolor, lighthouse",
+        NegativePrompt = "blurry",
+        Prompt2 = "stormy sky, \"waves\"\nat night",
+        NegativePrompt2 = "people",
+        Seed = 3,
+        Steps = 20,
+        GuidanceScale = 5f,
+        Width = 64,
+        Height = 64,
+        Scheduler = "EulerDiscreteScheduler",
+        Model = "tiny-sdxl",
+        Conditioning = new SdxlConditioning
+        {
+            ClipSkip = 1,
+            OriginalSize = new HeightWidth(1024, 768),
+            CropTopLeft = new TopLeft(16, 32),
+            TargetSize = new HeightWidth(512, 512),
+            NegativeOriginalSize = new HeightWidth(256, 256),
+            NegativeCropTopLeft = new TopLeft(0, 0),
+            NegativeTargetSize = new HeightWidth(1024, 1024),
+            AestheticScore = 6.5,
+            NegativeAestheticScore = 2.5,
+        },
+        DenoisingStart = 0.8,
+        DenoisingEnd = 0.9,
+    };
+
+    [Fact]
+    public void SdxlSettingsRoundTripThroughBothForms()
+    {
+        var fromJson = GenerationParameters.FromJson(Sdxl.ToJson());
+        var fromText = GenerationParameters.FromText(Sdxl.ToText());
+        foreach (var p in new[] { fromJson, fromText })
+        {
+            Assert.Equal(Sdxl.Prompt2, p.Prompt2);
+            Assert.Equal(Sdxl.NegativePrompt2, p.NegativePrompt2);
+            Assert.Equal(1, p.Conditioning.ClipSkip);
+            Assert.Equal(new HeightWidth(1024, 768), p.Conditioning.OriginalSize);
+            Assert.Equal(new TopLeft(16, 32), p.Conditioning.CropTopLeft);
+            Assert.Equal(new HeightWidth(512, 512), p.Conditioning.TargetSize);
+            Assert.Equal(new HeightWidth(256, 256), p.Conditioning.NegativeOriginalSize);
+            Assert.Equal(new TopLeft(0, 0), p.Conditioning.NegativeCropTopLeft);
+            Assert.Equal(new HeightWidth(1024, 1024), p.Conditioning.NegativeTargetSize);
+            Assert.Equal(6.5, p.Conditioning.AestheticScore);
+            Assert.Equal(2.5, p.Conditioning.NegativeAestheticScore);
+            Assert.Equal(0.8, p.DenoisingStart);
+            Assert.Equal(0.9, p.DenoisingEnd);
+        }
+        Assert.Equal(Sdxl.ToJson(), fromJson.ToJson());
+        Assert.Contains("Clip skip: 2", Sdxl.ToText()); // A1111 counts the last layer as 1
+        Assert.Contains("\"original_size\":[1024,768]", Sdxl.ToJson());
+    }
+
+    [Fact]
+    public void SdImagesWithoutSdxlSettingsWriteNoSdxlKeys()
+    {
+        Assert.DoesNotContain("prompt_2", Inpaint.ToJson());
+        Assert.DoesNotContain("Clip skip", Inpaint.ToText());
+        Assert.Null(GenerationParameters.FromText(Inpaint.ToText()).Conditioning.ClipSkip);
+    }
+
+    [Theory]
+    [InlineData("1024x768")]
+    [InlineData("1024")]
+    [InlineData("(1024, -768)")]
+    public void SizePairsRefuseOtherForms(string text) =>
+        Assert.Contains("height, width", Assert.Throws<FormatException>(() => HeightWidth.Parse(text, "OriginalSize")).Message);
 }

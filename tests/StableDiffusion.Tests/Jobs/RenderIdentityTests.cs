@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using StableDiffusion.Imaging;
 using StableDiffusion.Jobs;
+using StableDiffusion.Pipeline;
 
 namespace StableDiffusion.Tests.Jobs;
 
@@ -43,7 +44,25 @@ public sealed class RenderIdentityTests
         { "mask", Base with { Mask = new SourceImageRecord("m.png", new string('c', 64)) } },
         { "strength", Base with { Strength = 0.8 } },
         { "mask crop padding", Base with { MaskCropPadding = 8 } },
+        { "prompt 2", Base with { Prompt2 = "stormy sky" } },
+        { "negative prompt 2", Base with { NegativePrompt2 = "people" } },
+        { "clip skip", Base with { Conditioning = new SdxlConditioning { ClipSkip = 1 } } },
+        { "original size", Base with { Conditioning = new SdxlConditioning { OriginalSize = new HeightWidth(1024, 1024) } } },
+        { "crop", Base with { Conditioning = new SdxlConditioning { CropTopLeft = new TopLeft(16, 32) } } },
+        { "target size", Base with { Conditioning = new SdxlConditioning { TargetSize = new HeightWidth(512, 512) } } },
+        { "negative original size", Base with { Conditioning = new SdxlConditioning { NegativeOriginalSize = new HeightWidth(256, 256) } } },
+        { "negative crop", Base with { Conditioning = new SdxlConditioning { NegativeCropTopLeft = new TopLeft(0, 0) } } },
+        { "negative target size", Base with { Conditioning = new SdxlConditioning { NegativeTargetSize = new HeightWidth(1024, 1024) } } },
+        { "aesthetic score", Base with { Conditioning = new SdxlConditioning { AestheticScore = 6.5 } } },
+        { "negative aesthetic score", Base with { Conditioning = new SdxlConditioning { NegativeAestheticScore = 2 } } },
     };
+
+    [Fact]
+    public void SdxlKeysAppearOnlyWhenSet()
+    {
+        Assert.DoesNotContain("clip_skip", RenderIdentity.Canonical(Base)); // SD 1.x/2.x identities are unchanged
+        Assert.Contains("\"original_size\":[1024,768]", RenderIdentity.Canonical(Base with { Conditioning = new SdxlConditioning { OriginalSize = new HeightWidth(1024, 768) } }));
+    }
 
     [Theory]
     [MemberData(nameof(Changes))]
