@@ -24,6 +24,9 @@ internal static class ErrorRecords
             };
             return new ErrorRecord(e, errorId ?? $"Model{load.Error}", category, target ?? load.Target);
         }
+        // The float16 VAE overflowed (NaN/Inf): a result the fix names (Set-SdVae), not a failure of this one image.
+        if (e is Pipeline.VaeOverflowException)
+            return new ErrorRecord(e, "VaeOverflow", ErrorCategory.InvalidResult, target);
         var cat = e switch
         {
             ArgumentException => ErrorCategory.InvalidArgument,

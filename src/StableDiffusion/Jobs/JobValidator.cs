@@ -189,7 +189,7 @@ public static partial class JobValidator
                 Mask = s.Mask,
                 Strength = s.Strength,
                 MaskCropPadding = s.MaskCropPadding,
-            });
+            }).WithFamilyStrength(model.Family);
             (string schedulerName, var schedulerOptions) = DescribeScheduler(s.Scheduler ?? jobScheduler);
             string? pinned = precision switch { ModelPrecision.Float16 => "float16", ModelPrecision.Float32 => "float32", _ => null };
             try

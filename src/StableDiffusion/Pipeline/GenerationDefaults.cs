@@ -31,6 +31,16 @@ public static class GenerationDefaults
     public static float GuidanceScaleOf(Models.ModelFamily family) =>
         family == Models.ModelFamily.StableDiffusionXL ? SdxlGuidanceScale : GuidanceScale;
 
+    /// <summary><c>StableDiffusionXLImg2ImgPipeline</c>'s default <c>strength</c> (the refiner's light touch).</summary>
+    public const double SdxlImg2ImgStrength = 0.3;
+
+    /// <summary>
+    /// The strength default of a family's image-to-image pipeline (SDXL 0.3, SD 1.x/2.x 0.8); inpainting's is
+    /// <see cref="InpaintStrength"/> for both.
+    /// </summary>
+    public static double Img2ImgStrengthOf(Models.ModelFamily family) =>
+        family == Models.ModelFamily.StableDiffusionXL ? SdxlImg2ImgStrength : Img2ImgStrength;
+
     /// <summary>SDXL refiner <c>aesthetic_score</c>.</summary>
     public const double AestheticScore = 6.0;
 

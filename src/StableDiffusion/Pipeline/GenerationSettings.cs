@@ -87,6 +87,15 @@ public sealed record GenerationSettings
     /// <summary>SDXL refiner <c>negative_aesthetic_score</c> (null: <see cref="GenerationDefaults.NegativeAestheticScore"/>).</summary>
     public double? NegativeAestheticScore { get; init; }
 
+    /// <summary>
+    /// These settings with a null strength of an image-to-image task set to <paramref name="family"/>'s diffusers default
+    /// (the pipeline and render jobs resolve it alike, so what is recorded is what ran).
+    /// </summary>
+    public GenerationSettings WithFamilyStrength(Models.ModelFamily family) =>
+        Strength is null && Mask is null && DenoisingStart is null && (InitImage is not null || InitLatents is not null)
+            ? this with { Strength = GenerationDefaults.Img2ImgStrengthOf(family) }
+            : this;
+
     /// <summary>The strength in effect: the given one, else the task's default (text-to-image: null).</summary>
     public double? EffectiveStrength => InitImage is null && InitLatents is null ? null
         : Strength ?? (Mask is null ? GenerationDefaults.Img2ImgStrength : GenerationDefaults.InpaintStrength);

@@ -230,12 +230,13 @@ public sealed partial class StableDiffusionPipeline : IDisposable
         var (width, height) = settings.InitLatents is { } latents
             ? (latents.Width * Model.VaeScaleFactor, latents.Height * Model.VaeScaleFactor)
             : ImageTaskRules.DefaultSize(settings.InitImage, settings.Mask, Model.DefaultImageSize, Model.VaeScaleFactor);
-        return settings with
+        var resolved = settings with
         {
             Width = settings.Width ?? width,
             Height = settings.Height ?? height,
             Scheduler = settings.Scheduler ?? _scheduler,
         };
+        return resolved.WithFamilyStrength(Family);
     }
 
     /// <summary>
@@ -316,6 +317,7 @@ public sealed partial class StableDiffusionPipeline : IDisposable
         if (batch.Count == 0) throw new ArgumentException("The batch is empty.", nameof(batch));
         settings.Validate();
         settings = Resolve(settings);
+        settings.Validate(); // again: a resolved default (SDXL's strength 0.3) must leave a denoising step too
         CheckTask(settings);
         return settings;
     }

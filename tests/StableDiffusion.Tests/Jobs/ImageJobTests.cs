@@ -42,7 +42,7 @@ public sealed class ImageJobTests : IDisposable
         var (fox, cat, apple) = (job.Items[0], job.Items[1], job.Items[2]);
         Assert.Equal(_scratch.PathIn("inputs", "photo.png"), fox.Settings.InitImage!.FileName);
         Assert.Same(fox.Settings.InitImage, cat.Settings.InitImage); // decoded once
-        Assert.Null(fox.Settings.Strength);
+        Assert.Equal(GenerationDefaults.Img2ImgStrength, fox.Settings.Strength); // the family's default, resolved as the pipeline resolves it
         Assert.Equal(GenerationDefaults.Img2ImgStrength, fox.Expected.Strength);
         Assert.Equal(0.5, cat.Expected.Strength);
         Assert.Equal(GenerationDefaults.InpaintStrength, apple.Expected.Strength);

@@ -67,6 +67,22 @@ public sealed class SdxlTaskErrorsTests(SdxlFixture fixture) : IClassFixture<Sdx
             new GenerationSettings { Steps = 2, InitImage = image, InitLatents = new LatentImage(new float[256], 4, 8, 8) })).ParamName);
     }
 
+    /// <summary>diffusers' StableDiffusionXLImg2ImgPipeline defaults to strength 0.3 (SD 1.x's img2img: 0.8); recorded as run.</summary>
+    [Fact]
+    public void SdxlImageToImageDefaultsToStrength03()
+    {
+        var results = fixture.Base.Generate(One, new GenerationSettings { Steps = 10, GuidanceScale = 5, InitImage = Pattern() });
+        try
+        {
+            Assert.Equal(0.3, results[0].Settings.Strength);
+            Assert.Equal(3, results[0].Timings.Iterations); // int(10 × 0.3)
+        }
+        finally { foreach (var r in results) r.Dispose(); }
+        // A default that leaves no step is refused like an explicit one.
+        Assert.Equal("Strength", Assert.Throws<ArgumentException>(() => fixture.Base.Generate(One,
+            new GenerationSettings { Steps = 3, InitImage = Pattern() })).ParamName);
+    }
+
     [Fact]
     public void ClipSkipOnAnSd1ModelSaysWhy()
     {
