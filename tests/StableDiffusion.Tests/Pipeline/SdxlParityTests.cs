@@ -84,6 +84,17 @@ public sealed class SdxlParityTests(SdxlFixture fixture) : IClassFixture<SdxlFix
     [InlineData("img2img_strength03")]
     public void LegacyTimestepUNetMatchesDiffusers(string id) => Check(fixture.LegacyTimestep, Stage.Of("tiny-sdxl", id));
 
+    /// <summary>VAE slicing, UNet sub-batches of one row and the dynamic-shape session keep SDXL's batch at parity.</summary>
+    [Fact]
+    public void MemoryControlsKeepABatchAtParity()
+    {
+        using var pipeline = StableDiffusionPipeline.Load(Path.Combine(Fixtures.Root, "tiny-sdxl"),
+            new PipelineOptions { ExecutionProvider = ExecutionProvider.Cpu, UNetFixedShapes = false, UNetIOBinding = false });
+        pipeline.VaeSlicing = true;
+        pipeline.UNetBatchSize = 1;
+        Check(pipeline, Stage.Of("tiny-sdxl", "size_conditioning_batch2"));
+    }
+
     [Fact]
     public void RefinerImageToImageMatchesDiffusers() => Check(fixture.Refiner, Stage.Of("tiny-sdxl-refiner", "refiner_img2img"));
 
