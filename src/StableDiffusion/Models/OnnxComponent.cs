@@ -69,14 +69,20 @@ public abstract class OnnxComponent : IDisposable
     /// between kernels), so Ctrl+C in PowerShell stops within one network call, not after it.
     /// </summary>
     protected IDisposableReadOnlyCollection<OrtValue> Run(IReadOnlyCollection<string> inputNames, IReadOnlyCollection<OrtValue> inputs,
-        IReadOnlyCollection<string> outputNames, CancellationToken cancellation)
+        IReadOnlyCollection<string> outputNames, CancellationToken cancellation) =>
+        Run(Session, inputNames, inputs, outputNames, cancellation);
+
+    /// <summary>Runs another session of this component (a rewritten graph it owns) the same way.</summary>
+    protected IDisposableReadOnlyCollection<OrtValue> Run(InferenceSession session, IReadOnlyCollection<string> inputNames,
+        IReadOnlyCollection<OrtValue> inputs, IReadOnlyCollection<string> outputNames, CancellationToken cancellation)
     {
+        ArgumentNullException.ThrowIfNull(session);
         cancellation.ThrowIfCancellationRequested();
         using var options = new RunOptions();
         using var registration = cancellation.Register(() => options.Terminate = true);
         try
         {
-            return Session.Run(options, inputNames, inputs, outputNames);
+            return session.Run(options, inputNames, inputs, outputNames);
         }
         catch (OnnxRuntimeException) when (cancellation.IsCancellationRequested)
         {

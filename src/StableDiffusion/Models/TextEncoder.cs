@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using StableDiffusion.Graph;
 
 namespace StableDiffusion.Models;
 
@@ -17,6 +18,7 @@ public sealed class TextEncoder : OnnxComponent
     private readonly (string Name, NodeMetadata Meta) _hidden;
     private readonly string[] _hiddenStates; // hidden_states.0 … hidden_states.L, as optimum exports them
     private readonly bool _hasPooled;
+    private readonly Dictionary<int, (InferenceSession Session, string Output)> _clipSkipSessions = [];
 
     public TextEncoder(InferenceSession session, string path) : base(session, "text encoder", path)
     {
@@ -94,6 +96,80 @@ public sealed class TextEncoder : OnnxComponent
         var pooledValues = new float[pooledInfo.ElementCount];
         CopyOutput(outputs[1], pooledValues);
         return new TextEncoderOutputs(hidden, hiddenSize, pooledValues, (int)pooledInfo.Shape[1]);
+    }
+
+    /// <summary>
+    /// diffusers' clip_skip (SD 1.x/2.x): encodes <paramref name="batch"/> sequences once and returns last_hidden_state and
+    /// <c>final_layer_norm(hidden_states[-(clipSkip + 1)])</c>, both [batch, sequence, D]. The exports output no hidden states,
+    /// so this runs a copy of the graph that also outputs that layer through the final layer norm
+    /// (<see cref="ClipSkipRewriter"/>), made and loaded by <paramref name="createSession"/> on the first call for each
+    /// <paramref name="clipSkip"/> and kept, beside the load-time session, until this encoder is disposed.
+    /// </summary>
+    /// <exception cref="ModelLoadException">The graph file cannot be read, or its encoder's structure was not recognized.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="clipSkip"/> is below 1 or above the encoder's layer count.</exception>
+    public (float[] LastHiddenState, float[] Skipped) EncodeClipSkip(ReadOnlySpan<int> ids, int batch, int sequenceLength, int clipSkip,
+        Func<OnnxGraphFile, InferenceSession> createSession, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(createSession);
+        var (session, skippedName) = ClipSkipSession(clipSkip, createSession);
+        using var input = IdsTensor(ids, batch, sequenceLength);
+        using var outputs = Run(session, [_ids.Name], [input], [_hidden.Name, skippedName], cancellation);
+        var last = new float[outputs[0].GetTensorTypeAndShape().ElementCount];
+        HiddenSize = CopyHidden(outputs[0], last);
+        var skipped = new float[last.Length];
+        CopyOutput(outputs[1], skipped);
+        return (last, skipped);
+    }
+
+    /// <summary>How many rewritten clip-skip sessions are loaded (one per clip-skip value used).</summary>
+    internal int ClipSkipSessionCount
+    {
+        get
+        {
+            lock (_clipSkipSessions) return _clipSkipSessions.Count;
+        }
+    }
+
+    private (InferenceSession Session, string Output) ClipSkipSession(int clipSkip, Func<OnnxGraphFile, InferenceSession> createSession)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(clipSkip, 1);
+        lock (_clipSkipSessions)
+        {
+            if (_clipSkipSessions.TryGetValue(clipSkip, out var cached)) return cached;
+            OnnxGraphFile graph;
+            try
+            {
+                graph = OnnxGraphFile.Load(ModelPath, loadExternalData: false);
+            }
+            catch (Exception e) when (e is FileNotFoundException or FormatException)
+            {
+                throw new ModelLoadException(ModelLoadError.InvalidFile, ModelPath,
+                    $"ClipSkip rewrites the text encoder graph '{ModelPath}', which cannot be read: {e.Message}", e);
+            }
+            var rewrite = ClipSkipRewriter.Rewrite(graph, clipSkip);
+            if (!rewrite.Found)
+                throw new ModelLoadException(ModelLoadError.UnsupportedGraph, ModelPath,
+                    $"ClipSkip needs the text encoder's hidden states, which the graph '{ModelPath}' does not output, and it cannot be rewritten " +
+                    $"to output them: {rewrite.Description} Leave ClipSkip out, or use an export whose encoder is a plain CLIP text model.");
+            var session = createSession(rewrite.Model!);
+            if (!session.OutputMetadata.ContainsKey(rewrite.OutputName!))
+            {
+                session.Dispose();
+                throw new InvalidOperationException($"The rewritten text encoder session has no '{rewrite.OutputName}' output.");
+            }
+            return _clipSkipSessions[clipSkip] = (session, rewrite.OutputName!);
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+            lock (_clipSkipSessions)
+            {
+                foreach (var (session, _) in _clipSkipSessions.Values) session.Dispose();
+                _clipSkipSessions.Clear();
+            }
+        base.Dispose(disposing);
     }
 
     private string HiddenStateName(int hiddenStateIndex)

@@ -29,7 +29,8 @@ public sealed partial class StableDiffusionPipeline
     private IPromptEncodingStage PromptStage(GenerationSettings settings)
     {
         if (Model.Family != ModelFamily.StableDiffusionXL)
-            return new PromptEncodingStage(Tokenizer, () => TextEncoder);
+            return new PromptEncodingStage(Tokenizer, () => TextEncoder, settings.ClipSkip ?? 0,
+                graph => _sessions.Create(graph, "text_encoder", null, cudaGraph: false));
         // The base has both encoders; the refiner only the second, which Tokenizer/TextEncoder then are.
         return Tokenizer2 is not null
             ? new SdxlPromptEncodingStage(Tokenizer, () => TextEncoder, Tokenizer2, () => TextEncoder2!, Model.ForceZerosForEmptyPrompt, settings.ClipSkip ?? 0)
@@ -94,10 +95,6 @@ public sealed partial class StableDiffusionPipeline
                 $"The UNet takes {expected} time ids but the model's index says requires_aesthetics_score = {Model.RequiresAestheticsScore.ToString().ToLowerInvariant()}, " +
                 $"which gives {timeIds}. Set requires_aesthetics_score to {(expected == 5).ToString().ToLowerInvariant()} in model_index.json (a refiner takes 5, a base 6).",
                 nameof(settings.AestheticScore));
-        if (settings.ClipSkip is > 0 && Model.Family != ModelFamily.StableDiffusionXL)
-            throw new ArgumentException(
-                "ClipSkip needs the text encoder's hidden states, which SD 1.x/2.x exports do not output yet; it works with SDXL models (optimum exports them).",
-                nameof(settings.ClipSkip));
         if (settings.InitLatents is { } latents)
         {
             if (latents.Channels != UNet.OutChannels)
