@@ -26,6 +26,7 @@ public sealed partial class SessionFactory
         InferenceSession? session = null;
         try
         {
+            // ONNX Runtime warns that an NCHWc-optimized graph is hardware specific: this one never leaves the process.
             session = Create(modelPath, component, options =>
             {
                 options.OptimizedModelFilePath = optimized;

@@ -36,7 +36,9 @@ public sealed record PipelineOptions
     /// the graph the load-time session optimized, whose weights are read once. Off by default: the shape sessions then
     /// compute exactly what the dynamic-shape session does, which differs from sessions optimized for their shape by
     /// up to ~1.3e-6 (float32 images) and by 2.6e-3 on one float16 parity case (over its 2e-3);
-    /// bench/results/weight-sharing-cpu.md. Needs free temporary disk space of the UNet's size while loading.
+    /// bench/results/weight-sharing-cpu.md. MatMul weights are then held twice (raw and MLAS-packed) for any number of
+    /// sessions, so it pays from two shape sessions (<see cref="UNetSessionCacheSize"/> ≥ 2). Needs free temporary
+    /// disk space of the UNet's size while loading.
     /// </summary>
     public bool UNetSharedWeights { get; init; }
 
