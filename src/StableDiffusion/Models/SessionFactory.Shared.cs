@@ -9,9 +9,10 @@ public sealed partial class SessionFactory
     /// <summary>
     /// Creates the load-time session of a component whose fixed-shape sessions will share its weights: on the CPU the
     /// session also writes the graph as it optimized it to a temporary folder, whose weights are read back into
-    /// <paramref name="shared"/> (the folder, emptied of them, is deleted with it). Elsewhere <paramref name="shared"/> is null and the sessions load the graph as before: with CUDA,
-    /// AddInitializer with CPU buffers still copies every weight to the device once per session, and a graph optimized
-    /// for CUDA is assigned to that provider, so device-side sharing needs its own design (not measured here).
+    /// <paramref name="shared"/> (the folder, emptied of them, is deleted with it). Elsewhere <paramref name="shared"/>
+    /// is null and the sessions load the graph as before: with CUDA, AddInitializer with CPU buffers still copies every
+    /// weight to the device once per session, and a graph optimized for CUDA is assigned to that provider, so
+    /// device-side sharing needs its own design (not measured here).
     /// <paramref name="graph"/> is the rewritten graph (attention slicing) when there is one, else the file is loaded.
     /// </summary>
     internal InferenceSession CreateSharing(string modelPath, OnnxGraphFile? graph, string component, out SharedWeights? shared)
