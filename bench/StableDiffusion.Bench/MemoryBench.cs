@@ -144,7 +144,7 @@ internal static class MemoryBench
         return null;
     }
 
-    private static long ReadStatus(string key)
+    internal static long ReadStatus(string key)
     {
         foreach (var line in File.ReadLines("/proc/self/status"))
             if (line.StartsWith(key + ":", StringComparison.Ordinal))

@@ -13,6 +13,7 @@ using StableDiffusion.Pipeline;
 //                     seconds per image, it/s, UNet and overhead ms per step, peak memory per batch size (ThroughputBench)
 //   -ModelPath <folder> -Check <expected/pipeline-diffusers-0.35> -Tolerance 1e-4   image parity per reference case (ParityCheck)
 //   --memory true      peak memory with and without attention slicing (--size 512 --steps 1 --batches 1,4), a process per row
+//   --weights true     RSS per fixed-shape CPU session per way of sharing weights (WeightSharingBench), a process per row
 var options = Args.Parse(args);
 if (options.Get("Check", "") != "")
 {
@@ -35,6 +36,16 @@ if (options.Get("memory", "") != "")
     MemoryBench.Run(Path.GetFullPath(options.Get("model", Path.Combine(Args.RepoRoot(), "..", "shared", "fixtures", "tiny-sd"))),
         Enum.Parse<ExecutionProvider>(options.Get("provider", "Cpu"), ignoreCase: true), int.Parse(options.Get("size", "512")),
         int.Parse(options.Get("steps", "1")), options.Get("batches", "1,4").Split(',').Select(int.Parse).ToArray());
+    return;
+}
+if (options.Get("weights-child", "") is { Length: > 0 } sharing)
+{
+    WeightSharingBench.Child(sharing, options.Get("model", ""));
+    return;
+}
+if (options.Get("weights", "") != "")
+{
+    WeightSharingBench.Run();
     return;
 }
 if (options.Get("schedulers", "") != "")

@@ -28,15 +28,7 @@ public sealed partial class SessionFactory
     public InferenceSession Create(OnnxGraphFile graph, string component)
     {
         ArgumentNullException.ThrowIfNull(graph);
-        var bytes = graph.ToByteArray();
-        var folder = graph.BaseDirectory;
-        var where = graph.Path ?? $"{component} (in memory)";
-        return Create(where, component, options =>
-        {
-            if (folder is not null)
-                options.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", folder);
-            return new InferenceSession(bytes, options);
-        });
+        return Create(graph.Path ?? $"{component} (in memory)", component, OpenInMemory(graph));
     }
 
     /// <summary>Applies the arena settings that live on the session options (CPU arena, shared CPU allocator).</summary>

@@ -58,14 +58,7 @@ public sealed partial class SessionFactory
     public InferenceSession Create(OnnxGraphFile graph, string component, IReadOnlyDictionary<string, long>? freeDimensions, bool cudaGraph)
     {
         ArgumentNullException.ThrowIfNull(graph);
-        var bytes = graph.ToByteArray();
-        var folder = graph.BaseDirectory;
-        return Create(graph.Path ?? $"{component} (in memory)", component, freeDimensions, cudaGraph, options =>
-        {
-            if (folder is not null)
-                options.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", folder);
-            return new InferenceSession(bytes, options);
-        });
+        return Create(graph.Path ?? $"{component} (in memory)", component, freeDimensions, cudaGraph, OpenInMemory(graph));
     }
 
     private InferenceSession Create(string modelPath, string component, Func<SessionOptions, InferenceSession> open) =>

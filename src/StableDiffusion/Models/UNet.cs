@@ -26,6 +26,7 @@ public sealed class UNet : OnnxComponent
     public UNet(InferenceSession session, string path, UNetShapeSessions? shapeSessions = null, (int? In, int? Out) channels = default)
         : base(session, "UNet", path)
     {
+        _weights = shapeSessions?.Weights; // owned from here on, even if the graph is refused below
         var known = new[] { "sample", "timestep", "encoder_hidden_states" };
         try
         {
@@ -75,6 +76,7 @@ public sealed class UNet : OnnxComponent
     }
 
     private readonly List<(string, TensorElementType, NodeMetadata)> _extras = [];
+    private readonly SharedWeights? _weights;
 
     public override TensorElementType FloatType => _sample.Meta.ElementDataType;
 
@@ -118,6 +120,9 @@ public sealed class UNet : OnnxComponent
 
     /// <summary>True when denoising runs through IOBinding (on fixed-shape sessions).</summary>
     public bool UsesIOBinding => _binding?.IOBinding ?? false;
+
+    /// <summary>Bytes of the one copy of the weights the fixed-shape sessions share (0 when each holds its own).</summary>
+    public long SharedWeightBytes => _weights?.Bytes ?? 0;
 
     /// <summary>True when the fixed-shape sessions capture and replay CUDA graphs.</summary>
     public bool UsesCudaGraph => _binding?.CudaGraph ?? false;
@@ -233,5 +238,6 @@ public sealed class UNet : OnnxComponent
     {
         if (disposing) _cache?.Dispose();
         base.Dispose(disposing);
+        if (disposing) _weights?.Dispose(); // after every session that reads it
     }
 }

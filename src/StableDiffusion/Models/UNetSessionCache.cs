@@ -2,8 +2,8 @@ namespace StableDiffusion.Models;
 
 /// <summary>
 /// The fixed-shape UNet sessions of one pipeline, most recently used first. A new shape beyond the capacity disposes
-/// the least recently used session that no live run holds (each holds its own copy of the weights, so the default
-/// keeps one).
+/// the least recently used session that no live run holds (each holds its own copy of the weights unless they share
+/// <see cref="SharedWeights"/>, so the default keeps one).
 /// </summary>
 internal sealed class UNetSessionCache : IDisposable
 {

@@ -10,7 +10,7 @@ namespace StableDiffusion.Models;
 /// </summary>
 public sealed record UNetShapeSessions(Func<IReadOnlyDictionary<string, long>, bool, InferenceSession> CreateSession)
 {
-    /// <summary>Fixed-shape sessions kept loaded (each holds its own copy of the weights).</summary>
+    /// <summary>Fixed-shape sessions kept loaded (each holds its own copy of the weights unless <see cref="Weights"/> is set).</summary>
     public int CacheSize { get; init; } = 1;
 
     public bool IOBinding { get; init; } = true;
@@ -19,4 +19,7 @@ public sealed record UNetShapeSessions(Func<IReadOnlyDictionary<string, long>, b
 
     /// <summary>The CUDA device of the CUDA-graph buffers.</summary>
     public int DeviceId { get; init; }
+
+    /// <summary>The one copy of the weights the sessions share (CPU), disposed with the UNet after its sessions.</summary>
+    public SharedWeights? Weights { get; init; }
 }

@@ -31,7 +31,18 @@ public sealed record PipelineOptions
     /// <summary>Let the fixed-shape UNet sessions plan a memory pattern (ONNX Runtime's enable_mem_pattern) for their shape.</summary>
     public bool UNetMemoryPattern { get; init; }
 
-    /// <summary>Fixed-shape UNet sessions kept loaded at once (each holds a copy of the weights).</summary>
+    /// <summary>
+    /// Let the fixed-shape UNet sessions share one copy of the weights (CPU provider; CUDA sessions keep their own):
+    /// the graph the load-time session optimized, whose weights are read once. Off by default: the shape sessions then
+    /// compute exactly what the dynamic-shape session does, which differs from sessions optimized for their shape by
+    /// up to ~1.3e-6 (float32 images) and by 2.6e-3 on one float16 parity case (over its 2e-3);
+    /// bench/results/weight-sharing-cpu.md. MatMul weights are then held twice (raw and MLAS-packed) for any number of
+    /// sessions, so it pays from two shape sessions (<see cref="UNetSessionCacheSize"/> ≥ 2). Needs free temporary
+    /// disk space of the UNet's size while loading.
+    /// </summary>
+    public bool UNetSharedWeights { get; init; }
+
+    /// <summary>Fixed-shape UNet sessions kept loaded at once (on CUDA, or without shared weights, each holds a copy of the weights).</summary>
     public int UNetSessionCacheSize { get; init; } = 1;
 
     /// <summary>Capture the UNet as a CUDA graph per shape and replay it every step (CUDA provider and IOBinding only).</summary>

@@ -70,14 +70,13 @@ public sealed partial class StableDiffusionPipeline
         UNet.Dispose();
         try
         {
-            UNet = new UNet(slicing is null ? _sessions.Create(path, "unet") : _sessions.Create(slicing.Model!, "unet"), path,
-                ShapeSessions(_sessions, path, slicing?.Model, Options), Model.UNetChannels);
+            UNet = LoadUNet(_sessions, path, slicing?.Model, Options, Model.UNetChannels);
             AttentionSlicing = slicing;
         }
         catch
         {
             // Leave a working pipeline: the original graph, unsliced.
-            UNet = new UNet(_sessions.Create(path, "unet"), path, ShapeSessions(_sessions, path, null, Options), Model.UNetChannels);
+            UNet = LoadUNet(_sessions, path, null, Options, Model.UNetChannels);
             AttentionSlicing = null;
             throw;
         }

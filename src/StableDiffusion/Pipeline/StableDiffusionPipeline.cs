@@ -151,7 +151,7 @@ public sealed partial class StableDiffusionPipeline : IDisposable
             string textPath = model.HasTextEncoder ? model.TextEncoderPath : model.TextEncoder2Path;
             var text = Track(new TextEncoder(sessions.Create(textPath, "text_encoder"), textPath), loaded);
             var text2 = tokenizer2 is null ? null : Track(new TextEncoder(sessions.Create(model.TextEncoder2Path, "text_encoder_2"), model.TextEncoder2Path), loaded);
-            var unet = Track(new UNet(sessions.Create(model.UNetPath, "unet"), model.UNetPath, ShapeSessions(sessions, model.UNetPath, null, options), model.UNetChannels), loaded);
+            var unet = Track(LoadUNet(sessions, model.UNetPath, null, options, model.UNetChannels), loaded);
             CheckUNetInputs(unet, model);
             CheckPrecision(options.Precision, unet, model.UNetPath);
             var vae = Track(new VaeDecoder(sessions.Create(model.VaeDecoderPath, "vae_decoder"), model.VaeDecoderPath), loaded);
@@ -166,19 +166,33 @@ public sealed partial class StableDiffusionPipeline : IDisposable
     }
 
     /// <summary>
-    /// How the UNet runs on fixed-shape sessions (null: on its load-time dynamic-shape session); <paramref name="graph"/>
-    /// is the rewritten UNet when attention slicing is on, else the sessions load <paramref name="path"/>.
+    /// The UNet on its load-time session; <paramref name="graph"/> is the rewritten UNet when attention slicing is on,
+    /// else <paramref name="path"/> is loaded. Its fixed-shape sessions share one copy of the weights where they can.
     /// </summary>
-    private static UNetShapeSessions? ShapeSessions(SessionFactory sessions, string path, Graph.OnnxGraphFile? graph, PipelineOptions options) =>
+    private static UNet LoadUNet(SessionFactory sessions, string path, Graph.OnnxGraphFile? graph, PipelineOptions options, (int? In, int? Out) channels)
+    {
+        SharedWeights? shared = null;
+        var session = !options.UNetFixedShapes || !options.UNetSharedWeights ? (graph is null ? sessions.Create(path, "unet") : sessions.Create(graph, "unet"))
+            : sessions.CreateSharing(path, graph, "unet", out shared);
+        return new UNet(session, path, ShapeSessions(sessions, path, graph, shared, options), channels); // disposes both if it throws
+    }
+
+    /// <summary>
+    /// How the UNet runs on fixed-shape sessions (null: on its load-time dynamic-shape session): on
+    /// <paramref name="shared"/> weights when there are, else loading <paramref name="graph"/> or <paramref name="path"/>.
+    /// </summary>
+    private static UNetShapeSessions? ShapeSessions(SessionFactory sessions, string path, Graph.OnnxGraphFile? graph, SharedWeights? shared,
+        PipelineOptions options) =>
         options.UNetFixedShapes
-            ? new UNetShapeSessions((dims, cudaGraph) => graph is null
-                ? sessions.Create(path, "unet", dims, cudaGraph)
+            ? new UNetShapeSessions((dims, cudaGraph) => shared is not null ? sessions.Create(shared, "unet", dims, cudaGraph)
+                : graph is null ? sessions.Create(path, "unet", dims, cudaGraph)
                 : sessions.Create(graph, "unet", dims, cudaGraph))
             {
                 CacheSize = options.UNetSessionCacheSize,
                 IOBinding = options.UNetIOBinding,
                 CudaGraph = options.CudaGraph,
                 DeviceId = options.DeviceId,
+                Weights = shared,
             }
             : null;
 

@@ -130,8 +130,8 @@ public sealed class Float16ConverterTests(ConvertedFixture converted) : IClassFi
         using var widened = StableDiffusionPipeline.Load(converted.Widened, new PipelineOptions { ExecutionProvider = ExecutionProvider.Cpu });
         using var original = StableDiffusionPipeline.Load(Fixtures.TinySd, new PipelineOptions { ExecutionProvider = ExecutionProvider.Cpu });
         Assert.Equal("float32", widened.Precision);
-        var a = Images(original, c);
-        var b = Images(widened, c);
+        var a = c.Images(original);
+        var b = c.Images(widened);
         for (int i = 0; i < a.Length; i++)
             Compare.Close(a[i], b[i], 5e-3, $"{id} image {i}: float16 weights in float32 vs the original");
     }
@@ -147,7 +147,7 @@ public sealed class Float16ConverterTests(ConvertedFixture converted) : IClassFi
         using var pipeline = StableDiffusionPipeline.Load(converted.Float16,
             new PipelineOptions { ExecutionProvider = ExecutionProvider.Cpu, Precision = ModelPrecision.Float16 });
         Assert.Equal("float16", pipeline.Precision);
-        var images = Images(pipeline, c);
+        var images = c.Images(pipeline);
         var reference = c.F32("image");
         int per = reference.Length / images.Length;
         for (int i = 0; i < images.Length; i++)
@@ -216,17 +216,5 @@ public sealed class Float16ConverterTests(ConvertedFixture converted) : IClassFi
             Assert.Contains("-Precision Float32", e.Message);
         }
         finally { File.Delete(path); }
-    }
-
-    private static float[][] Images(StableDiffusionPipeline pipeline, PipelineCase c)
-    {
-        var settings = new GenerationSettings
-        {
-            Steps = c.Steps, GuidanceScale = c.GuidanceScale, GuidanceRescale = c.GuidanceRescale, Eta = c.Eta,
-            Width = c.Width, Height = c.Height, Scheduler = new SchedulerChoice(c.SchedulerClass, c.SchedulerOverrides),
-        };
-        var results = pipeline.Generate(c.Requests, settings);
-        try { return results.Select(r => r.Pixels).ToArray(); }
-        finally { foreach (var r in results) r.Dispose(); }
     }
 }
