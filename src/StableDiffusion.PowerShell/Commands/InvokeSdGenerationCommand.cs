@@ -242,19 +242,20 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
         List<ImageRequest> requests;
         try
         {
-            settings = new SdxlConditioning
+            settings = new GenerationSettings
             {
-                ClipSkip = ClipSkip,
-                OriginalSize = OriginalSize,
-                CropTopLeft = CropTopLeft,
-                TargetSize = TargetSize,
-                NegativeOriginalSize = NegativeOriginalSize,
-                NegativeCropTopLeft = NegativeCropTopLeft,
-                NegativeTargetSize = NegativeTargetSize,
-                AestheticScore = AestheticScore,
-                NegativeAestheticScore = NegativeAestheticScore,
-            }.ApplyTo(new GenerationSettings
-            {
+                Conditioning = new SdxlConditioning
+                {
+                    ClipSkip = ClipSkip,
+                    OriginalSize = OriginalSize,
+                    CropTopLeft = CropTopLeft,
+                    TargetSize = TargetSize,
+                    NegativeOriginalSize = NegativeOriginalSize,
+                    NegativeCropTopLeft = NegativeCropTopLeft,
+                    NegativeTargetSize = NegativeTargetSize,
+                    AestheticScore = AestheticScore,
+                    NegativeAestheticScore = NegativeAestheticScore,
+                },
                 InitImage = initImage,
                 Mask = mask,
                 Strength = Strength,
@@ -270,7 +271,7 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
                 DenoisingEnd = EffectiveDenoisingEnd(),
                 InitLatents = InitLatents,
                 Output = OutputType ?? GenerationOutput.Image,
-            });
+            };
             settings.Validate();
             if (settings.Scheduler is not null) Pipeline.Engine.CreateScheduler(settings.Scheduler); // names and options checked now
             requests = Expand();

@@ -176,7 +176,7 @@ public static partial class JobValidator
             int perPrompt = s.ImagesPerPrompt ?? GenerationDefaults.ImagesPerPrompt;
             // With an init image and no size, the pipeline takes the image's (as Invoke-SdGeneration leaves it to it).
             var (width, height) = ImageTaskRules.DefaultSize(s.InitImage, s.Mask, model.DefaultImageSize, model.VaeScaleFactor);
-            var settings = s.Conditioning.ApplyTo(new GenerationSettings
+            var settings = new GenerationSettings
             {
                 Steps = s.Steps ?? GenerationDefaults.Steps,
                 GuidanceScale = (float)(s.GuidanceScale ?? GenerationDefaults.GuidanceScaleOf(model.Family)),
@@ -189,7 +189,8 @@ public static partial class JobValidator
                 Mask = s.Mask,
                 Strength = s.Strength,
                 MaskCropPadding = s.MaskCropPadding,
-            }).WithFamilyStrength(model.Family);
+                Conditioning = s.Conditioning,
+            }.WithFamilyStrength(model.Family);
             (string schedulerName, var schedulerOptions) = DescribeScheduler(s.Scheduler ?? jobScheduler);
             string? pinned = precision switch { ModelPrecision.Float16 => "float16", ModelPrecision.Float32 => "float32", _ => null };
             try

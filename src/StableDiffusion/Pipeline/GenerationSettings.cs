@@ -60,32 +60,13 @@ public sealed record GenerationSettings
     /// <summary>What a generation returns: decoded images, or the final latents (diffusers' <c>output_type="latent"</c>).</summary>
     public GenerationOutput Output { get; init; }
 
+    /// <summary>
+    /// Clip skip and SDXL's micro-conditioning (sizes, crops, the refiner's aesthetic scores), each null at diffusers' default.
+    /// </summary>
+    public SdxlConditioning Conditioning { get; init; } = SdxlConditioning.None;
+
     /// <summary>diffusers' <c>clip_skip</c>: layers skipped from the end of the text encoder(s); null = none.</summary>
-    public int? ClipSkip { get; init; }
-
-    /// <summary>SDXL micro-conditioning <c>original_size</c> (null: the image size).</summary>
-    public HeightWidth? OriginalSize { get; init; }
-
-    /// <summary>SDXL <c>crops_coords_top_left</c> (null: (0, 0)).</summary>
-    public TopLeft? CropTopLeft { get; init; }
-
-    /// <summary>SDXL <c>target_size</c> (null: the image size).</summary>
-    public HeightWidth? TargetSize { get; init; }
-
-    /// <summary>SDXL <c>negative_original_size</c> (null: diffusers' default for the task).</summary>
-    public HeightWidth? NegativeOriginalSize { get; init; }
-
-    /// <summary>SDXL <c>negative_crops_coords_top_left</c> (null: (0, 0)).</summary>
-    public TopLeft? NegativeCropTopLeft { get; init; }
-
-    /// <summary>SDXL <c>negative_target_size</c> (null: diffusers' default for the task).</summary>
-    public HeightWidth? NegativeTargetSize { get; init; }
-
-    /// <summary>SDXL refiner <c>aesthetic_score</c> (null: <see cref="GenerationDefaults.AestheticScore"/>).</summary>
-    public double? AestheticScore { get; init; }
-
-    /// <summary>SDXL refiner <c>negative_aesthetic_score</c> (null: <see cref="GenerationDefaults.NegativeAestheticScore"/>).</summary>
-    public double? NegativeAestheticScore { get; init; }
+    public int? ClipSkip => Conditioning.ClipSkip;
 
     /// <summary>
     /// These settings with a null strength of an image-to-image task set to <paramref name="family"/>'s diffusers default

@@ -53,7 +53,7 @@ public static class ImageRequests
         MaskCropPadding = settings.MaskCropPadding,
         Prompt2 = Different(request.Prompt2, request.Prompt),
         NegativePrompt2 = Different(request.NegativePrompt2, request.NegativePrompt),
-        Conditioning = SdxlConditioning.Of(settings),
+        Conditioning = settings.Conditioning,
         DenoisingStart = settings.DenoisingStart,
         DenoisingEnd = settings.DenoisingEnd,
     };

@@ -16,7 +16,7 @@ public static class SdxlTimeIds
     /// <summary>Values per row: 6, or 5 with the aesthetic score.</summary>
     public static int Width(bool aestheticScore) => aestheticScore ? 5 : 6;
 
-    public static float[] Build(GenerationSettings settings, int height, int width, int images, bool guided, bool imageToImage, bool aestheticScore)
+    public static float[] Build(SdxlConditioning settings, int height, int width, int images, bool guided, bool imageToImage, bool aestheticScore)
     {
         var size = new HeightWidth(height, width);
         var original = settings.OriginalSize ?? size;

@@ -70,7 +70,7 @@ public sealed partial class StableDiffusionPipeline
         var pooled = prompt.Pooled ?? throw new InvalidOperationException("The SDXL prompt stage gave no pooled embeddings.");
         int rows = prompt.Rows;
         bool imageTask = settings.InitImage is not null || settings.InitLatents is not null;
-        var timeIds = SdxlTimeIds.Build(settings, settings.Height!.Value, settings.Width!.Value, images, prompt.Guided, imageTask, Model.RequiresAestheticsScore);
+        var timeIds = SdxlTimeIds.Build(settings.Conditioning, settings.Height!.Value, settings.Width!.Value, images, prompt.Guided, imageTask, Model.RequiresAestheticsScore);
         return
         [
             new NamedTensor("text_embeds", pooled, [rows, pooled.Length / rows]),
@@ -94,7 +94,7 @@ public sealed partial class StableDiffusionPipeline
             throw new ArgumentException(
                 $"The UNet takes {expected} time ids but the model's index says requires_aesthetics_score = {Model.RequiresAestheticsScore.ToString().ToLowerInvariant()}, " +
                 $"which gives {timeIds}. Set requires_aesthetics_score to {(expected == 5).ToString().ToLowerInvariant()} in model_index.json (a refiner takes 5, a base 6).",
-                nameof(settings.AestheticScore));
+                nameof(SdxlConditioning.AestheticScore));
         if (settings.InitLatents is { } latents)
         {
             if (latents.Channels != UNet.OutChannels)

@@ -23,7 +23,7 @@ public sealed class ClipSkipPipelineTests(PipelineFixture fixture) : IClassFixtu
         // The prompts and negative prompts swap between the two images, so each row must take its own kind of embedding.
         ImageRequest[] batch = [new(cat, null, 0), new("", cat, 1)];
         var observer = new RecordingObserver();
-        var results = pipeline.Generate(batch, new GenerationSettings { Steps = 2, Width = 64, Height = 64, ClipSkip = 1 }, observer);
+        var results = pipeline.Generate(batch, new GenerationSettings { Steps = 2, Width = 64, Height = 64, Conditioning = new SdxlConditioning { ClipSkip = 1 } }, observer);
         try
         {
             Assert.Equal(2, results.Count);
@@ -39,7 +39,7 @@ public sealed class ClipSkipPipelineTests(PipelineFixture fixture) : IClassFixtu
     {
         var observer = new RecordingObserver();
         var results = fixture.Fp32.Generate([new("a photo of a cat", null, 0)],
-            new GenerationSettings { Steps = 1, Width = 64, Height = 64, GuidanceScale = 1, ClipSkip = 1 }, observer);
+            new GenerationSettings { Steps = 1, Width = 64, Height = 64, GuidanceScale = 1, Conditioning = new SdxlConditioning { ClipSkip = 1 } }, observer);
         foreach (var r in results) r.Dispose();
         Assert.Empty(observer.Uncond);
         Compare.Close(Fixtures.ReadF32(Chunks("short", "tiny", "hidden_skip2.f32")), observer.Cond, 1e-5, "cond without guidance");
@@ -50,7 +50,7 @@ public sealed class ClipSkipPipelineTests(PipelineFixture fixture) : IClassFixtu
     {
         // The tiny encoder has 3 layers: clip_skip 3 reads hidden_states[0] (the embeddings), 4 has nothing to read.
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => fixture.Fp32.Generate([new("a cat", null, 0)],
-            new GenerationSettings { Steps = 1, Width = 64, Height = 64, ClipSkip = 4 }));
+            new GenerationSettings { Steps = 1, Width = 64, Height = 64, Conditioning = new SdxlConditioning { ClipSkip = 4 } }));
         Assert.Contains("3", e.Message);
     }
 }

@@ -88,7 +88,7 @@ public sealed class SdxlTaskErrorsTests(SdxlFixture fixture) : IClassFixture<Sdx
     public void ClipSkipOnAnSd1ModelRuns()
     {
         using var sd = StableDiffusionPipeline.Load(Fixtures.TinySd, new PipelineOptions { ExecutionProvider = ExecutionProvider.Cpu });
-        var results = sd.Generate(One, new GenerationSettings { Steps = 2, Width = 64, Height = 64, ClipSkip = 1 });
+        var results = sd.Generate(One, new GenerationSettings { Steps = 2, Width = 64, Height = 64, Conditioning = new SdxlConditioning { ClipSkip = 1 } });
         try
         {
             Assert.Single(results);
