@@ -14,7 +14,20 @@ using StableDiffusion.Pipeline;
 //   -ModelPath <folder> -Check <expected/pipeline-diffusers-0.35> -Tolerance 1e-4   image parity per reference case (ParityCheck)
 //   --memory true      peak memory with and without attention slicing (--size 512 --steps 1 --batches 1,4), a process per row
 //   --weights true     RSS per fixed-shape CPU session per way of sharing weights (WeightSharingBench), a process per row
+//   --floor <folder>   the bare ONNX Runtime floor beside the module's generation, per stage, with peak RSS (FloorBench):
+//                     --size 512 --steps 2 --scheduler Euler --dynamic true|false (default: both variants), a process per variant
 var options = Args.Parse(args);
+if (options.Get("floor-child", "") is { Length: > 0 } floorVariant)
+{
+    FloorBench.Child(floorVariant, options.Get("model", ""), int.Parse(options.Get("size", "512")), int.Parse(options.Get("steps", "2")),
+        options.Get("scheduler", "EulerDiscreteScheduler"));
+    return;
+}
+if (options.Get("floor", "") != "")
+{
+    FloorBench.Run(options);
+    return;
+}
 if (options.Get("Check", "") != "")
 {
     Environment.ExitCode = ParityCheck.Run(options);
