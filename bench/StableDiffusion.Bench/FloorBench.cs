@@ -270,6 +270,16 @@ internal static class FloorBench
                     $"loop time outside the UNet (GenerationTimings.Scheduler: binding/fixed-shape session creation + steps) {m.SchedulerMs:F1} ms " +
                     $"= {m.SchedulerMs / m.Iterations * 1000:F0} µs per step; post-process {m.PostprocessMs:F1} ms; rest of Generate {outside:F1} ms.");
             }
+            for (int i = 0; i < 2; i++)
+            {
+                var (f, m) = (r.Floor.Passes[i], r.Module.Runs[i]);
+                double unetRatio = m.UNetMs / m.Iterations / f.UNetMs.Average(), inLoop = (m.StepMs.Sum() - m.UNetMs) / m.Iterations * 1000;
+                double wholeRatio = m.WallMs / (f.TextMs + f.UNetMs.Sum() + f.VaeMs);
+                string Met(bool ok) => ok ? "met" : "not met";
+                Console.WriteLine($"- targets, {(i == 0 ? "cold" : "warm")}: UNet per step ≤ floor + 2 %: {(unetRatio - 1) * 100:+0.0;-0.0} % ({Met(unetRatio <= 1.02)}); " +
+                    $"non-ONNX work per step ≤ 50 µs: {inLoop:F0} µs in the loop, {m.SchedulerMs / m.Iterations * 1000:F0} µs with the loop's set-up ({Met(m.SchedulerMs / m.Iterations * 1000 <= 50)}); " +
+                    $"whole generation ≤ floor stages + 2 %: {(wholeRatio - 1) * 100:+0.0;-0.0} % ({Met(wholeRatio <= 1.02)}).");
+            }
             Console.WriteLine($"- load: floor sessions text {r.Floor.TextLoadMs:F0} + unet {r.Floor.UNetLoadMs:F0} + vae {r.Floor.VaeLoadMs:F0} ms; " +
                 $"module StableDiffusionPipeline.Load {r.Module.LoadMs:F0} ms.");
             Console.WriteLine($"- RSS: process start {r.StartRssBytes >> 20} MiB; floor after load {r.Floor.AfterLoadRssBytes >> 20} MiB, " +
