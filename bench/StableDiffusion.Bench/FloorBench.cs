@@ -37,11 +37,12 @@ internal static class FloorBench
             "false" => new[] { "defaults" },
             _ => new[] { "defaults", "dynamic" },
         };
+        string phase = options.Get("phase", "both"); // "module": the module alone in each child, for a clean peak RSS
         var reports = new List<(string Variant, ChildReport? Report, string? Error)>();
         foreach (var variant in variants)
         {
-            Console.Error.WriteLine($"== {variant}: child process");
-            reports.Add(RunChild(variant, model, size, steps, scheduler));
+            Console.Error.WriteLine($"== {variant}: child process ({phase})");
+            reports.Add(RunChild(variant, model, size, steps, scheduler, phase));
         }
         Print(model, size, steps, scheduler, reports);
     }
@@ -54,13 +55,13 @@ internal static class FloorBench
         UNetIOBinding = variant != "dynamic",
     };
 
-    private static (string, ChildReport?, string?) RunChild(string variant, string model, int size, int steps, string scheduler)
+    private static (string, ChildReport?, string?) RunChild(string variant, string model, int size, int steps, string scheduler, string phase)
     {
         // stderr is inherited: the child's progress shows as it runs.
         var start = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true };
         if (Path.GetFileNameWithoutExtension(Environment.ProcessPath!) == "dotnet") start.ArgumentList.Add(typeof(FloorBench).Assembly.Location);
         foreach (var a in new[] { "--floor-child", variant, "--model", model, "--size", size.ToString(CultureInfo.InvariantCulture),
-            "--steps", steps.ToString(CultureInfo.InvariantCulture), "--scheduler", scheduler })
+            "--steps", steps.ToString(CultureInfo.InvariantCulture), "--scheduler", scheduler, "--phase", phase })
             start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEnd();
@@ -72,11 +73,11 @@ internal static class FloorBench
     }
 
     /// <summary>The child: the floor, then the module, in this one process; the report as one JSON line on stdout.</summary>
-    public static void Child(string variant, string model, int size, int steps, string scheduler)
+    public static void Child(string variant, string model, int size, int steps, string scheduler, string phase = "both")
     {
         var options = OptionsFor(variant, scheduler);
         long startRss = MemoryBench.ReadStatus("VmRSS");
-        var floor = Floor(model, size, steps, options, variant != "dynamic");
+        var floor = phase == "module" ? null : Floor(model, size, steps, options, variant != "dynamic");
         GC.Collect();
         GC.WaitForPendingFinalizers();
         long betweenRss = MemoryBench.ReadStatus("VmRSS");
@@ -250,6 +251,14 @@ internal static class FloorBench
             }
             Console.WriteLine($"### {variant} (UNetFixedShapes {variant != "dynamic"}, UNetIOBinding {variant != "dynamic"})");
             Console.WriteLine();
+            if (r.Floor is null)
+            {
+                foreach (var (m, i) in r.Module.Runs.Select((m, i) => (m, i)))
+                    Console.WriteLine($"- module alone, generation {(i == 0 ? "cold" : "warm")}: {m.WallMs:F0} ms (UNet {m.UNetMs / m.Iterations:F0} ms per step, " +
+                        $"loop other {m.SchedulerMs:F1} ms, VAE {m.VaeMs:F0} ms), peak RSS so far {m.PeakRssBytes >> 20} MiB");
+                Console.WriteLine($"- module alone: load {r.Module.LoadMs:F0} ms; RSS at start {r.StartRssBytes >> 20} MiB, after load {r.Module.AfterLoadRssBytes >> 20} MiB.");
+                continue;
+            }
             Console.WriteLine("| stage | floor cold ms | module cold ms | ratio | floor warm ms | module warm ms | ratio |");
             Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
             string Ratio(double m, double f) => f > 0 ? (m / f).ToString("F3", CultureInfo.InvariantCulture) : "–";
@@ -298,6 +307,6 @@ internal static class FloorBench
 
     internal sealed record ModuleReport(double LoadMs, long AfterLoadRssBytes, List<ModuleRun> Runs);
 
-    internal sealed record ChildReport(string Variant, long StartRssBytes, FloorReport Floor, long BetweenRssBytes, bool PeakReset,
+    internal sealed record ChildReport(string Variant, long StartRssBytes, FloorReport? Floor, long BetweenRssBytes, bool PeakReset,
         ModuleReport Module, string OrtVersion, int Cpus);
 }

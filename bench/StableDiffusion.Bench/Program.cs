@@ -15,12 +15,13 @@ using StableDiffusion.Pipeline;
 //   --memory true      peak memory with and without attention slicing (--size 512 --steps 1 --batches 1,4), a process per row
 //   --weights true     RSS per fixed-shape CPU session per way of sharing weights (WeightSharingBench), a process per row
 //   --floor <folder>   the bare ONNX Runtime floor beside the module's generation, per stage, with peak RSS (FloorBench):
-//                     --size 512 --steps 2 --scheduler Euler --dynamic true|false (default: both variants), a process per variant
+//                     --size 512 --steps 2 --scheduler Euler --dynamic true|false (default: both variants), a process per variant;
+//                     --phase module: the module alone per process (a clean peak RSS, no floor run before it)
 var options = Args.Parse(args);
 if (options.Get("floor-child", "") is { Length: > 0 } floorVariant)
 {
     FloorBench.Child(floorVariant, options.Get("model", ""), int.Parse(options.Get("size", "512")), int.Parse(options.Get("steps", "2")),
-        options.Get("scheduler", "EulerDiscreteScheduler"));
+        options.Get("scheduler", "EulerDiscreteScheduler"), options.Get("phase", "both"));
     return;
 }
 if (options.Get("floor", "") != "")
