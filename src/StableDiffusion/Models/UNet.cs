@@ -22,6 +22,9 @@ public sealed class UNet : OnnxComponent
     private readonly UNetSessionCache? _cache;
     private IReadOnlyList<NamedTensor>? _creatingFor;
 
+    /// <param name="session">The load-time session (released when fixed-shape sessions take over).</param>
+    /// <param name="path">The graph's file, for messages and the channel probe.</param>
+    /// <param name="shapeSessions">How fixed-shape sessions are made, or null to run the load-time session.</param>
     /// <param name="channels">Channel counts from the UNet's config.json where the graph leaves them symbolic.</param>
     public UNet(InferenceSession session, string path, UNetShapeSessions? shapeSessions = null, (int? In, int? Out) channels = default)
         : base(session, "UNet", path)
