@@ -16,6 +16,15 @@ public sealed class DenoiseStage(UNet unet, int? unetBatchSize)
     /// <summary>Time in the UNet and in everything else of the loop, and iterations run, of the last <see cref="Run"/>.</summary>
     public (TimeSpan UNet, TimeSpan Other, int Iterations) Timings { get; private set; }
 
+    /// <summary>Runs the loop from <see cref="PreparedLatents.BeginIndex"/>, stepping <see cref="PreparedLatents.Latents"/> in place.</summary>
+    /// <param name="prompt">The text embeddings ([uncond…, cond…] when guiding).</param>
+    /// <param name="prepared">The start latents and the task's additions to each step.</param>
+    /// <param name="shape">The latents' shape (the batch of images, not the UNet's rows).</param>
+    /// <param name="settings">Guidance, rescale, eta and denoising_end of the batch.</param>
+    /// <param name="scheduler">The scheduler, its timesteps (and begin index) set.</param>
+    /// <param name="generators">One generator per image, for stochastic steps.</param>
+    /// <param name="observer">Gets every step, or null.</param>
+    /// <param name="cancellation">Stops between and inside UNet calls.</param>
     /// <param name="extras">The UNet's further named inputs, constant for the loop (SDXL's text_embeds and time_ids).</param>
     public void Run(PromptEmbeddings prompt, PreparedLatents prepared, LatentShape shape, GenerationSettings settings,
         IScheduler scheduler, IReadOnlyList<IRandomGenerator> generators, GenerationObserver? observer, CancellationToken cancellation,
