@@ -8,10 +8,8 @@ namespace StableDiffusion.Pipeline;
 /// the encoder gives the distribution parameters once per distinct image; each sample draws mean + std·randn from a
 /// generator on the host, so seeds reproduce diffusers (an in-graph sample could not).
 /// </summary>
-public sealed class ImageLatents(VaeEncoder encoder, float scalingFactor, int latentChannels, int height, int width)
+public sealed class ImageLatents(VaeEncoder encoder, float scalingFactor, int height, int width)
 {
-    private int PlaneLength => latentChannels * (height / 8) * (width / 8);
-
     /// <summary>Distribution parameters [1, 2C, h, w] of one pre-processed image [1, 3, H, W].</summary>
     public float[] Encode(float[] image, CancellationToken cancellation) => encoder.EncodeParameters(image, 1, height, width, cancellation);
 
@@ -24,7 +22,4 @@ public sealed class ImageLatents(VaeEncoder encoder, float scalingFactor, int la
         LatentDistribution.Sample(parameters, generator, eps, sample);
         for (int i = 0; i < latents.Length; i++) latents[i] = scalingFactor * sample[i];
     }
-
-    /// <summary>Elements of one image's latents [C, h, w].</summary>
-    public int Length => PlaneLength;
 }

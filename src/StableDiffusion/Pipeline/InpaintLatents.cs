@@ -30,19 +30,20 @@ public sealed class InpaintLatents(Func<int, int, ImageLatents> encoder, int une
         int begin = StrengthSchedule.Apply(scheduler, settings.Steps, strength);
         var generators = request.Generators;
 
-        // [1] image latents, [2] noise, [3] masked-image latents.
+        // [1] image latents, [2] noise, [3] masked-image latents; eps/samples hold the VAE draws in that order.
+        bool imageDrawn = legacy || !strengthMax;
+        var eps = new float[(imageDrawn ? 2 : 1) * n];
+        var samples = new float[eps.Length];
         float[]? imageParameters = null;
-        var eps = new List<float>();
-        var samples = new List<float>();
         float[]? imageLatents = null;
-        if (legacy || !strengthMax)
+        if (imageDrawn)
         {
             imageParameters = vae.Encode(inputs.Image, cancellation);
-            imageLatents = SampleOnce(vae, imageParameters, request, eps, samples, b, n);
+            imageLatents = SampleOnce(vae, imageParameters, request, eps.AsSpan(0, n), samples.AsSpan(0, n), b, n);
         }
         var noise = LatentNoise.Draw(generators, shape);
         var maskedParameters = vae.Encode(inputs.MaskedImage, cancellation);
-        var maskedLatents = SampleOnce(vae, maskedParameters, request, eps, samples, b, n);
+        var maskedLatents = SampleOnce(vae, maskedParameters, request, eps.AsSpan(eps.Length - n), samples.AsSpan(eps.Length - n), b, n);
 
         var start = new float[shape.Length];
         if (strengthMax)
@@ -71,7 +72,7 @@ public sealed class InpaintLatents(Func<int, int, ImageLatents> encoder, int une
         {
             Image = inputs.Image, Mask = inputs.Mask, MaskedImage = inputs.MaskedImage,
             VaeParameters = imageParameters is null ? maskedParameters : [.. imageParameters, .. maskedParameters],
-            VaeEps = eps.ToArray(), VaeSamples = samples.ToArray(), ImageLatents = imageLatents,
+            VaeEps = eps, VaeSamples = samples, ImageLatents = imageLatents,
             Noise = noise, StartLatents = start, BeginIndex = begin, MaskLatents = maskRows, MaskedImageLatents = maskedRows,
         });
 
@@ -93,15 +94,11 @@ public sealed class InpaintLatents(Func<int, int, ImageLatents> encoder, int une
     }
 
     /// <summary>One VAE sample from generator 0 (the single input image), scaled and repeated to the batch.</summary>
-    private static float[] SampleOnce(ImageLatents vae, float[] parameters, LatentsRequest request, List<float> eps, List<float> samples, int b, int n)
+    private static float[] SampleOnce(ImageLatents vae, float[] parameters, LatentsRequest request, Span<float> eps, Span<float> sample, int b, int n)
     {
-        var e = new float[n];
-        var s = new float[n];
         var latents = new float[b * n];
-        vae.Sample(parameters, request.Generators[0], e, s, latents.AsSpan(0, n));
+        vae.Sample(parameters, request.Generators[0], eps, sample, latents.AsSpan(0, n));
         for (int i = 1; i < b; i++) latents.AsSpan(0, n).CopyTo(latents.AsSpan(i * n));
-        eps.AddRange(e);
-        samples.AddRange(s);
         return latents;
     }
 

@@ -37,7 +37,7 @@ public sealed partial class StableDiffusionPipeline
             : new SdxlPromptEncodingStage(null, null, Tokenizer, () => TextEncoder, Model.ForceZerosForEmptyPrompt, settings.ClipSkip ?? 0);
     }
 
-    private ImageLatents ImageEncoder(int height, int width) => new(VaeEncoder, ScalingFactor, UNet.OutChannels, height, width);
+    private ImageLatents ImageEncoder(int height, int width) => new(VaeEncoder, ScalingFactor, height, width);
 
     /// <summary>SDXL's further UNet inputs: the pooled text embeddings and the micro-conditioning time ids.</summary>
     private static readonly string[] SdxlInputs = ["text_embeds", "time_ids"];
