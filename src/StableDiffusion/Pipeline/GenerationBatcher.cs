@@ -51,13 +51,6 @@ public sealed class GenerationBatcher<T>
         if (batcher.Flush() is { } last) yield return last;
     }
 
-    /// <summary>Renders images: <see cref="Render{TResult}"/> with decoded images as results.</summary>
-    public void Render(IReadOnlyList<T> batch, Func<T, ImageRequest> requestOf,
-        Func<IReadOnlyList<ImageRequest>, GenerationSettings, IReadOnlyList<GenerationResult>> render,
-        Action<T, GenerationResult, int> deliver, Action<T, Exception> retrying, Action<T, Exception, int> failed,
-        Func<Exception, bool> isCancellation, bool retryLoneImage) =>
-        Render<GenerationResult>(batch, requestOf, render, deliver, retrying, failed, isCancellation, retryLoneImage);
-
     /// <summary>
     /// Renders one batch (every item has the batch's settings). Each result goes to <paramref name="deliver"/>, which
     /// owns it (and may throw, e.g. when a file cannot be written: that image then counts as failed). The failed

@@ -52,7 +52,7 @@ public sealed class GenerationBatcherTests
         {
             var batcher = new GenerationBatcher<Item>(1, i => i.Settings);
             int calls = 0, attempts = 0;
-            batcher.Render([new("a", A)], i => i.Request, (_, _) => { calls++; throw new InvalidOperationException("no"); },
+            batcher.Render<GenerationResult>([new("a", A)], i => i.Request, (_, _) => { calls++; throw new InvalidOperationException("no"); },
                 deliver: (_, _, _) => { }, retrying: (_, _) => { }, failed: (_, _, n) => attempts = n,
                 isCancellation: e => e is OperationCanceledException, retryLoneImage: retryLone);
             Assert.Equal(retryLone ? (2, 2) : (1, 1), (calls, attempts));
@@ -64,7 +64,7 @@ public sealed class GenerationBatcherTests
     {
         var batcher = new GenerationBatcher<Item>(2, i => i.Settings);
         int calls = 0;
-        Assert.Throws<OperationCanceledException>(() => batcher.Render([new("a", A), new("b", A)], i => i.Request,
+        Assert.Throws<OperationCanceledException>(() => batcher.Render<GenerationResult>([new("a", A), new("b", A)], i => i.Request,
             (_, _) => { calls++; throw new OperationCanceledException(); },
             deliver: (_, _, _) => { }, retrying: (_, _) => { }, failed: (_, _, _) => { },
             isCancellation: e => e is OperationCanceledException, retryLoneImage: true));
