@@ -36,30 +36,43 @@ Describe 'New-SdPipeline -Precision' {
 }
 
 Describe 'New-SdPipeline UNet execution' {
-    It 'runs fixed-shape sessions through IOBinding by default, and the other modes give the same image' {
+    It 'runs the dynamic-shape session by default on the CPU; fixed shapes with and without IOBinding give the same image' {
         $default = New-SdPipeline -Path $script:Model -ExecutionProvider Cpu
-        $plain = New-SdPipeline -Path $script:Model -ExecutionProvider Cpu -NoIOBinding
+        $fixed = New-SdPipeline -Path $script:Model -ExecutionProvider Cpu -FixedShapes
+        $plain = New-SdPipeline -Path $script:Model -ExecutionProvider Cpu -FixedShapes -NoIOBinding
         $dynamic = New-SdPipeline -Path $script:Model -ExecutionProvider Cpu -DynamicShapes
         try {
-            $default.FixedShapes | Should -BeTrue
-            $default.IOBinding | Should -BeTrue
+            $default.FixedShapes | Should -BeFalse -Because 'the CPU default is the dynamic session (bench/results/full-size-cpu.md)'
+            $default.IOBinding | Should -BeTrue -Because 'its buffers are bound once per generation'
             $default.CudaGraph | Should -BeFalse
+            $fixed.FixedShapes | Should -BeTrue
+            $fixed.IOBinding | Should -BeTrue
             $plain.FixedShapes | Should -BeTrue
             $plain.IOBinding | Should -BeFalse
             $dynamic.FixedShapes | Should -BeFalse
-            $dynamic.IOBinding | Should -BeFalse
+            $dynamic.IOBinding | Should -BeTrue
             $default.ProviderOptions.Count | Should -Be 0 -Because 'the CPU provider takes no provider options'
             $args = @{ Prompt = 'a photo of a cat'; Seed = 0; Steps = 20; Width = 64; Height = 64 }
             $a = $default | Invoke-SdGeneration @args
-            $b = $plain | Invoke-SdGeneration @args
-            $c = $dynamic | Invoke-SdGeneration @args
-            Get-SdPixelDifference $a.Image $b.Image | Should -Be 0
-            Get-SdPixelDifference $a.Image $c.Image | Should -BeLessOrEqual 1
-            Get-SdPixelDifference (Get-SdExpectedPath 'pipeline-diffusers-0.35', 'pndm20_default', 'image_0.png') $a.Image | Should -BeLessOrEqual 1
+            $b = $fixed | Invoke-SdGeneration @args
+            $c = $plain | Invoke-SdGeneration @args
+            $d = $dynamic | Invoke-SdGeneration @args
+            Get-SdPixelDifference $a.Image $d.Image | Should -Be 0
+            Get-SdPixelDifference $b.Image $c.Image | Should -Be 0
+            Get-SdPixelDifference $a.Image $b.Image | Should -BeLessOrEqual 1
+            foreach ($image in $a, $b) {
+                Get-SdPixelDifference (Get-SdExpectedPath 'pipeline-diffusers-0.35', 'pndm20_default', 'image_0.png') $image.Image | Should -BeLessOrEqual 1
+            }
             $a.Elapsed | Should -BeGreaterThan ([TimeSpan]::Zero)
             $a.StepsPerSecond | Should -BeGreaterThan 0
         }
-        finally { $default.Dispose(); $plain.Dispose(); $dynamic.Dispose() }
+        finally { $default.Dispose(); $fixed.Dispose(); $plain.Dispose(); $dynamic.Dispose() }
+    }
+
+    It 'refuses -DynamicShapes with -FixedShapes' {
+        $r = Get-SdError { New-SdPipeline -Path $script:Model -ExecutionProvider Cpu -DynamicShapes -FixedShapes }
+        $r.Error.FullyQualifiedErrorId | Should -BeLike 'ConflictingShapeOptions*'
+        $r.Error.CategoryInfo.Category | Should -Be 'InvalidArgument'
     }
 
     It 'refuses -CudaGraph off the CUDA provider' {

@@ -8,8 +8,9 @@ using StableDiffusion.Pipeline;
 using StableDiffusion.Text;
 
 /// <summary>
-/// The ONNX Runtime floor beside the module (--floor &lt;model folder&gt;): per variant (the defaults, and dynamic shapes
-/// = UNetFixedShapes and UNetIOBinding off), one child process runs, in one run,
+/// The ONNX Runtime floor beside the module (--floor &lt;model folder&gt;): per variant (the defaults — on the CPU the
+/// dynamic-shape UNet session — and fixed shapes = UNetFixedShapes and UNetIOBinding on; --variants defaults,fixed),
+/// one child process runs, in one run,
 /// (a) the floor: the text_encoder, unet and vae_decoder sessions made by the library's own <see cref="SessionFactory"/>
 ///     with the variant's options (the UNet with its free dimensions fixed where the module fixes them), fed fixed
 ///     inputs (the prompt's and the empty prompt's ids, random latents at CFG batch 2, timestep, the embeddings) and run
@@ -31,12 +32,9 @@ internal static class FloorBench
         int steps = int.Parse(options.Get("steps", "2"), CultureInfo.InvariantCulture);
         string scheduler = options.Get("scheduler", "EulerDiscreteScheduler");
         if (scheduler.Equals("Euler", StringComparison.OrdinalIgnoreCase)) scheduler = "EulerDiscreteScheduler";
-        var variants = options.Get("dynamic", "") switch
-        {
-            "true" => new[] { "dynamic" },
-            "false" => new[] { "defaults" },
-            _ => new[] { "defaults", "dynamic" },
-        };
+        var variants = options.Get("variants", "defaults,fixed").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (variants.FirstOrDefault(v => v is not ("defaults" or "fixed")) is { } unknown)
+            throw new ArgumentException($"Unknown --variants entry '{unknown}': give defaults, fixed or both (comma-separated).");
         string phase = options.Get("phase", "both"); // "module": the module alone in each child, for a clean peak RSS
         var reports = new List<(string Variant, ChildReport? Report, string? Error)>();
         foreach (var variant in variants)
@@ -47,13 +45,13 @@ internal static class FloorBench
         Print(model, size, steps, scheduler, reports);
     }
 
-    private static PipelineOptions OptionsFor(string variant, string scheduler) => new()
+    private static PipelineOptions OptionsFor(string variant, string scheduler) => new PipelineOptions()
     {
         ExecutionProvider = ExecutionProvider.Cpu,
         Scheduler = new SchedulerChoice(scheduler),
-        UNetFixedShapes = variant != "dynamic",
-        UNetIOBinding = variant != "dynamic",
-    };
+        UNetFixedShapes = variant == "fixed" ? true : null, // null: the provider's default
+        UNetIOBinding = variant == "fixed" ? true : null,
+    }.ForProvider(ExecutionProvider.Cpu);
 
     private static (string, ChildReport?, string?) RunChild(string variant, string model, int size, int steps, string scheduler, string phase)
     {
@@ -77,7 +75,7 @@ internal static class FloorBench
     {
         var options = OptionsFor(variant, scheduler);
         long startRss = MemoryBench.ReadStatus("VmRSS");
-        var floor = phase == "module" ? null : Floor(model, size, steps, options, variant != "dynamic");
+        var floor = phase == "module" ? null : Floor(model, size, steps, options, options.UNetFixedShapes == true);
         GC.Collect();
         GC.WaitForPendingFinalizers();
         long betweenRss = MemoryBench.ReadStatus("VmRSS");
@@ -249,7 +247,8 @@ internal static class FloorBench
                 Console.WriteLine($"### {variant}: failed ({error})");
                 continue;
             }
-            Console.WriteLine($"### {variant} (UNetFixedShapes {variant != "dynamic"}, UNetIOBinding {variant != "dynamic"})");
+            var resolved = OptionsFor(variant, scheduler);
+            Console.WriteLine($"### {variant} (UNetFixedShapes {resolved.UNetFixedShapes}, UNetIOBinding {resolved.UNetIOBinding})");
             Console.WriteLine();
             if (r.Floor is null)
             {

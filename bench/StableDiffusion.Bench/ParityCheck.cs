@@ -16,8 +16,8 @@ internal static class ParityCheck
         var pipelineOptions = new PipelineOptions
         {
             ExecutionProvider = Enum.Parse<ExecutionProvider>(options.Get("ExecutionProvider", "Cuda"), ignoreCase: true),
-            UNetFixedShapes = bool.Parse(options.Get("FixedShapes", "true")),
-            UNetIOBinding = bool.Parse(options.Get("IOBinding", "true")),
+            UNetFixedShapes = options.Get("FixedShapes", "") is { Length: > 0 } fixedShapes ? bool.Parse(fixedShapes) : null, // empty: the provider's default
+            UNetIOBinding = options.Get("IOBinding", "") is { Length: > 0 } binding ? bool.Parse(binding) : null,
             UNetMemoryPattern = bool.Parse(options.Get("MemPattern", "false")),
             CudaGraph = bool.Parse(options.Get("CudaGraph", "false")),
             Gpu = new GpuSettings

@@ -15,7 +15,7 @@ using StableDiffusion.Pipeline;
 //   --memory true      peak memory with and without attention slicing (--size 512 --steps 1 --batches 1,4), a process per row
 //   --weights true     RSS per fixed-shape CPU session per way of sharing weights (WeightSharingBench), a process per row
 //   --floor <folder>   the bare ONNX Runtime floor beside the module's generation, per stage, with peak RSS (FloorBench):
-//                     --size 512 --steps 2 --scheduler Euler --dynamic true|false (default: both variants), a process per variant;
+//                     --size 512 --steps 2 --scheduler Euler --variants defaults,fixed (default: both), a process per variant;
 //                     --phase module: the module alone per process (a clean peak RSS, no floor run before it)
 var options = Args.Parse(args);
 if (options.Get("floor-child", "") is { Length: > 0 } floorVariant)

@@ -27,8 +27,8 @@ internal static class ThroughputBench
             Precision = precision,
             Scheduler = scheduler is null ? null : new SchedulerChoice(scheduler),
             CudaGraph = cudaGraph,
-            UNetFixedShapes = bool.Parse(options.Get("FixedShapes", "true")),
-            UNetIOBinding = bool.Parse(options.Get("IOBinding", "true")),
+            UNetFixedShapes = options.Get("FixedShapes", "") is { Length: > 0 } fixedShapes ? bool.Parse(fixedShapes) : null, // empty: the provider's default
+            UNetIOBinding = options.Get("IOBinding", "") is { Length: > 0 } binding ? bool.Parse(binding) : null,
             UNetMemoryPattern = bool.Parse(options.Get("MemPattern", "false")),
             Gpu = new GpuSettings
             {

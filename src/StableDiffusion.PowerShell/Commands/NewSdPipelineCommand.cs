@@ -53,13 +53,17 @@ public sealed class NewSdPipelineCommand : PSCmdlet
     [Parameter]
     public SwitchParameter CudaGraph { get; set; }
 
-    /// <summary>Run the fixed-shape UNet sessions with plain runs instead of IOBinding.</summary>
+    /// <summary>Run the UNet with plain runs (new tensors every step) instead of buffers bound once per generation.</summary>
     [Parameter]
     public SwitchParameter NoIOBinding { get; set; }
 
-    /// <summary>Run the UNet on one dynamic-shape session instead of one fixed-shape session per batch and size.</summary>
+    /// <summary>Run the UNet on one dynamic-shape session (the CPU provider's default) instead of one fixed-shape session per batch and size.</summary>
     [Parameter]
     public SwitchParameter DynamicShapes { get; set; }
+
+    /// <summary>Run the UNet on one fixed-shape session per batch and size (the default on CUDA) even on the CPU provider.</summary>
+    [Parameter]
+    public SwitchParameter FixedShapes { get; set; }
 
     /// <summary>Fixed-shape UNet sessions kept loaded at once.</summary>
     [Parameter]
@@ -107,13 +111,17 @@ public sealed class NewSdPipelineCommand : PSCmdlet
 
     protected override void ProcessRecord()
     {
+        if (DynamicShapes && FixedShapes)
+            ThrowTerminatingError(ErrorRecords.Argument("-DynamicShapes and -FixedShapes exclude each other: give one, or neither for the provider's default " +
+                "(dynamic on the CPU, fixed on CUDA).", "ConflictingShapeOptions", Path));
         string full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
         WriteVerbose($"Loading '{full}' on {ExecutionProvider}.");
         StableDiffusionPipeline engine;
         try
         {
             engine = StableDiffusionPipeline.Load(full, new PipelineOptions { ExecutionProvider = ExecutionProvider, DeviceId = DeviceId, Memory = Memory }
-                with { Precision = Precision, Gpu = GpuSettings(), UNetFixedShapes = !DynamicShapes, UNetIOBinding = !(NoIOBinding || DynamicShapes),
+                with { Precision = Precision, Gpu = GpuSettings(), UNetFixedShapes = DynamicShapes ? false : FixedShapes ? true : null,
+                    UNetIOBinding = NoIOBinding ? false : null,
                     CudaGraph = CudaGraph, UNetSessionCacheSize = ShapeCacheSize });
         }
         catch (Exception e) when (e is ModelLoadException or ArgumentException or IOException or UnauthorizedAccessException

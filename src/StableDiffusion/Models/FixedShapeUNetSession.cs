@@ -6,7 +6,9 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 namespace StableDiffusion.Models;
 
 /// <summary>
-/// One fixed-shape UNet session (its free dimensions fixed for one batch and size) with its tensors allocated once.
+/// One UNet session with its tensors allocated once for one shape: a fixed-shape session (its free dimensions fixed
+/// for one batch and size, owned and cached by the UNet), or the load-time dynamic-shape session borrowed for one
+/// denoising loop (<c>ownsSession</c> false), so that its steps allocate nothing either.
 /// Through IOBinding every step converts the latents into the same input buffer, binds it (a copy to the device on a
 /// GPU, nothing on the CPU) and ONNX Runtime writes the prediction into the same output buffer; the text embeddings
 /// are bound once per generation, so on a GPU they stay on the device for every step. With a CUDA graph all four
@@ -25,9 +27,12 @@ internal sealed class FixedShapeUNetSession : IDisposable
     // Further named inputs (SDXL's text_embeds/time_ids…): allocated on first use, when their shapes are known.
     private readonly Dictionary<string, (HostTensor Host, DeviceTensor? Device)> _extras = new(StringComparer.Ordinal);
 
-    public FixedShapeUNetSession(InferenceSession session, UNetShape shape, UNetIo io, bool ioBinding, bool cudaGraph, int deviceId)
+    private readonly bool _ownsSession;
+
+    public FixedShapeUNetSession(InferenceSession session, UNetShape shape, UNetIo io, bool ioBinding, bool cudaGraph, int deviceId, bool ownsSession = true)
     {
         _session = session;
+        _ownsSession = ownsSession;
         Shape = shape;
         _deviceId = deviceId;
         _io = io;
@@ -194,6 +199,6 @@ internal sealed class FixedShapeUNetSession : IDisposable
         _hidden.Dispose();
         _output.Dispose();
         _run.Dispose();
-        _session.Dispose();
+        if (_ownsSession) _session.Dispose();
     }
 }

@@ -121,8 +121,15 @@ public sealed class UNet : OnnxComponent
     /// <summary>True when denoising runs on fixed-shape sessions (one per batch and size).</summary>
     public bool UsesFixedShapes => _binding is not null;
 
-    /// <summary>True when denoising runs through IOBinding (on fixed-shape sessions).</summary>
-    public bool UsesIOBinding => _binding?.IOBinding ?? false;
+    /// <summary>
+    /// On the load-time (dynamic-shape) session: bind each loop's inputs and output once, in buffers allocated for its
+    /// shape, instead of new tensors every step (the same results; no per-step allocation). Fixed-shape sessions take
+    /// theirs from <see cref="UNetShapeSessions.IOBinding"/>.
+    /// </summary>
+    public bool DynamicIOBinding { get; init; } = true;
+
+    /// <summary>True when denoising runs through IOBinding.</summary>
+    public bool UsesIOBinding => _binding?.IOBinding ?? DynamicIOBinding;
 
     /// <summary>Bytes of the one copy of the weights the fixed-shape sessions share (0 when each holds its own).</summary>
     public long SharedWeightBytes => _weights?.Bytes ?? 0;
@@ -159,12 +166,27 @@ public sealed class UNet : OnnxComponent
         var unknown = extras.Where(e => !ExtraInputs.Contains(e.Name)).Select(e => e.Name).ToArray();
         if (unknown.Length > 0)
             throw new ArgumentException($"The UNet graph '{ModelPath}' has no input {string.Join(", ", unknown.Select(m => $"'{m}'"))}.", nameof(extras));
-        if (_cache is null) return new UNetRun(this, null, hiddenStates, extras, shape, sequenceLength);
+        var unetShape = new UNetShape(shape.Batch, shape.Channels, shape.Height, shape.Width, sequenceLength, hiddenSize);
+        if (_cache is null)
+        {
+            // The dynamic session, its buffers allocated for this loop's shape (released with the run).
+            var loop = new FixedShapeUNetSession(Session, unetShape, _io, DynamicIOBinding, cudaGraph: false, deviceId: 0, ownsSession: false);
+            try
+            {
+                loop.SetConstantInputs(hiddenStates, extras);
+            }
+            catch
+            {
+                loop.Dispose();
+                throw;
+            }
+            return new UNetRun(loop, hiddenStates, extras, shape, ownsSession: true);
+        }
         _creatingFor = extras;
-        var bound = _cache.Get(new UNetShape(shape.Batch, shape.Channels, shape.Height, shape.Width, sequenceLength, hiddenSize));
+        var bound = _cache.Get(unetShape);
         _creatingFor = null;
         bound.SetConstantInputs(hiddenStates, extras);
-        return new UNetRun(this, bound, hiddenStates, extras, shape, sequenceLength);
+        return new UNetRun(bound, hiddenStates, extras, shape);
     }
 
     private FixedShapeUNetSession CreateBound(UNetShape shape)

@@ -21,12 +21,19 @@ public sealed record PipelineOptions
 
     /// <summary>
     /// Run the UNet on fixed-shape sessions: one per batch and size, its free dimensions fixed, so ONNX Runtime plans
-    /// memory and kernels for that shape. False runs the load-time dynamic-shape session.
+    /// memory and kernels for that shape. False runs the load-time dynamic-shape session. Null (the default): chosen
+    /// per provider by measurement — the CPU provider runs the dynamic session (at full size a fixed-shape session is
+    /// no faster per step but costs its own creation, ~20 s, and a second copy of the weights, +5.5 GB for SD 1.5;
+    /// bench/results/full-size-cpu.md), CUDA runs fixed shapes (IOBinding, CUDA graphs).
     /// </summary>
-    public bool UNetFixedShapes { get; init; } = true;
+    public bool? UNetFixedShapes { get; init; }
 
-    /// <summary>Bind the fixed-shape UNet's inputs and outputs once and reuse them every step (needs fixed shapes).</summary>
-    public bool UNetIOBinding { get; init; } = true;
+    /// <summary>
+    /// Bind the UNet's inputs and outputs once per loop, in buffers allocated for its shape, and reuse them every step
+    /// (fixed-shape sessions and the dynamic-shape session alike). False: plain runs with new tensors every step. Null
+    /// (the default): on.
+    /// </summary>
+    public bool? UNetIOBinding { get; init; }
 
     /// <summary>Let the fixed-shape UNet sessions plan a memory pattern (ONNX Runtime's enable_mem_pattern) for their shape.</summary>
     public bool UNetMemoryPattern { get; init; }
@@ -50,4 +57,17 @@ public sealed record PipelineOptions
 
     /// <summary>Memory controls: the provider's arena limit and growth, and low-memory mode.</summary>
     public MemoryOptions Memory { get; init; } = MemoryOptions.Default;
+
+    /// <summary>
+    /// These options with every per-provider default decided for the provider the sessions really use (CUDA graphs
+    /// asked for imply fixed shapes).
+    /// </summary>
+    public PipelineOptions ForProvider(ExecutionProvider effective) =>
+        this with { UNetFixedShapes = UNetFixedShapes ?? (CudaGraph || effective != ExecutionProvider.Cpu), UNetIOBinding = UNetIOBinding ?? true };
+
+    /// <summary>Whether the UNet runs on fixed-shape sessions (options decided by <see cref="ForProvider"/>).</summary>
+    internal bool FixedShapes => UNetFixedShapes ?? throw new InvalidOperationException("The options were not decided for a provider.");
+
+    /// <summary>Whether the fixed-shape UNet binds its inputs and outputs (options decided by <see cref="ForProvider"/>).</summary>
+    internal bool IOBinding => UNetIOBinding ?? throw new InvalidOperationException("The options were not decided for a provider.");
 }

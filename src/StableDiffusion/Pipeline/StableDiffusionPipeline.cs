@@ -139,10 +139,8 @@ public sealed partial class StableDiffusionPipeline : IDisposable
         var scheduler = options.Scheduler ?? new SchedulerChoice(schedulerConfig.ClassName ?? "PNDMScheduler");
         SchedulerRegistry.Create(scheduler.Name, schedulerConfig, scheduler.Options); // fail before the sessions load
 
-        if (options.CudaGraph && (options.ExecutionProvider != ExecutionProvider.Cuda || !options.UNetIOBinding || !options.UNetFixedShapes))
+        if (options.CudaGraph && (options.ExecutionProvider != ExecutionProvider.Cuda || options.UNetIOBinding == false || options.UNetFixedShapes == false))
             throw new ArgumentException("CUDA graphs need -ExecutionProvider Cuda and the UNet on fixed-shape sessions with IOBinding.", nameof(options));
-        if (options.UNetIOBinding && !options.UNetFixedShapes)
-            throw new ArgumentException("UNet IOBinding needs fixed-shape sessions (its buffers are allocated for one shape).", nameof(options));
         var sessions = new SessionFactory(options.ExecutionProvider, options.DeviceId, options.Memory)
             { Gpu = options.Gpu, TensorRTFloat16 = options.Precision == ModelPrecision.Float16, FixedShapeMemoryPattern = options.UNetMemoryPattern };
         var loaded = new List<IDisposable>();
@@ -150,6 +148,7 @@ public sealed partial class StableDiffusionPipeline : IDisposable
         {
             string textPath = model.HasTextEncoder ? model.TextEncoderPath : model.TextEncoder2Path;
             var text = Track(new TextEncoder(sessions.Create(textPath, "text_encoder"), textPath), loaded);
+            options = options.ForProvider(sessions.Effective ?? options.ExecutionProvider); // known once the first session exists
             var text2 = tokenizer2 is null ? null : Track(new TextEncoder(sessions.Create(model.TextEncoder2Path, "text_encoder_2"), model.TextEncoder2Path), loaded);
             var unet = Track(LoadUNet(sessions, model.UNetPath, null, options, model.UNetChannels), loaded);
             CheckUNetInputs(unet, model);
@@ -172,9 +171,10 @@ public sealed partial class StableDiffusionPipeline : IDisposable
     private static UNet LoadUNet(SessionFactory sessions, string path, Graph.OnnxGraphFile? graph, PipelineOptions options, (int? In, int? Out) channels)
     {
         SharedWeights? shared = null;
-        var session = !options.UNetFixedShapes || !options.UNetSharedWeights ? (graph is null ? sessions.Create(path, "unet") : sessions.Create(graph, "unet"))
+        var session = !options.FixedShapes || !options.UNetSharedWeights ? (graph is null ? sessions.Create(path, "unet") : sessions.Create(graph, "unet"))
             : sessions.CreateSharing(path, graph, "unet", out shared);
-        return new UNet(session, path, ShapeSessions(sessions, path, graph, shared, options), channels); // disposes both if it throws
+        return new UNet(session, path, ShapeSessions(sessions, path, graph, shared, options), channels) // disposes both if it throws
+            { DynamicIOBinding = options.IOBinding };
     }
 
     /// <summary>
@@ -183,13 +183,13 @@ public sealed partial class StableDiffusionPipeline : IDisposable
     /// </summary>
     private static UNetShapeSessions? ShapeSessions(SessionFactory sessions, string path, Graph.OnnxGraphFile? graph, SharedWeights? shared,
         PipelineOptions options) =>
-        options.UNetFixedShapes
+        options.FixedShapes
             ? new UNetShapeSessions((dims, cudaGraph) => shared is not null ? sessions.Create(shared, "unet", dims, cudaGraph)
                 : graph is null ? sessions.Create(path, "unet", dims, cudaGraph)
                 : sessions.Create(graph, "unet", dims, cudaGraph))
             {
                 CacheSize = options.UNetSessionCacheSize,
-                IOBinding = options.UNetIOBinding,
+                IOBinding = options.IOBinding,
                 CudaGraph = options.CudaGraph,
                 DeviceId = options.DeviceId,
                 Weights = shared,

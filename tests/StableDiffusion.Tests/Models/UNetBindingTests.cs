@@ -144,13 +144,44 @@ public sealed class UNetBindingTests
     }
 
     [Fact]
-    public void CudaGraphsAreRefusedOffCudaAndIOBindingNeedsFixedShapes()
+    public void CudaGraphsAreRefusedOffCuda()
     {
         var e = Assert.Throws<ArgumentException>(() => StableDiffusionPipeline.Load(Fixtures.TinySd,
             new PipelineOptions { ExecutionProvider = ExecutionProvider.Cpu, CudaGraph = true }));
         Assert.Contains("Cuda", e.Message);
-        e = Assert.Throws<ArgumentException>(() => StableDiffusionPipeline.Load(Fixtures.TinySd,
-            new PipelineOptions { ExecutionProvider = ExecutionProvider.Cpu, UNetFixedShapes = false, UNetIOBinding = true }));
-        Assert.Contains("fixed-shape", e.Message);
+    }
+
+    [Fact]
+    public void CpuDefaultsRunTheDynamicSessionThroughBuffersBoundPerLoop()
+    {
+        using var defaults = StableDiffusionPipeline.Load(Fixtures.TinySd, new PipelineOptions { ExecutionProvider = ExecutionProvider.Cpu });
+        Assert.False(defaults.UNet.UsesFixedShapes);
+        Assert.True(defaults.UNet.UsesIOBinding);
+        Assert.False(defaults.Options.UNetFixedShapes);
+        Assert.True(defaults.Options.UNetIOBinding);
+    }
+
+    // The dynamic session bound once per loop (the CPU default) computes what its plain runs do, bit for bit, at CFG
+    // batch 1 and 4, without CFG, at 128² batch 3, and with sub-batches (each with buffers of its own).
+    [Theory]
+    [InlineData("pndm20_default", null)]
+    [InlineData("batch4_pndm20", null)]
+    [InlineData("batch4_pndm20", 3)]
+    [InlineData("nocfg_gs1", null)]
+    [InlineData("dpmpp2m_karras20_batch3_128", null)]
+    public void DynamicSessionBoundPerLoopGivesItsPlainRunsImages(string id, int? unetBatch)
+    {
+        var c = PipelineCase.Load(Current).Single(x => x.Id == id);
+        using var plain = Load(Fixtures.TinySd, binding: false, fixedShapes: false);
+        using var bound = Load(Fixtures.TinySd, binding: true, fixedShapes: false);
+        plain.UNetBatchSize = bound.UNetBatchSize = unetBatch;
+        Assert.False(plain.UNet.UsesIOBinding);
+        Assert.True(bound.UNet.UsesIOBinding);
+        Assert.Equal(0, bound.UNet.SessionsCreated);
+        var expected = Images(plain, c);
+        var actual = Images(bound, c);
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.Equal(expected[i], actual[i]);
     }
 }
