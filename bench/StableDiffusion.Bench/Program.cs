@@ -5,7 +5,8 @@ using StableDiffusion.Pipeline;
 
 // Per-stage timings of a generation: dotnet run -c Release --project bench/StableDiffusion.Bench -- [options]
 //   --model <folder>  (default ../shared/fixtures/tiny-sd)   --provider Cpu|Cuda|Auto   --steps 20
-//   --size 64         --batch 1   --runs 5   --warmup 1
+//   --size 64         --batch 1   --runs 5   --warmup 1   --threads N   --spin true|false   --fixed true|false
+//                     (intra-op threads, thread spinning, fixed-shape UNet sessions; default: the library's)
 //   --task img2img|inpaint  --init <png> --mask <png> --strength 0.75   (defaults: the fixture's inputs; inpaint runs
 //                     ../shared/fixtures/tiny-sd-inpaint unless --model is given)
 //   --schedulers true  per-step cost of every scheduler on a 2×4×64×64 latent instead
@@ -81,7 +82,13 @@ int runs = int.Parse(options.Get("runs", "5"));
 int warmup = int.Parse(options.Get("warmup", "1"));
 
 var load = Stopwatch.StartNew();
-using var pipeline = StableDiffusionPipeline.Load(model, new PipelineOptions { ExecutionProvider = provider });
+using var pipeline = StableDiffusionPipeline.Load(model, new PipelineOptions
+{
+    ExecutionProvider = provider,
+    IntraOpThreads = options.Get("threads", "") is { Length: > 0 } threads ? int.Parse(threads) : null,
+    ThreadSpinning = options.Get("spin", "") is { Length: > 0 } spin ? bool.Parse(spin) : null,
+    UNetFixedShapes = options.Get("fixed", "") is { Length: > 0 } fixedShapes ? bool.Parse(fixedShapes) : null,
+});
 load.Stop();
 var settings = new GenerationSettings
 {

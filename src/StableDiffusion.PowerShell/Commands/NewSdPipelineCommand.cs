@@ -65,6 +65,15 @@ public sealed class NewSdPipelineCommand : PSCmdlet
     [Parameter]
     public SwitchParameter FixedShapes { get; set; }
 
+    /// <summary>Threads of each network's intra-op pool (default: ONNX Runtime's, one per physical core).</summary>
+    [Parameter]
+    [ValidateRange(1, 1024)]
+    public int ThreadCount { get; set; }
+
+    /// <summary>Let idle intra-op threads sleep instead of spinning between runs.</summary>
+    [Parameter]
+    public SwitchParameter NoThreadSpinning { get; set; }
+
     /// <summary>Fixed-shape UNet sessions kept loaded at once.</summary>
     [Parameter]
     [ValidateRange(1, 16)]
@@ -122,7 +131,9 @@ public sealed class NewSdPipelineCommand : PSCmdlet
             engine = StableDiffusionPipeline.Load(full, new PipelineOptions { ExecutionProvider = ExecutionProvider, DeviceId = DeviceId, Memory = Memory }
                 with { Precision = Precision, Gpu = GpuSettings(), UNetFixedShapes = DynamicShapes ? false : FixedShapes ? true : null,
                     UNetIOBinding = NoIOBinding ? false : null,
-                    CudaGraph = CudaGraph, UNetSessionCacheSize = ShapeCacheSize });
+                    CudaGraph = CudaGraph, UNetSessionCacheSize = ShapeCacheSize,
+                    IntraOpThreads = MyInvocation.BoundParameters.ContainsKey(nameof(ThreadCount)) ? ThreadCount : null,
+                    ThreadSpinning = NoThreadSpinning ? false : null });
         }
         catch (Exception e) when (e is ModelLoadException or ArgumentException or IOException or UnauthorizedAccessException
             or OutOfMemoryException or InvalidOperationException)

@@ -99,6 +99,15 @@ public sealed partial class SessionFactory
     /// </summary>
     public bool FixedShapeMemoryPattern { get; init; }
 
+    /// <summary>Threads of each session's intra-op pool (null: ONNX Runtime's default, one per physical core).</summary>
+    public int? IntraOpThreads { get; init; }
+
+    /// <summary>
+    /// Whether idle intra-op threads spin waiting for work (null: ONNX Runtime's default, on). Off lowers the CPU a
+    /// pipeline burns between runs (e.g. beside other work), at some latency per run.
+    /// </summary>
+    public bool? ThreadSpinning { get; init; }
+
     /// <summary>The session options every session gets (before any provider is appended).</summary>
     internal SessionOptions BaseOptions(string component, IReadOnlyDictionary<string, long>? freeDimensions)
     {
@@ -110,6 +119,8 @@ public sealed partial class SessionFactory
             EnableMemoryPattern = FixedShapeMemoryPattern && freeDimensions is { Count: > 0 },
             LogId = component,
         };
+        if (IntraOpThreads is { } threads) options.IntraOpNumThreads = threads;
+        if (ThreadSpinning is { } spin) options.AddSessionConfigEntry("session.intra_op.allow_spinning", spin ? "1" : "0");
         if (Gpu.DisabledOptimizers.Count > 0)
             options.AddSessionConfigEntry("optimization.disable_specified_optimizers", string.Join(",", Gpu.DisabledOptimizers));
         if (freeDimensions is not null)

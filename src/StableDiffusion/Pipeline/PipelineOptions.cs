@@ -55,6 +55,12 @@ public sealed record PipelineOptions
     /// <summary>Capture the UNet as a CUDA graph per shape and replay it every step (CUDA provider and IOBinding only).</summary>
     public bool CudaGraph { get; init; }
 
+    /// <summary>Threads of each session's intra-op pool (null: ONNX Runtime's default, one per physical core).</summary>
+    public int? IntraOpThreads { get; init; }
+
+    /// <summary>Whether idle intra-op threads spin waiting for work (null: ONNX Runtime's default, on).</summary>
+    public bool? ThreadSpinning { get; init; }
+
     /// <summary>Memory controls: the provider's arena limit and growth, and low-memory mode.</summary>
     public MemoryOptions Memory { get; init; } = MemoryOptions.Default;
 

@@ -139,10 +139,15 @@ public sealed partial class StableDiffusionPipeline : IDisposable
         var scheduler = options.Scheduler ?? new SchedulerChoice(schedulerConfig.ClassName ?? "PNDMScheduler");
         SchedulerRegistry.Create(scheduler.Name, schedulerConfig, scheduler.Options); // fail before the sessions load
 
+        if (options.IntraOpThreads is < 1)
+            throw new ArgumentOutOfRangeException(nameof(options), options.IntraOpThreads, "IntraOpThreads must be 1 or more (or null for ONNX Runtime's default).");
         if (options.CudaGraph && (options.ExecutionProvider != ExecutionProvider.Cuda || options.UNetIOBinding == false || options.UNetFixedShapes == false))
             throw new ArgumentException("CUDA graphs need -ExecutionProvider Cuda and the UNet on fixed-shape sessions with IOBinding.", nameof(options));
         var sessions = new SessionFactory(options.ExecutionProvider, options.DeviceId, options.Memory)
-            { Gpu = options.Gpu, TensorRTFloat16 = options.Precision == ModelPrecision.Float16, FixedShapeMemoryPattern = options.UNetMemoryPattern };
+            {
+                Gpu = options.Gpu, TensorRTFloat16 = options.Precision == ModelPrecision.Float16, FixedShapeMemoryPattern = options.UNetMemoryPattern,
+                IntraOpThreads = options.IntraOpThreads, ThreadSpinning = options.ThreadSpinning,
+            };
         var loaded = new List<IDisposable>();
         try
         {

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using StableDiffusion.Random;
 
 namespace StableDiffusion.Schedulers;
@@ -77,11 +78,12 @@ public sealed class EulerDiscreteScheduler : SigmaSchedulerBase
         float sigmaHat = sigma; // gamma = 0 (s_churn = 0)
         var denoised = Denoise(modelOutput, sample, sigmaHat);
         float dt = SigmaValues[index + 1] - sigmaHat;
-        for (int i = 0; i < sample.Length; i++)
-        {
-            float derivative = (sample[i] - denoised[i]) / sigmaHat;
-            sample[i] = sample[i] + derivative * dt;
-        }
+        // derivative = (x − x̂₀)/σ̂; x += derivative·dt — vectorized with the scalar loop's roundings, in the scratch buffer.
+        var derivative = denoised.AsSpan(0, sample.Length);
+        TensorPrimitives.Subtract(sample, derivative, derivative);
+        TensorPrimitives.Divide(derivative, sigmaHat, derivative);
+        TensorPrimitives.Multiply(derivative, dt, derivative);
+        TensorPrimitives.Add(sample, derivative, sample);
         AdvanceStepIndex();
     }
 }

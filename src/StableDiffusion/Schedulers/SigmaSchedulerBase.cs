@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 namespace StableDiffusion.Schedulers;
 
 /// <summary>
@@ -129,7 +130,7 @@ public abstract class SigmaSchedulerBase : SchedulerBase
     {
         float sigma = ModelInputSigma(CurrentStepIndex(timestep));
         float scale = MathF.Sqrt(sigma * sigma + 1f);
-        for (int i = 0; i < sample.Length; i++) sample[i] /= scale;
+        TensorPrimitives.Divide(sample, scale, sample); // element by element as the loop would: the same bits, vectorized
     }
 
     /// <summary>The σ the model input is scaled for at step <paramref name="index"/> (the schedule's σ unless the class says otherwise).</summary>
@@ -145,7 +146,9 @@ public abstract class SigmaSchedulerBase : SchedulerBase
         switch (PredictionType)
         {
             case CommonOptions.Epsilon:
-                for (int i = 0; i < destination.Length; i++) destination[i] = sample[i] - sigma * modelOutput[i];
+                // sample − σ·ε with the two roundings of the scalar loop (separate multiply and subtract, no FMA).
+                TensorPrimitives.Multiply(modelOutput, sigma, destination);
+                TensorPrimitives.Subtract(sample, destination, destination);
                 break;
             case CommonOptions.VPrediction:
                 float sq = sigma * sigma + 1f;

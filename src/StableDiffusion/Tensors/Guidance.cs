@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace StableDiffusion.Tensors;
 
 /// <summary>Classifier-free guidance arithmetic, element for element as diffusers does it in float32.</summary>
@@ -11,12 +13,15 @@ public static class Guidance
     {
         if (uncond.Length != cond.Length || destination.Length != cond.Length)
             throw new ArgumentException("uncond, cond and destination must have the same length.");
-        for (int i = 0; i < destination.Length; i++)
+        // Vectorized, with the same three roundings per element (destination may not alias uncond: it is read last).
+        if (destination.Overlaps(uncond))
         {
-            float diff = cond[i] - uncond[i];
-            float scaled = scale * diff;
-            destination[i] = uncond[i] + scaled;
+            for (int i = 0; i < destination.Length; i++) destination[i] = uncond[i] + scale * (cond[i] - uncond[i]);
+            return;
         }
+        TensorPrimitives.Subtract(cond, uncond, destination);
+        TensorPrimitives.Multiply(destination, scale, destination);
+        TensorPrimitives.Add(uncond, destination, destination);
     }
 
     /// <summary>
