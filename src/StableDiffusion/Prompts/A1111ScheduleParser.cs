@@ -1,0 +1,233 @@
+using System.Text;
+
+namespace StableDiffusion.Prompts;
+
+/// <summary>
+/// Parser for the prompt-editing grammar of A1111's <c>modules/prompt_parser.py</c> (a lark grammar):
+/// <code>
+/// start: (prompt | /[][():]/+)*
+/// prompt: (emphasized | scheduled | alternate | plain | WHITESPACE)*
+/// emphasized: "(" prompt ")" | "(" prompt ":" prompt ")" | "[" prompt "]"
+/// scheduled: "[" [prompt ":"] prompt ":" [WHITESPACE] NUMBER [WHITESPACE] "]"
+/// alternate: "[" prompt ("|" [prompt])+ "]"
+/// plain: /([^\\\[\]():|]|\\.)+/        NUMBER: lark's SIGNED_NUMBER
+/// </code>
+/// Inside a <c>prompt</c> every bracket must belong to one of the rules, so a bracketed group has at most one reading
+/// (brackets match uniquely); only at the top level may a bracket character also stand for itself. Where both readings
+/// exist lark's Earley parser picks the structured one (the fixtures pin this: <c>((a][:b:c [d:3]</c>,
+/// <c>a[b:[c:d:2]:1]e</c>), so this parser tries the rule first and falls back to the literal character. A prompt with
+/// no parse at all (a '|' outside an alternation, a trailing backslash) yields null, and A1111 then uses it unchanged.
+/// </summary>
+internal sealed class A1111ScheduleParser
+{
+    /// <summary>
+    /// Deepest bracket nesting attempted. Far beyond any real prompt; A1111 itself fails with a RecursionError well
+    /// before this, and the limit keeps a hostile prompt from exhausting the stack.
+    /// </summary>
+    internal const int MaxNesting = 1000;
+
+    private readonly string _text;
+    private int _depth;
+
+    private A1111ScheduleParser(string text) => _text = text;
+
+    /// <summary>The parse tree of <paramref name="text"/>, or null where the grammar rejects it.</summary>
+    public static Node.Sequence? Parse(string text)
+    {
+        var parser = new A1111ScheduleParser(text);
+        var items = new List<Node>();
+        int pos = 0;
+        while (pos < text.Length)
+        {
+            items.AddRange(parser.ParsePrompt(ref pos));
+            if (pos >= text.Length) break;
+            char c = text[pos];
+            if (c is not ('[' or ']' or '(' or ')' or ':')) return null; // '|' or a backslash nothing can match
+            items.Add(new Node.Literal(c.ToString()));
+            pos++;
+        }
+        return new Node.Sequence(items);
+    }
+
+    /// <summary><c>prompt</c>: as many items as match from <paramref name="pos"/> (possibly none).</summary>
+    private List<Node> ParsePrompt(ref int pos)
+    {
+        if (++_depth > MaxNesting)
+            throw new PromptSyntaxException(_text, _text[..Math.Min(_text.Length, 40)],
+                $"The prompt nests brackets more than {MaxNesting} levels deep; A1111 cannot read it either. Remove the extra brackets, or escape them as \\( \\[ to use them literally.");
+        var items = new List<Node>();
+        while (pos < _text.Length)
+        {
+            int start = pos;
+            Node? item = _text[pos] switch
+            {
+                '(' => ParseRound(ref pos),
+                '[' => ParseSquare(ref pos),
+                ']' or ')' or ':' or '|' => null,
+                _ => ParsePlain(ref pos),
+            };
+            if (item is null)
+            {
+                pos = start;
+                break;
+            }
+            items.Add(item);
+        }
+        _depth--;
+        return items;
+    }
+
+    /// <summary><c>plain</c>: characters other than <c>\[]():|</c>, or a backslash and any character but a newline.</summary>
+    private Node? ParsePlain(ref int pos)
+    {
+        int start = pos;
+        while (pos < _text.Length)
+        {
+            char c = _text[pos];
+            if (c == '\\')
+            {
+                if (pos + 1 >= _text.Length || _text[pos + 1] == '\n') break;
+                pos += 1 + PythonRegexChars.At(_text, pos + 1).Length;
+            }
+            else if (c is '[' or ']' or '(' or ')' or ':' or '|') break;
+            else pos++;
+        }
+        return pos > start ? new Node.Literal(_text[start..pos]) : null;
+    }
+
+    /// <summary><c>"(" prompt ")"</c> or <c>"(" prompt ":" prompt ")"</c>; kept verbatim in the output.</summary>
+    private Node? ParseRound(ref int pos)
+    {
+        int p = pos + 1;
+        var items = new List<Node> { new Node.Literal("(") };
+        items.AddRange(ParsePrompt(ref p));
+        if (p < _text.Length && _text[p] == ':')
+        {
+            items.Add(new Node.Literal(":"));
+            p++;
+            items.AddRange(ParsePrompt(ref p));
+        }
+        if (p >= _text.Length || _text[p] != ')') return null;
+        items.Add(new Node.Literal(")"));
+        pos = p + 1;
+        return new Node.Sequence(items);
+    }
+
+    /// <summary><c>"[" prompt "]"</c>, <c>scheduled</c> or <c>alternate</c>, told apart by what follows the first prompt.</summary>
+    private Node? ParseSquare(ref int pos)
+    {
+        int p = pos + 1;
+        var first = new Node.Sequence(ParsePrompt(ref p));
+        if (p >= _text.Length) return null;
+        switch (_text[p])
+        {
+            case ']':
+                pos = p + 1;
+                return new Node.Sequence([new Node.Literal("["), first, new Node.Literal("]")]);
+            case '|':
+            {
+                var options = new List<Node.Sequence> { first };
+                while (p < _text.Length && _text[p] == '|')
+                {
+                    p++;
+                    options.Add(new Node.Sequence(ParsePrompt(ref p)));
+                }
+                if (p >= _text.Length || _text[p] != ']') return null;
+                pos = p + 1;
+                return new Node.Alternate(options);
+            }
+            case ':':
+            {
+                p++;
+                // "[" prompt ":" [WS] NUMBER [WS] "]": the prompt is what comes in after the step.
+                int q = p;
+                if (TryParseWhen(ref q, out string? when))
+                {
+                    pos = q;
+                    return new Node.Scheduled(null, first, when!);
+                }
+                // "[" prompt ":" prompt ":" [WS] NUMBER [WS] "]"
+                var after = new Node.Sequence(ParsePrompt(ref p));
+                if (p >= _text.Length || _text[p] != ':') return null;
+                p++;
+                if (!TryParseWhen(ref p, out when)) return null;
+                pos = p;
+                return new Node.Scheduled(first, after, when!);
+            }
+            default:
+                return null;
+        }
+    }
+
+    /// <summary><c>[WHITESPACE] NUMBER [WHITESPACE] "]"</c>; on success <paramref name="pos"/> is after the "]".</summary>
+    private bool TryParseWhen(ref int pos, out string? number)
+    {
+        number = null;
+        int p = SkipWhitespace(pos);
+        int length = MatchSignedNumber(_text, p);
+        if (length == 0) return false;
+        number = _text.Substring(p, length);
+        p = SkipWhitespace(p + length);
+        if (p >= _text.Length || _text[p] != ']') return false;
+        pos = p + 1;
+        return true;
+    }
+
+    private int SkipWhitespace(int p)
+    {
+        while (p < _text.Length)
+        {
+            var (cp, len) = PythonRegexChars.At(_text, p);
+            if (!PythonRegexChars.IsSpace(cp)) break;
+            p += len;
+        }
+        return p;
+    }
+
+    /// <summary>
+    /// Length of lark's SIGNED_NUMBER at <paramref name="p"/> (0 if none): <c>["+"|"-"] (FLOAT | INT)</c> with
+    /// FLOAT = INT exponent | DECIMAL [exponent], DECIMAL = INT "." [INT] | "." INT. ASCII digits only.
+    /// </summary>
+    internal static int MatchSignedNumber(string s, int p)
+    {
+        int i = p;
+        if (i < s.Length && s[i] is '+' or '-') i++;
+        int intStart = i;
+        while (i < s.Length && char.IsAsciiDigit(s[i])) i++;
+        bool hasInt = i > intStart;
+        int mantissaEnd = i;
+        if (i < s.Length && s[i] == '.')
+        {
+            int fracStart = i + 1, j = fracStart;
+            while (j < s.Length && char.IsAsciiDigit(s[j])) j++;
+            if (hasInt || j > fracStart) mantissaEnd = j;
+        }
+        if (mantissaEnd == intStart) return 0; // no digits
+        int end = mantissaEnd;
+        // An exponent: (e|E) [+|-] digits.
+        int e = mantissaEnd;
+        if (e < s.Length && s[e] is 'e' or 'E')
+        {
+            e++;
+            if (e < s.Length && s[e] is '+' or '-') e++;
+            int expStart = e;
+            while (e < s.Length && char.IsAsciiDigit(s[e])) e++;
+            if (e > expStart) end = e;
+        }
+        return end - p;
+    }
+
+    /// <summary>Parse-tree nodes: literal text, sequences, and the two nodes that vary with the step.</summary>
+    internal abstract record Node
+    {
+        /// <summary>Text that appears as written (plain text, whitespace, emphasis brackets, top-level bracket characters).</summary>
+        public sealed record Literal(string Text) : Node;
+
+        public sealed record Sequence(IReadOnlyList<Node> Items) : Node;
+
+        /// <summary><c>[before:after:when]</c>; <see cref="Before"/> is null for <c>[after:when]</c>.</summary>
+        public sealed record Scheduled(Sequence? Before, Sequence After, string When) : Node;
+
+        public sealed record Alternate(IReadOnlyList<Sequence> Options) : Node;
+    }
+}
