@@ -21,15 +21,24 @@ namespace StableDiffusion.Prompts;
 internal sealed class A1111ScheduleParser
 {
     /// <summary>
-    /// Deepest bracket nesting attempted. Far beyond any real prompt; A1111 itself fails with a RecursionError well
-    /// before this, and the limit keeps a hostile prompt from exhausting the stack.
+    /// Deepest bracket nesting read as structure; a group nested deeper is read as literal characters at the top level
+    /// (the text is the same either way, and schedules inside it are still found). Far beyond any real prompt (A1111 itself
+    /// fails with a RecursionError well before this); the limit keeps a hostile prompt from exhausting the stack.
     /// </summary>
     internal const int MaxNesting = 1000;
 
     private readonly string _text;
+    private readonly bool[] _closable; // per '(' / '[': whether a well-nested partner exists at all
+    private readonly Dictionary<int, (Node Node, int End)> _groups = []; // groups already read, by start
+    private readonly HashSet<int> _failed = []; // groups that cannot be read at any depth
     private int _depth;
+    private int _limitHits;
 
-    private A1111ScheduleParser(string text) => _text = text;
+    private A1111ScheduleParser(string text)
+    {
+        _text = text;
+        _closable = FindClosableGroups(text);
+    }
 
     /// <summary>The parse tree of <paramref name="text"/>, or null where the grammar rejects it.</summary>
     public static Node.Sequence? Parse(string text)
@@ -52,17 +61,13 @@ internal sealed class A1111ScheduleParser
     /// <summary><c>prompt</c>: as many items as match from <paramref name="pos"/> (possibly none).</summary>
     private List<Node> ParsePrompt(ref int pos)
     {
-        if (++_depth > MaxNesting)
-            throw new PromptSyntaxException(_text, _text[..Math.Min(_text.Length, 40)],
-                $"The prompt nests brackets more than {MaxNesting} levels deep; A1111 cannot read it either. Remove the extra brackets, or escape them as \\( \\[ to use them literally.");
         var items = new List<Node>();
         while (pos < _text.Length)
         {
             int start = pos;
             Node? item = _text[pos] switch
             {
-                '(' => ParseRound(ref pos),
-                '[' => ParseSquare(ref pos),
+                '(' or '[' => ParseGroup(ref pos),
                 ']' or ')' or ':' or '|' => null,
                 _ => ParsePlain(ref pos),
             };
@@ -73,7 +78,6 @@ internal sealed class A1111ScheduleParser
             }
             items.Add(item);
         }
-        _depth--;
         return items;
     }
 
@@ -93,6 +97,71 @@ internal sealed class A1111ScheduleParser
             else pos++;
         }
         return pos > start ? new Node.Literal(_text[start..pos]) : null;
+    }
+
+    /// <summary>
+    /// A bracketed group at <paramref name="pos"/>. Its reading depends only on where it starts, so each is read once:
+    /// a top-level bracket that turns out literal would otherwise make everything inside it be read again.
+    /// </summary>
+    private Node? ParseGroup(ref int pos)
+    {
+        int start = pos;
+        if (!_closable[start] || _failed.Contains(start)) return null;
+        if (_groups.TryGetValue(start, out var known))
+        {
+            pos = known.End;
+            return known.Node;
+        }
+        if (_depth >= MaxNesting)
+        {
+            _limitHits++;
+            return null;
+        }
+
+        int limitHits = _limitHits;
+        _depth++;
+        Node? node;
+        try
+        {
+            node = _text[start] == '(' ? ParseRound(ref pos) : ParseSquare(ref pos);
+        }
+        finally
+        {
+            _depth--;
+        }
+
+        if (node is not null) _groups[start] = (node, pos);
+        else if (limitHits == _limitHits) _failed.Add(start); // a failure the nesting limit did not cause is final
+        return node;
+    }
+
+    /// <summary>
+    /// Marks the brackets that could start a group: a well-nested partner follows with no stray closer or lone
+    /// backslash in between (neither can stand inside a group). A necessary condition only; the parse decides.
+    /// </summary>
+    private static bool[] FindClosableGroups(string text)
+    {
+        var closable = new bool[text.Length];
+        var open = new Stack<int>();
+        for (int i = 0; i < text.Length; i++)
+        {
+            switch (text[i])
+            {
+                case '\\':
+                    if (i + 1 < text.Length && text[i + 1] != '\n') i++; // an escape (a surrogate pair's second half is no bracket)
+                    else open.Clear();
+                    break;
+                case '(' or '[':
+                    open.Push(i);
+                    break;
+                case ')' or ']':
+                    if (open.Count > 0 && text[open.Peek()] == (text[i] == ')' ? '(' : '['))
+                        closable[open.Pop()] = true;
+                    else open.Clear();
+                    break;
+            }
+        }
+        return closable;
     }
 
     /// <summary><c>"(" prompt ")"</c> or <c>"(" prompt ":" prompt ")"</c>; kept verbatim in the output.</summary>

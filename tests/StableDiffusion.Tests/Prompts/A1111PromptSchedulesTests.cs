@@ -73,10 +73,13 @@ public sealed class A1111PromptSchedulesTests
     }
 
     [Fact]
-    public void NestingBeyondTheLimitIsAnErrorNotACrash()
+    public void NestingBeyondTheLimitIsReadAsTextNotACrash()
     {
-        string deep = new string('(', A1111ScheduleParser.MaxNesting + 1) + "a" + new string(')', A1111ScheduleParser.MaxNesting + 1);
-        Assert.Throws<PromptSyntaxException>(() => A1111PromptSchedules.Get(deep, 20));
+        int n = A1111ScheduleParser.MaxNesting + 1;
+        string deep = new string('(', n) + "a" + new string(')', n);
+        Assert.Equal([E(20, deep)], A1111PromptSchedules.Get(deep, 20));
+        string unclosed = new string('[', 20_000) + "[x:y:3]";
+        Assert.Equal([E(3, new string('[', 20_000) + "x"), E(20, new string('[', 20_000) + "y")], A1111PromptSchedules.Get(unclosed, 20));
         string fine = new string('(', 50) + "[a:b:3]" + new string(')', 50);
         Assert.Equal([E(3, new string('(', 50) + "a" + new string(')', 50)), E(20, new string('(', 50) + "b" + new string(')', 50))],
             A1111PromptSchedules.Get(fine, 20));
