@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace StableDiffusion.Prompts;
 
 /// <summary>
@@ -13,17 +11,20 @@ namespace StableDiffusion.Prompts;
 /// plain: /([^\\\[\]():|]|\\.)+/        NUMBER: lark's SIGNED_NUMBER
 /// </code>
 /// Inside a <c>prompt</c> every bracket must belong to one of the rules, so a bracketed group has at most one reading
-/// (brackets match uniquely); only at the top level may a bracket character also stand for itself. Where both readings
-/// exist lark's Earley parser picks the structured one (the fixtures pin this: <c>((a][:b:c [d:3]</c>,
-/// <c>a[b:[c:d:2]:1]e</c>), so this parser tries the rule first and falls back to the literal character. A prompt with
-/// no parse at all (a '|' outside an alternation, a trailing backslash) yields null, and A1111 then uses it unchanged.
+/// (brackets match uniquely); only at the top level may a bracket character also stand for itself. This parser tries
+/// the rule first and falls back to the literal character. That is what A1111 does wherever its answer is fixed (the
+/// fixtures pin it: <c>((a][:b:c [d:3]</c>, <c>a[b:[c:d:2]:1]e</c>). For some malformed prompts (e.g. <c>[[a::3]:x]</c>)
+/// lark's Earley parser meets a tie between readings that it breaks by set iteration order, i.e. by Python's per-process
+/// string-hash seed, so A1111 itself answers differently from run to run; the structured reading chosen here is one of
+/// its answers (checked against lark 1.1.5 under many hash seeds on thousands of generated prompts). A prompt with no
+/// parse at all (a '|' outside an alternation, a trailing backslash) yields null, and A1111 then uses it unchanged.
 /// </summary>
 internal sealed class A1111ScheduleParser
 {
     /// <summary>
     /// Deepest bracket nesting read as structure; a group nested deeper is read as literal characters at the top level
-    /// (the text is the same either way, and schedules inside it are still found). Far beyond any real prompt (A1111 itself
-    /// fails with a RecursionError well before this); the limit keeps a hostile prompt from exhausting the stack.
+    /// (the text is the same either way, and schedules inside it are still found). Far beyond any real prompt; the limit
+    /// keeps a hostile prompt from exhausting the stack.
     /// </summary>
     internal const int MaxNesting = 1000;
 
