@@ -29,6 +29,7 @@ public sealed class ClipTokenizer
     private readonly string[] _specialTokens; // split out of the raw prompt before cleaning, longest first
     private readonly Dictionary<string, int> _specialIds;
     private readonly string[] _idToToken;
+    private readonly Dictionary<string, int> _vocab;
 
     private ClipTokenizer(BpeTokenizer bpe, Dictionary<string, int> vocab, int maxLength, int bosId, int eosId, int padId,
         Dictionary<string, int> specialIds)
@@ -40,6 +41,7 @@ public sealed class ClipTokenizer
         PadId = padId;
         _specialIds = specialIds;
         _specialTokens = specialIds.Keys.OrderByDescending(k => k.Length).ThenBy(k => k, StringComparer.Ordinal).ToArray();
+        _vocab = vocab;
         _idToToken = new string[vocab.Values.Max() + 1];
         foreach (var (token, id) in vocab) _idToToken[id] = token;
     }
@@ -132,21 +134,7 @@ public sealed class ClipTokenizer
         ArgumentNullException.ThrowIfNull(prompt);
         var ids = new List<int>();
         var tokens = new List<string>();
-        foreach (var (piece, isSpecial) in SplitSpecialTokens(prompt))
-        {
-            if (isSpecial)
-            {
-                ids.Add(_specialIds[piece]);
-                tokens.Add(piece);
-                continue;
-            }
-
-            foreach (EncodedToken token in _bpe.EncodeToTokens(piece, out _))
-            {
-                ids.Add(token.Id);
-                tokens.Add(token.Value);
-            }
-        }
+        Tokenize(prompt, ids, tokens);
 
         int keep = Math.Min(ids.Count, MaxLength - 2);
         var padded = new int[MaxLength];
@@ -163,6 +151,45 @@ public sealed class ClipTokenizer
             ? CleanUpTokenization(ByteLevelAlphabet.TokensToString(ids.Skip(keep).Select(id => _idToToken[id])))
             : null;
         return new PromptTokens(padded, tokens.ToArray(), count, truncated, removed);
+    }
+
+    /// <summary>
+    /// The token ids of <paramref name="text"/> alone: no BOS/EOS, no padding, no truncation (transformers'
+    /// <c>tokenizer(text, truncation=False, add_special_tokens=False).input_ids</c>, as A1111 tokenizes prompt fragments).
+    /// </summary>
+    public int[] EncodeUntruncated(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var ids = new List<int>();
+        Tokenize(text, ids, tokens: null);
+        return ids.ToArray();
+    }
+
+    /// <summary>The id of a vocabulary entry written as in vocab.json (e.g. ",&lt;/w&gt;"), if the vocabulary has it.</summary>
+    public bool TryGetTokenId(string token, out int id)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        return _vocab.TryGetValue(token, out id);
+    }
+
+    /// <summary>Special-token split, then byte-level BPE of every other piece; <paramref name="tokens"/> may be null.</summary>
+    private void Tokenize(string text, List<int> ids, List<string>? tokens)
+    {
+        foreach (var (piece, isSpecial) in SplitSpecialTokens(text))
+        {
+            if (isSpecial)
+            {
+                ids.Add(_specialIds[piece]);
+                tokens?.Add(piece);
+                continue;
+            }
+
+            foreach (EncodedToken token in _bpe.EncodeToTokens(piece, out _))
+            {
+                ids.Add(token.Id);
+                tokens?.Add(token.Value);
+            }
+        }
     }
 
     /// <summary>Tokenizes several prompts (each independently, in order).</summary>
