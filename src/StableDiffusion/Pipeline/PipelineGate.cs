@@ -29,10 +29,10 @@ internal sealed class PipelineGate
     /// <summary>Whether <see cref="Close"/> was called (the resources may still be in use by operations leaving).</summary>
     public bool IsClosed => _closed;
 
-    /// <summary>Operations inside now (for tests and diagnostics).</summary>
-    internal int Active
+    /// <summary>Whether the release has run (tests: never while an operation is inside).</summary>
+    internal bool Released
     {
-        get { lock (_sync) return _active; }
+        get { lock (_sync) return _releaseDone; }
     }
 
     /// <exception cref="PipelineDisposedException">The gate is closed.</exception>

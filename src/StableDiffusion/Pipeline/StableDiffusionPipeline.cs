@@ -70,6 +70,9 @@ public sealed partial class StableDiffusionPipeline : IDisposable
     /// <summary>Whether <see cref="Dispose"/> was called: every operation then throws <see cref="PipelineDisposedException"/>.</summary>
     public bool IsDisposed => _gate.IsClosed;
 
+    /// <summary>Whether the sessions have been freed (after <see cref="Dispose"/>, once no run is inside).</summary>
+    internal bool SessionsReleased => _gate.Released;
+
     /// <exception cref="PipelineDisposedException">The pipeline was disposed.</exception>
     private void ThrowIfDisposed() => _gate.ThrowIfClosed();
 
