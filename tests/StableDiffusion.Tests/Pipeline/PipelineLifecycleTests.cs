@@ -1,6 +1,8 @@
 using StableDiffusion.Graph;
+using StableDiffusion.Jobs;
 using StableDiffusion.Models;
 using StableDiffusion.Pipeline;
+using StableDiffusion.Tests.Jobs;
 using StableDiffusion.Tests.Support;
 
 namespace StableDiffusion.Tests.Pipeline;
@@ -218,6 +220,32 @@ public sealed class PipelineLifecycleTests
         {
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ARenderJob_FreesItsPipeline_WhenItEnds_AndWhenItIsCancelled(bool cancel)
+    {
+        using var scratch = new JobScratch();
+        var job = scratch.Validate($$"""
+            { "Model": {{JobScratch.Model}}, "Provider": "Cpu", "Prompts": "a photo of a cat",
+              "Defaults": { "Seeds": "1-3", "Steps": 2, "Width": 64, "Height": 64 }, "OutputDirectory": "out" }
+            """);
+        PipelineRenderEngine? engine = null;
+        using var stop = new CancellationTokenSource();
+        var runner = new RenderJobRunner(job, j => engine = PipelineRenderEngine.Load(j));
+        var observer = new BatchHook(() => { if (cancel) stop.Cancel(); });
+        if (cancel) Assert.ThrowsAny<OperationCanceledException>(() => runner.Run(observer, cancellation: stop.Token));
+        else Assert.Equal(3, runner.Run(observer).Rendered);
+        Assert.True(engine!.Pipeline.IsDisposed);
+        Assert.True(engine.Pipeline.SessionsReleased);
+    }
+
+    /// <summary>Calls <paramref name="onBatch"/> before each batch of a render job.</summary>
+    private sealed class BatchHook(Action onBatch) : RenderJobObserver
+    {
+        public override void OnBatch(IReadOnlyList<RenderItem> batch, int done, int total) => onBatch();
     }
 
     /// <summary>The model files of tiny-sd in a fresh temporary folder (the fixture is read-only), to break on purpose.</summary>
