@@ -1,6 +1,6 @@
 # Hostile cases for the pipeline lifecycle: a disposed pipeline is refused by every cmdlet with PipelineDisposed
 # (InvalidOperation, the pipeline as target) before any other argument is looked at, also when it is disposed from another
-# runspace while a generation runs. The shared pipeline must stay alive, so these cases load their own: one pipeline,
+# thread while a generation runs. The shared pipeline must stay alive, so these cases load their own: one pipeline,
 # loaded and disposed by the first case that runs (a load costs seconds on a busy machine), then used by all of them.
 
 $disposed = @{ Pipeline = $null }   # captured by reference in every case's closure
