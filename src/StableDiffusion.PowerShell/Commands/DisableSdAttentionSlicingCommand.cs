@@ -20,7 +20,7 @@ public sealed class DisableSdAttentionSlicingCommand : PSCmdlet
 
     protected override void ProcessRecord()
     {
-        if (Pipeline.Engine.AttentionSlicing is null)
+        if (this.Live(Pipeline).AttentionSlicing is null)
         {
             WriteVerbose($"Attention slicing is already off for {Pipeline.Model}.");
         }
@@ -28,7 +28,7 @@ public sealed class DisableSdAttentionSlicingCommand : PSCmdlet
         {
             try
             {
-                Pipeline.Engine.DisableAttentionSlicing();
+                this.Use(Pipeline, engine => engine.DisableAttentionSlicing());
                 WriteVerbose($"{Pipeline.Model}'s UNet runs its original graph again.");
             }
             catch (Exception e) when (e is ModelLoadException or OnnxRuntimeException)

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using StableDiffusion.PowerShell.Objects;
+using StableDiffusion.PowerShell.Support;
 
 namespace StableDiffusion.PowerShell.Commands;
 
@@ -17,7 +18,7 @@ public sealed class DisableSdVaeSlicingCommand : PSCmdlet
 
     protected override void ProcessRecord()
     {
-        Pipeline.Engine.VaeSlicing = false;
+        this.Use(Pipeline, engine => engine.VaeSlicing = false);
         WriteVerbose($"{Pipeline.Model} decodes each batch in one call.");
         WriteObject(Pipeline);
     }

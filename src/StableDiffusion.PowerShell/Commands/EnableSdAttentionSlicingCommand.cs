@@ -27,6 +27,7 @@ public sealed class EnableSdAttentionSlicingCommand : PSCmdlet
 
     protected override void ProcessRecord()
     {
+        this.Live(Pipeline);
         AttentionSliceSize size;
         try
         {
@@ -41,7 +42,7 @@ public sealed class EnableSdAttentionSlicingCommand : PSCmdlet
         AttentionSlicingResult result;
         try
         {
-            result = Pipeline.Engine.EnableAttentionSlicing(size);
+            result = this.Use(Pipeline, engine => engine.EnableAttentionSlicing(size));
         }
         catch (ArgumentOutOfRangeException e)
         {

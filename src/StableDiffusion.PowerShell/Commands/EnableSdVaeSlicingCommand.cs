@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using StableDiffusion.PowerShell.Objects;
+using StableDiffusion.PowerShell.Support;
 
 namespace StableDiffusion.PowerShell.Commands;
 
@@ -17,7 +18,7 @@ public sealed class EnableSdVaeSlicingCommand : PSCmdlet
 
     protected override void ProcessRecord()
     {
-        Pipeline.Engine.VaeSlicing = true;
+        this.Use(Pipeline, engine => engine.VaeSlicing = true);
         WriteVerbose($"{Pipeline.Model} decodes batches one image at a time.");
         WriteObject(Pipeline);
     }

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using StableDiffusion.PowerShell.Objects;
+using StableDiffusion.PowerShell.Support;
 
 namespace StableDiffusion.PowerShell.Commands;
 
@@ -22,6 +23,7 @@ public sealed class GetSdPromptTokenCommand : PSCmdlet
 
     protected override void ProcessRecord()
     {
+        this.Live(Pipeline);
         foreach (var prompt in Prompt)
         {
             var tokens = Pipeline.Engine.Tokenizer.Encode(prompt);

@@ -25,7 +25,7 @@ public sealed class GetSdSchedulerCommand : PSCmdlet
     {
         string? current = null;
         if (Pipeline is not null)
-            current = SchedulerRegistry.TryFind(Pipeline.Engine.Scheduler.Name, out var r) ? r.ClassName : null;
+            current = SchedulerRegistry.TryFind(this.Live(Pipeline).Scheduler.Name, out var r) ? r.ClassName : null;
         IEnumerable<SchedulerRegistration> selected = SchedulerRegistry.Registrations;
         if (Name is { Length: > 0 })
         {

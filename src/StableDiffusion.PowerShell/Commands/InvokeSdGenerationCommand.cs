@@ -218,10 +218,7 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
 
     protected override void ProcessRecord()
     {
-        if (Pipeline.IsDisposed)
-        {
-            ThrowTerminatingError(ErrorRecords.Argument("The pipeline has been disposed; load the model again with New-SdPipeline.", "PipelineDisposed", Pipeline));
-        }
+        this.Live(Pipeline);
         // The input images first: a missing or unreadable file is this record's error, before any model work.
         if (!TryLoad(InitImage, nameof(InitImage), "init image", out var initImage) || !TryLoad(Mask, nameof(Mask), "mask", out var mask))
             return;
@@ -436,6 +433,11 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
         {
             throw new PipelineStoppedException();
         }
+        catch (PipelineDisposedException e)
+        {
+            // Disposed from another runspace while this batch ran: it was cancelled, and no later batch can run.
+            ThrowTerminatingError(ErrorRecords.PipelineDisposed(Pipeline, e));
+        }
     }
 
     private Action<PendingImage, Exception> Retrying(IReadOnlyList<PendingImage> batch) =>
@@ -446,7 +448,7 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
     private void Failed(PendingImage p, Exception e, int attempts) =>
         WriteError(ErrorRecords.From(e, p.Request, e is ArgumentException ? "InvalidGenerationArgument" : "GenerationFailed"));
 
-    private static bool IsCancellation(Exception e) => e is OperationCanceledException or PipelineStoppedException;
+    private static bool IsCancellation(Exception e) => e is OperationCanceledException or PipelineStoppedException or PipelineDisposedException;
 
     private void Emit(GenerationResult result)
     {

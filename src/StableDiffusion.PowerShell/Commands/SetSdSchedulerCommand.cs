@@ -30,10 +30,11 @@ public sealed class SetSdSchedulerCommand : PSCmdlet
 
     protected override void ProcessRecord()
     {
+        this.Live(Pipeline);
         var choice = new SchedulerChoice(Name, OptionTable.From(Option));
         try
         {
-            Pipeline.Engine.Scheduler = choice;
+            this.Use(Pipeline, engine => engine.Scheduler = choice);
         }
         catch (Exception e) when (e is ArgumentException or FormatException)
         {

@@ -25,10 +25,11 @@ public sealed class SetSdVaeCommand : PSCmdlet
 
     protected override void ProcessRecord()
     {
+        this.Live(Pipeline);
         string full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
         try
         {
-            Pipeline.Engine.ReplaceVae(full);
+            this.Use(Pipeline, engine => engine.ReplaceVae(full));
         }
         catch (ModelLoadException e)
         {

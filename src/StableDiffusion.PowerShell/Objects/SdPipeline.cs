@@ -96,14 +96,15 @@ public sealed class SdPipeline : IDisposable
         }
     }
 
-    public bool IsDisposed { get; private set; }
+    /// <summary>Whether Dispose was called; every cmdlet then refuses the pipeline (PipelineDisposed).</summary>
+    public bool IsDisposed => Engine.IsDisposed;
 
-    public void Dispose()
-    {
-        if (IsDisposed) return;
-        IsDisposed = true;
-        Engine.Dispose();
-    }
+    /// <summary>
+    /// Frees the sessions. A generation running with this pipeline (another runspace) is cancelled and waited for
+    /// first; it ends with the PipelineDisposed error. Safe to call more than once, from any thread.
+    /// </summary>
+    public void Dispose() => Engine.Dispose();
 
-    public override string ToString() => $"{Model} ({ExecutionProvider}, {Precision}, {Scheduler})";
+    // The session properties (Precision) refuse a disposed pipeline; its name is still worth showing.
+    public override string ToString() => IsDisposed ? $"{Model} (disposed)" : $"{Model} ({ExecutionProvider}, {Precision}, {Scheduler})";
 }

@@ -43,4 +43,10 @@ internal static class ErrorRecords
 
     public static ErrorRecord Argument(string message, string errorId, object? target) =>
         new(new ArgumentException(message), errorId, ErrorCategory.InvalidArgument, target);
+
+    /// <summary>
+    /// Any use of a disposed pipeline (see PipelineAccess): one error id, the pipeline as target, and the fix in the message.
+    /// </summary>
+    public static ErrorRecord PipelineDisposed(Objects.SdPipeline pipeline, Pipeline.PipelineDisposedException? e = null) =>
+        new(e ?? new Pipeline.PipelineDisposedException(pipeline.Model, duringRun: false), "PipelineDisposed", ErrorCategory.InvalidOperation, pipeline);
 }

@@ -9,7 +9,7 @@ public sealed partial class StableDiffusionPipeline
     private VaeEncoder? _vaeEncoder;
 
     /// <summary>The VAE encoder (image-to-image and inpainting), loaded on first use.</summary>
-    public VaeEncoder VaeEncoder => _vaeEncoder ??= LoadVaeEncoder();
+    public VaeEncoder VaeEncoder => Live(ref _vaeEncoder, LoadVaeEncoder);
 
     /// <summary>Where the VAE encoder of the VAE in use is, or null when it has none.</summary>
     public string? VaeEncoderPath => Vae is not null ? Vae.EncoderPath : Model.HasVaeEncoder ? Model.VaeEncoderPath : null;

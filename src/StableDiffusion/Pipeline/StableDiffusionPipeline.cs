@@ -11,22 +11,27 @@ namespace StableDiffusion.Pipeline;
 /// <summary>
 /// Text-to-image Stable Diffusion on ONNX Runtime with diffusers' semantics (StableDiffusionPipeline 0.35):
 /// tokenize → text encoder → per-image torch-exact noise → scheduler loop with classifier-free guidance → VAE decode.
-/// Owns its sessions; dispose it to free native memory. One generation at a time per instance.
+/// Owns its sessions; dispose it to free native memory. One generation at a time per instance (others wait their turn).
+/// Every operation runs inside <see cref="_gate"/>: disposing cancels the runs in flight and frees the sessions only once
+/// they have left, and afterwards every operation throws <see cref="PipelineDisposedException"/>.
 /// </summary>
 public sealed partial class StableDiffusionPipeline : IDisposable
 {
     private readonly SessionFactory _sessions;
     private readonly object _runLock = new();
+    private readonly PipelineGate _gate;
     private SchedulerChoice _scheduler;
+    private UNet _unet;
 
     private StableDiffusionPipeline(ModelFolder model, SessionFactory sessions, ClipTokenizer tokenizer,
         TextEncoder textEncoder, UNet unet, VaeDecoder vaeDecoder, SchedulerConfig schedulerConfig, SchedulerChoice scheduler)
     {
         Model = model;
+        _gate = new PipelineGate(ReleaseSessions, duringRun => new PipelineDisposedException(model.Name, duringRun));
         _sessions = sessions;
         Tokenizer = tokenizer;
         _textEncoder = textEncoder;
-        UNet = unet;
+        _unet = unet;
         _vaeDecoder = vaeDecoder;
         SchedulerConfig = schedulerConfig;
         _scheduler = scheduler;
@@ -38,21 +43,45 @@ public sealed partial class StableDiffusionPipeline : IDisposable
     public ClipTokenizer Tokenizer { get; }
 
     /// <summary>The text encoder <see cref="Tokenizer"/> feeds.</summary>
-    public TextEncoder TextEncoder => _textEncoder ??= LoadTextEncoder();
+    public TextEncoder TextEncoder => Live(ref _textEncoder, LoadTextEncoder);
 
     /// <summary>SDXL base: the second tokenizer (tokenizer_2, padding with its own pad token); else null.</summary>
     public ClipTokenizer? Tokenizer2 { get; private init; }
 
     /// <summary>SDXL base: the second text encoder (text_encoder_2, with the pooled projection); else null.</summary>
-    public TextEncoder? TextEncoder2 => Tokenizer2 is null ? null : _textEncoder2 ??= LoadTextEncoder2();
+    public TextEncoder? TextEncoder2 => Tokenizer2 is null ? null : Live(ref _textEncoder2, LoadTextEncoder2);
 
     /// <summary>The model family (recognised from the folder): which prompt stage and UNet inputs generations use.</summary>
     public ModelFamily Family => Model.Family;
 
     /// <summary>The family's diffusers default guidance scale (SDXL 5.0, SD 1.x/2.x 7.5), for callers that were given none.</summary>
     public float DefaultGuidanceScale => Family == ModelFamily.StableDiffusionXL ? GenerationDefaults.SdxlGuidanceScale : GenerationDefaults.GuidanceScale;
-    public UNet UNet { get; private set; }
-    public VaeDecoder VaeDecoder { get => _vaeDecoder ??= LoadVaeDecoder(); private set => _vaeDecoder = value; }
+    public UNet UNet
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return _unet;
+        }
+    }
+
+    public VaeDecoder VaeDecoder { get => Live(ref _vaeDecoder, LoadVaeDecoder); private set => _vaeDecoder = value; }
+
+    /// <summary>Whether <see cref="Dispose"/> was called: every operation then throws <see cref="PipelineDisposedException"/>.</summary>
+    public bool IsDisposed => _gate.IsClosed;
+
+    /// <summary>Whether the sessions have been freed (after <see cref="Dispose"/>, once no run is inside).</summary>
+    internal bool SessionsReleased => _gate.Released;
+
+    /// <exception cref="PipelineDisposedException">The pipeline was disposed.</exception>
+    private void ThrowIfDisposed() => _gate.ThrowIfClosed();
+
+    /// <summary>A component session, loaded on first use — never after disposal, which would load it again and leak it.</summary>
+    private T Live<T>(ref T? component, Func<T> load) where T : class
+    {
+        ThrowIfDisposed();
+        return component ??= load();
+    }
 
     /// <summary>The VAE in use when it was swapped (Set-SdVae), else null: the model's own.</summary>
     public VaeFolder? Vae { get; private set; }
@@ -65,12 +94,19 @@ public sealed partial class StableDiffusionPipeline : IDisposable
     /// created before the old one is released, so a bad folder leaves the pipeline as it was.
     /// </summary>
     /// <exception cref="ModelLoadException">The folder has no usable decoder.</exception>
-    public void ReplaceVae(string path)
+    /// <exception cref="PipelineDisposedException">The pipeline was disposed.</exception>
+    public void ReplaceVae(string path) => _gate.Run(() =>
     {
         var folder = VaeFolder.Open(path);
         var decoder = new VaeDecoder(_sessions.Create(folder.DecoderPath, "vae_decoder"), folder.DecoderPath);
         lock (_runLock)
         {
+            if (IsDisposed)
+            {
+                // Disposed while the session loaded: the release frees the old decoder; this one is not swapped in.
+                decoder.Dispose();
+                ThrowIfDisposed();
+            }
             var old = _vaeDecoder;
             VaeDecoder = decoder;
             Vae = folder;
@@ -79,7 +115,7 @@ public sealed partial class StableDiffusionPipeline : IDisposable
             _vaeEncoder = null;
             ReleaseIdleSessions();
         }
-    }
+    });
 
     /// <summary>The model's own scheduler configuration (scheduler/scheduler_config.json).</summary>
     public SchedulerConfig SchedulerConfig { get; }
@@ -91,6 +127,7 @@ public sealed partial class StableDiffusionPipeline : IDisposable
         set
         {
             ArgumentNullException.ThrowIfNull(value);
+            ThrowIfDisposed();
             CreateScheduler(value); // validates name and options now rather than at the next generation
             _scheduler = value;
         }
@@ -262,12 +299,18 @@ public sealed partial class StableDiffusionPipeline : IDisposable
     /// Generates one batch: every image of <paramref name="batch"/> goes through the UNet together.
     /// Results come in the order of <paramref name="batch"/>.
     /// </summary>
+    /// <exception cref="PipelineDisposedException">The pipeline was disposed before or during the generation.</exception>
     public IReadOnlyList<GenerationResult> Generate(IReadOnlyList<ImageRequest> batch, GenerationSettings settings,
-        GenerationObserver? observer = null, CancellationToken cancellation = default)
+        GenerationObserver? observer = null, CancellationToken cancellation = default) =>
+        _gate.Run(cancellation, token => GenerateInGate(batch, settings, observer, token));
+
+    private GenerationResult[] GenerateInGate(IReadOnlyList<ImageRequest> batch, GenerationSettings settings,
+        GenerationObserver? observer, CancellationToken cancellation)
     {
         settings = Prepare(batch, settings with { Output = GenerationOutput.Image });
         lock (_runLock)
         {
+            cancellation.ThrowIfCancellationRequested(); // disposed while this run waited for its turn
             var run = Denoise(batch, settings, observer, cancellation);
 
             // 4. Decode.
@@ -301,12 +344,18 @@ public sealed partial class StableDiffusionPipeline : IDisposable
     /// pipeline: the SDXL base with <see cref="GenerationSettings.DenoisingEnd"/> → the refiner with
     /// <see cref="GenerationSettings.InitLatents"/> and <see cref="GenerationSettings.DenoisingStart"/>.
     /// </summary>
+    /// <exception cref="PipelineDisposedException">The pipeline was disposed before or during the generation.</exception>
     public IReadOnlyList<LatentResult> GenerateLatents(IReadOnlyList<ImageRequest> batch, GenerationSettings settings,
-        GenerationObserver? observer = null, CancellationToken cancellation = default)
+        GenerationObserver? observer = null, CancellationToken cancellation = default) =>
+        _gate.Run(cancellation, token => GenerateLatentsInGate(batch, settings, observer, token));
+
+    private LatentResult[] GenerateLatentsInGate(IReadOnlyList<ImageRequest> batch, GenerationSettings settings,
+        GenerationObserver? observer, CancellationToken cancellation)
     {
         settings = Prepare(batch, settings with { Output = GenerationOutput.Latent });
         lock (_runLock)
         {
+            cancellation.ThrowIfCancellationRequested(); // disposed while this run waited for its turn
             var run = Denoise(batch, settings, observer, cancellation);
             var shape = run.Shape;
             var results = new LatentResult[batch.Count];
@@ -415,12 +464,24 @@ public sealed partial class StableDiffusionPipeline : IDisposable
         return result;
     }
 
-    public void Dispose()
+    /// <summary>
+    /// Frees the sessions. Runs in flight (other threads or runspaces) are cancelled and waited for first; they end with
+    /// <see cref="PipelineDisposedException"/>. Idempotent and thread-safe; called from inside a run (an observer), the
+    /// sessions are freed when that run leaves.
+    /// </summary>
+    public void Dispose() => _gate.Close();
+
+    /// <summary>The gate's release: runs once, when the pipeline is disposed and no operation is inside.</summary>
+    private void ReleaseSessions()
     {
         _textEncoder?.Dispose();
+        _textEncoder = null;
         _textEncoder2?.Dispose();
-        UNet.Dispose();
+        _textEncoder2 = null;
+        _unet.Dispose();
         _vaeDecoder?.Dispose();
+        _vaeDecoder = null;
         _vaeEncoder?.Dispose();
+        _vaeEncoder = null;
     }
 }
