@@ -191,6 +191,19 @@ public static partial class JobValidator
                 MaskCropPadding = s.MaskCropPadding,
                 Conditioning = s.Conditioning,
             }.WithFamilyStrength(model.Family);
+            // The ranges Invoke-SdGeneration checks (guidance, η, the step count this scheduler supports…), checked alike here.
+            try
+            {
+                settings.Validate();
+                var choice = s.Scheduler ?? jobScheduler;
+                SchedulerRegistry.Create(choice.Name, schedulerConfig, choice.Options).SetTimesteps(settings.Steps);
+            }
+            catch (ArgumentException e)
+            {
+                if (entry.InPromptFile) problems.AddElsewhere(entry.Location, JobProblems.Clean(e));
+                else problems.Add(entry.Location, JobProblems.Clean(e));
+                continue;
+            }
             (string schedulerName, var schedulerOptions) = DescribeScheduler(s.Scheduler ?? jobScheduler);
             string? pinned = precision switch { ModelPrecision.Float16 => "float16", ModelPrecision.Float32 => "float32", _ => null };
             try
@@ -211,9 +224,10 @@ public static partial class JobValidator
                     });
                 }
             }
-            catch (ArgumentOutOfRangeException e)
+            catch (ArgumentException e) // a seed sequence past the largest seed, too many images, a text no PNG can hold
             {
-                problems.AddElsewhere(entry.Location, JobProblems.Clean(e));
+                if (entry.InPromptFile) problems.AddElsewhere(entry.Location, JobProblems.Clean(e));
+                else problems.Add(entry.Location, JobProblems.Clean(e));
             }
         }
         ReportRepeats(items, i => i.Identity, StringComparer.Ordinal, problems, (a, b) =>
