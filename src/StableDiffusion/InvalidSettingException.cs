@@ -11,7 +11,13 @@ public sealed class InvalidSettingException : ArgumentException
     {
         ErrorId = errorId;
         Value = value;
+        _message = message;
     }
+
+    private readonly string _message;
+
+    /// <summary>The message alone: it names the setting already, so .NET's " (Parameter '…')" suffix is left off.</summary>
+    public override string Message => _message;
 
     /// <summary>A stable identifier of the problem, e.g. <c>SeedOutOfRange</c>.</summary>
     public string ErrorId { get; }

@@ -47,9 +47,11 @@ public static class ImageGrid
         long width = (long)cellWidth * columns, height = (long)cellHeight * rows;
         if (width > MaxSide || height > MaxSide || width * height > MaxPixels)
             throw new InvalidSettingException("Rows", "GridTooLarge", $"{width}x{height}",
-                $"A grid of {rows} rows × {columns} columns of {cellWidth}×{cellHeight} images would be {width}×{height} pixels; a grid may be at most " +
+                $"A grid of {Count(rows, "row")} × {Count(columns, "column")} of {cellWidth}×{cellHeight} images would be {width}×{height} pixels; a grid may be at most " +
                 $"{MaxSide} pixels a side and {MaxPixels:N0} pixels in all. Give fewer rows or columns, or save the images as several grids.");
     }
+
+    private static string Count(int n, string what) => n == 1 ? $"1 {what}" : $"{n} {what}s";
 
     /// <summary>Composes the grid; cell i is at row i / columns, column i % columns.</summary>
     public static Image<Rgb24> Compose(IReadOnlyList<Image<Rgb24>> images, int rows, int columns)
