@@ -47,7 +47,7 @@ public sealed partial class FileNameTemplate
                 throw new ArgumentException(
                     $"Unknown token '{{{m.Groups["name"].Value}}}' in the name template '{template}'. Tokens: {string.Join(", ", Tokens.Select(t => "{" + t + "}"))}.", nameof(template));
             if (m.Groups["format"].Success && FormatProblem(name, m.Groups["format"].Value) is { } problem)
-                throw new ArgumentException($"The format of '{m.Value}' in the name template '{template}' {problem}", nameof(template));
+                throw new InvalidSettingException("NameTemplate", "InvalidNameTemplate", template, $"The format of '{m.Value}' in the name template '{template}' {problem}");
         }
         string literal = TokenPattern().Replace(template, "");
         if (literal.IndexOfAny(['/', '\\']) >= 0)

@@ -30,7 +30,7 @@ public static class ImageGrid
             throw new ArgumentException($"A grid of {r} rows × {c} columns holds {(long)r * c} images, not {count}. Give more rows or columns, or leave one out to have it computed.");
         // Images fill the grid row by row, so a grid too large shows as whole rows (or, in one row, columns) left empty.
         if ((long)(r - 1) * c >= count)
-            throw new ArgumentException($"A grid of {r} rows × {c} columns leaves rows empty for {count} images; {count} images in {c} columns need {(count + c - 1) / c} rows. " +
+            throw new ArgumentException($"A grid of {Count(r, "row")} × {Count(c, "column")} leaves rows empty for {count} images; {count} images in {Count(c, "column")} need {Count((count + c - 1) / c, "row")}. " +
                 "Give fewer rows, or leave Rows out to have it computed.");
         if (r == 1 && c > count)
             throw new ArgumentException($"A grid of 1 row × {c} columns leaves columns empty for {count} images; give at most {count} columns, or leave Columns out to have it computed.");

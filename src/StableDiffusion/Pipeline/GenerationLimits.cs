@@ -33,7 +33,7 @@ public static class GenerationLimits
     {
         if (seed < 0)
             throw new InvalidSettingException("Seed", "SeedOutOfRange", seed,
-                $"Seeds must be 0 to {MaxSeed}; {seed} is not. Give a whole number of 0 or more.");
+                $"Seeds must be 0 or more (and at most {MaxSeed}); {seed} is not.");
     }
 
     /// <summary>

@@ -13,7 +13,8 @@ public sealed class OutputLimitsTests
     [InlineData("{model:x}", "takes no format; write {model}")]
     public void ABadFormatIsRefusedNamingTheTemplate(string template, string expected)
     {
-        var e = Assert.Throws<ArgumentException>(() => FileNameTemplate.Parse("a-" + template));
+        var e = Assert.Throws<InvalidSettingException>(() => FileNameTemplate.Parse("a-" + template));
+        Assert.Equal("InvalidNameTemplate", e.ErrorId);
         Assert.Contains($"in the name template 'a-{template}'", e.Message);
         Assert.Contains(expected, e.Message);
     }
@@ -27,7 +28,7 @@ public sealed class OutputLimitsTests
     public void RowsThatWouldStayEmptyAreRefused()
     {
         var e = Assert.Throws<ArgumentException>(() => ImageGrid.Layout(4, 100_000, null));
-        Assert.Contains("4 images in 1 columns need 4 rows", e.Message);
+        Assert.Contains("A grid of 100000 rows × 1 column leaves rows empty for 4 images; 4 images in 1 column need 4 rows.", e.Message);
         Assert.Throws<ArgumentException>(() => ImageGrid.Layout(4, null, 9));
         Assert.Equal((2, 2), ImageGrid.Layout(4, 2, null));
     }
