@@ -108,6 +108,19 @@ Describe 'Floats: finite and in range' {
     }
 }
 
+Describe 'Batch size and aesthetic scores' {
+    It 'refuses -BatchSize <_> before any prompt' -ForEach 100000, 0 {
+        { Invoke-SdGeneration -Pipeline $script:Pipeline -Prompt 'x' -Seed 1 -BatchSize $_ @script:Fast -ErrorAction Stop } |
+            Should -Throw -ErrorId 'InvalidBatchSize,*' -ExpectedMessage '*BatchSize must be 1 to 64*'
+    }
+
+    It 'refuses -AestheticScore 1e9' {
+        $r = Get-SdError { Invoke-SdGeneration -Pipeline $script:Pipeline -Prompt 'x' -Seed 1 -AestheticScore 1e9 @script:Fast }
+        $r.Error.FullyQualifiedErrorId | Should -BeLike 'AestheticScoreOutOfRange,*'
+        $r.Error.TargetObject | Should -Be 1e9
+    }
+}
+
 Describe 'Text a PNG cannot record is refused before rendering' {
     It 'refuses a prompt with a <Name>' -ForEach @(
         @{ Name = 'NUL'; Text = "a`0cat"; Pattern = 'NUL character' }

@@ -69,6 +69,17 @@ function New-SdLimitsJob($ctx, [string] $Prompts, [string] $Defaults = '"Seeds":
     Script = { param($ctx) Invoke-SdGeneration -Pipeline $ctx.Pipeline -Prompt 'x' -Seed 1 -Scheduler DDIM -Eta 5 -Width 64 -Height 64 -Steps 2 -ErrorAction Stop }
 }
 @{
+    Name = 'BatchSize 100000'
+    ErrorId = 'InvalidBatchSize*'; Category = 'InvalidArgument'
+    Script = { param($ctx) Invoke-SdGeneration -Pipeline $ctx.Pipeline -Prompt 'x' -Seed 1 -BatchSize 100000 -Width 64 -Height 64 -Steps 2 -ErrorAction Stop }
+    Target = { param($target, $ctx) $target -eq 100000 }
+}
+@{
+    Name = 'AestheticScore 1e9'
+    ErrorId = 'AestheticScoreOutOfRange*'; Category = 'InvalidArgument'
+    Script = { param($ctx) Invoke-SdGeneration -Pipeline $ctx.Pipeline -Prompt 'x' -Seed 1 -AestheticScore 1e9 -Width 64 -Height 64 -Steps 2 -ErrorAction Stop }
+}
+@{
     Name = 'prompt with a NUL character'
     ErrorId = 'UnsavableText*'; Category = 'InvalidArgument'
     Script = { param($ctx) Invoke-SdGeneration -Pipeline $ctx.Pipeline -Prompt "a`0cat" -Seed 1 -Width 64 -Height 64 -Steps 2 -ErrorAction Stop }

@@ -196,8 +196,8 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
     protected override void BeginProcessing()
     {
         _givenOnCommandLine = new HashSet<string>(MyInvocation.BoundParameters.Keys, StringComparer.OrdinalIgnoreCase);
-        if (BatchSize < 1)
-            ThrowTerminatingError(ErrorRecords.Argument($"BatchSize must be 1 or more; it is {BatchSize}.", "InvalidBatchSize", BatchSize));
+        try { GenerationLimits.CheckBatchSize(BatchSize); }
+        catch (InvalidSettingException e) { ThrowTerminatingError(ErrorRecords.From(e, BatchSize)); }
         _batcher = new GenerationBatcher<PendingImage>(BatchSize, p => p.Settings);
     }
 

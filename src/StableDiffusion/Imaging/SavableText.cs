@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 
 namespace StableDiffusion.Imaging;
 
@@ -39,19 +38,5 @@ public static class SavableText
         if (Problem(text) is { } problem)
             throw new InvalidSettingException(setting, "UnsavableText", text,
                 $"{setting} {problem}: remove that character (or, for a surrogate, give the whole character) — every image records its prompts in its PNG.");
-    }
-
-    /// <summary>The text with each NUL and unpaired surrogate shown as an escape (\u0000, \uD800), for messages.</summary>
-    public static string Escape(string text)
-    {
-        var sb = new StringBuilder(text.Length);
-        for (int i = 0; i < text.Length; i++)
-        {
-            char c = text[i];
-            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) { sb.Append(c).Append(text[++i]); continue; }
-            if (c == '\0' || char.IsSurrogate(c)) sb.Append("\\u").Append(((int)c).ToString("X4", CultureInfo.InvariantCulture));
-            else sb.Append(c);
-        }
-        return sb.ToString();
     }
 }

@@ -60,7 +60,7 @@ public static partial class JobValidator
         string? slicing = ReadAttentionSlicing(top);
         bool vaeSlicing = top.Bool(JobKeys.VaeSlicing) ?? false;
         var scheduler = ReadScheduler(top, schedulerConfig);
-        int batchSize = top.Int(JobKeys.BatchSize, 1, 64) ?? 1;
+        int batchSize = top.Int(JobKeys.BatchSize, 1, GenerationLimits.MaxBatchSize) ?? 1;
 
         var images = new SourceImageCache(); // each input file read once, whichever prompts name it
         var defaults = new PromptSettings();
@@ -305,7 +305,7 @@ public static partial class JobValidator
             SeedsGiven = seedsGiven,
             NegativePrompt = OptionalText(t, JobKeys.NegativePrompt),
             Seeds = seeds,
-            ImagesPerPrompt = t.Int(JobKeys.ImagesPerPrompt, 1, 10_000),
+            ImagesPerPrompt = t.Int(JobKeys.ImagesPerPrompt, 1, GenerationLimits.MaxImagesPerPrompt),
             Steps = t.Int(JobKeys.Steps, 1, 10_000),
             GuidanceScale = t.Number(JobKeys.GuidanceScale, _ => null),
             GuidanceRescale = t.Number(JobKeys.GuidanceRescale, v => v is < 0 or > 1 ? $"GuidanceRescale must be between 0 and 1; it is {v}." : null),

@@ -28,6 +28,12 @@ public static class GenerationLimits
     /// </summary>
     public const float MaxEta = 1f;
 
+    /// <summary>Most images sent through the UNet together (also the job key's limit): its memory grows with the batch.</summary>
+    public const int MaxBatchSize = 64;
+
+    /// <summary>The SDXL refiner's aesthetic scores are on the LAION aesthetic predictor's scale, 0 to 10.</summary>
+    public const double MaxAestheticScore = 10;
+
     /// <summary>Throws <see cref="InvalidSettingException"/> unless <paramref name="seed"/> is 0 … <see cref="MaxSeed"/>.</summary>
     public static void CheckSeed(long seed)
     {
@@ -55,6 +61,23 @@ public static class GenerationLimits
         if (imagesPerPrompt < 1 || imagesPerPrompt > MaxImagesPerPrompt)
             throw new InvalidSettingException("ImagesPerPrompt", "ImagesPerPromptOutOfRange", imagesPerPrompt,
                 $"ImagesPerPrompt must be 1 to {MaxImagesPerPrompt}; it is {imagesPerPrompt}. For more images, give several seeds or run again.");
+    }
+
+    /// <summary>Throws unless <paramref name="batchSize"/> is 1 … <see cref="MaxBatchSize"/>.</summary>
+    public static void CheckBatchSize(int batchSize)
+    {
+        if (batchSize < 1 || batchSize > MaxBatchSize)
+            throw new InvalidSettingException("BatchSize", "InvalidBatchSize", batchSize,
+                $"BatchSize must be 1 to {MaxBatchSize}; it is {batchSize}. (It sets how many images share a UNet call, not how many are made: use -ImagesPerPrompt for that.)");
+    }
+
+    /// <summary>Throws unless an aesthetic score (null: the default) is a finite number from 0 to <see cref="MaxAestheticScore"/>.</summary>
+    public static void CheckAestheticScore(string setting, double? score)
+    {
+        if (score is { } s && !(s >= 0 && s <= MaxAestheticScore))
+            throw new InvalidSettingException(setting, "AestheticScoreOutOfRange", s,
+                $"{setting} must be a finite number from 0 to {MaxAestheticScore.ToString(CultureInfo.InvariantCulture)} (the aesthetic predictor's scale; " +
+                $"diffusers' defaults are 6 and 2.5); it is {s.ToString(CultureInfo.InvariantCulture)}.");
     }
 
     /// <summary>Throws unless the guidance scale is a finite number from 0 to <see cref="MaxGuidanceScale"/>.</summary>

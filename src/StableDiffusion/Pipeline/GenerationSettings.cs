@@ -91,6 +91,8 @@ public sealed record GenerationSettings
             throw new ArgumentOutOfRangeException(nameof(Steps), Steps, $"Steps must be 1 or more; it is {Steps}.");
         GenerationLimits.CheckGuidanceScale(GuidanceScale);
         GenerationLimits.CheckEta(Eta);
+        GenerationLimits.CheckAestheticScore("AestheticScore", Conditioning.AestheticScore);
+        GenerationLimits.CheckAestheticScore("NegativeAestheticScore", Conditioning.NegativeAestheticScore);
         if (!float.IsFinite(GuidanceRescale) || GuidanceRescale < 0 || GuidanceRescale > 1)
             throw new ArgumentOutOfRangeException(nameof(GuidanceRescale), GuidanceRescale, $"GuidanceRescale must be between 0 and 1; it is {GuidanceRescale}.");
         CheckSize(nameof(Width), Width);

@@ -44,4 +44,31 @@ public sealed class GenerationLimitsTests
         Assert.Equal("SeedOutOfRange", Assert.Throws<InvalidSettingException>(() => GenerationLimits.CheckSeed(-5)).ErrorId);
         Assert.Equal("SeedOutOfRange", Assert.Throws<InvalidSettingException>(() => GenerationLimits.CheckSeedSequence(long.MaxValue - 2, 4)).ErrorId);
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(65)]
+    [InlineData(int.MaxValue)]
+    public void ABatchSizeOutsideOneToSixtyFourIsRefused(int batchSize)
+    {
+        var e = Assert.Throws<InvalidSettingException>(() => GenerationLimits.CheckBatchSize(batchSize));
+        Assert.Equal("InvalidBatchSize", e.ErrorId);
+        Assert.Contains("1 to 64", e.Message);
+    }
+
+    [Theory]
+    [InlineData(1e9, null)]
+    [InlineData(null, -0.5)]
+    [InlineData(double.NaN, null)]
+    public void AnAestheticScoreOutsideZeroToTenIsRefused(double? score, double? negative)
+    {
+        var settings = new GenerationSettings { Conditioning = new SdxlConditioning { AestheticScore = score, NegativeAestheticScore = negative } };
+        var e = Assert.Throws<InvalidSettingException>(settings.Validate);
+        Assert.Equal("AestheticScoreOutOfRange", e.ErrorId);
+        Assert.StartsWith(score is null ? "NegativeAestheticScore " : "AestheticScore ", e.Message);
+    }
+
+    [Fact]
+    public void DiffusersDefaultAestheticScoresPass() =>
+        new GenerationSettings { Conditioning = new SdxlConditioning { AestheticScore = 6, NegativeAestheticScore = 2.5 } }.Validate();
 }
