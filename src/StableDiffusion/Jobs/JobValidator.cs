@@ -169,6 +169,7 @@ public static partial class JobValidator
             return d;
         }
 
+        var stepsChecked = new HashSet<(SchedulerChoice, int)>();
         foreach (var entry in entries)
         {
             var s = defaults.Overlay(entry.Settings);
@@ -196,7 +197,8 @@ public static partial class JobValidator
             {
                 settings.Validate();
                 var choice = s.Scheduler ?? jobScheduler;
-                SchedulerRegistry.Create(choice.Name, schedulerConfig, choice.Options).SetTimesteps(settings.Steps);
+                if (stepsChecked.Add((choice, settings.Steps))) // once per scheduler and step count, not per prompt of a long file
+                    SchedulerRegistry.Create(choice.Name, schedulerConfig, choice.Options).SetTimesteps(settings.Steps);
             }
             catch (ArgumentException e)
             {
