@@ -196,8 +196,8 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
     protected override void BeginProcessing()
     {
         _givenOnCommandLine = new HashSet<string>(MyInvocation.BoundParameters.Keys, StringComparer.OrdinalIgnoreCase);
-        if (BatchSize < 1)
-            ThrowTerminatingError(ErrorRecords.Argument($"BatchSize must be 1 or more; it is {BatchSize}.", "InvalidBatchSize", BatchSize));
+        try { GenerationLimits.CheckBatchSize(BatchSize); }
+        catch (InvalidSettingException e) { ThrowTerminatingError(ErrorRecords.From(e, BatchSize)); }
         _batcher = new GenerationBatcher<PendingImage>(BatchSize, p => p.Settings);
     }
 
@@ -270,7 +270,7 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
                 Output = OutputType ?? GenerationOutput.Image,
             };
             settings.Validate();
-            if (settings.Scheduler is not null) Pipeline.Engine.CreateScheduler(settings.Scheduler); // names and options checked now
+            Pipeline.Engine.CreateScheduler(settings.Scheduler).SetTimesteps(settings.Steps); // names, options and the step count checked now
             requests = Expand();
         }
         catch (FormatException e)
@@ -380,16 +380,13 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
     private List<ImageRequest> Expand()
     {
         int n = Prompt.Length;
-        if (ImagesPerPrompt < 1)
-            throw new ArgumentOutOfRangeException(nameof(ImagesPerPrompt), ImagesPerPrompt, $"ImagesPerPrompt must be 1 or more; it is {ImagesPerPrompt}.");
+        GenerationLimits.CheckImagesPerPrompt(ImagesPerPrompt); // before the list below is sized by it
         var seeds = Seed ?? [];
         if (seeds.Length > 1 && seeds.Length != n)
             throw new ArgumentException(
                 $"{seeds.Length} seeds were given for {n} prompt(s): give one seed for every prompt, or exactly one per prompt. " +
                 "For several images of one prompt use -ImagesPerPrompt (image j uses seed + j).", nameof(Seed));
-        foreach (var s in seeds)
-            if (s < 0)
-                throw new ArgumentOutOfRangeException(nameof(Seed), s, $"Seeds must be 0 or more; {s} is not.");
+        foreach (var s in seeds) GenerationLimits.CheckSeed(s);
         var negatives = PerPrompt(NegativePrompt, n, nameof(NegativePrompt), "negative prompts");
         var prompts2 = PerPrompt(Prompt2, n, nameof(Prompt2), "second prompts (-Prompt2)");
         var negatives2 = PerPrompt(NegativePrompt2, n, nameof(NegativePrompt2), "second negative prompts (-NegativePrompt2)");

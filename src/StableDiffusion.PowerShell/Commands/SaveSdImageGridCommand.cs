@@ -55,6 +55,7 @@ public sealed class SaveSdImageGridCommand : PSCmdlet
         try
         {
             layout = ImageGrid.Layout(_images.Count, Rows, Columns);
+            ImageGrid.CheckSize(_images.Max(i => i.Width), _images.Max(i => i.Height), layout.rows, layout.columns); // before -WhatIf and any pixel
         }
         catch (ArgumentException e)
         {

@@ -8,6 +8,9 @@ internal static class ErrorRecords
 {
     public static ErrorRecord From(Exception e, object? target, string? errorId = null)
     {
+        // A setting the library refused names its own error id and the value at fault.
+        if (e is InvalidSettingException setting)
+            return new ErrorRecord(e, setting.ErrorId, ErrorCategory.InvalidArgument, setting.Value ?? target);
         if (e is ModelLoadException load)
         {
             var category = load.Error switch

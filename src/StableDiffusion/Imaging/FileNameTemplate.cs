@@ -46,6 +46,8 @@ public sealed partial class FileNameTemplate
             if (!Tokens.Contains(name))
                 throw new ArgumentException(
                     $"Unknown token '{{{m.Groups["name"].Value}}}' in the name template '{template}'. Tokens: {string.Join(", ", Tokens.Select(t => "{" + t + "}"))}.", nameof(template));
+            if (m.Groups["format"].Success && FormatProblem(name, m.Groups["format"].Value) is { } problem)
+                throw new InvalidSettingException("NameTemplate", "InvalidNameTemplate", template, $"The format of '{m.Value}' in the name template '{template}' {problem}");
         }
         string literal = TokenPattern().Replace(template, "");
         if (literal.IndexOfAny(['/', '\\']) >= 0)
@@ -94,6 +96,40 @@ public sealed partial class FileNameTemplate
             "time" => now.ToString(format ?? "HHmmss", inv),
             _ => "",
         };
+    }
+
+    /// <summary>
+    /// Why <paramref name="format"/> cannot format <paramref name="token"/> (with the fix), or null: checked when the template
+    /// is parsed, by formatting a sample value, so that a bad format ('{date:%%%}') fails before any image, not at the first save.
+    /// </summary>
+    private static string? FormatProblem(string token, string format)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        try
+        {
+            switch (token)
+            {
+                case "seed" or "index" or "steps" or "width" or "height":
+                    _ = 1234L.ToString(format, inv);
+                    return null;
+                case "guidance":
+                    _ = 7.5f.ToString(format, inv);
+                    return null;
+                case "date" or "time":
+                    _ = new DateTime(2024, 12, 31, 23, 59, 58).ToString(format, inv);
+                    return null;
+                case "prompt" or "negative":
+                    return int.TryParse(format, NumberStyles.None, inv, out int n) && n is >= 1 and <= MaxNameLength ? null
+                        : $"must be a length in characters from 1 to {MaxNameLength} ({{{token}:40}}); it is '{format}'.";
+                default:
+                    return $"takes no format; write {{{token}}}.";
+            }
+        }
+        catch (FormatException)
+        {
+            string example = token is "date" or "time" ? (token == "date" ? "yyyy-MM-dd" : "HHmmss") : token == "guidance" ? "0.0" : "0000";
+            return $"is not a valid .NET {(token is "date" or "time" ? "date and time" : "number")} format ('{format}'); use e.g. {{{token}:{example}}}.";
+        }
     }
 
     /// <summary>Collapses a prompt into a short slug: words joined by '-', at most N characters (the token's format).</summary>

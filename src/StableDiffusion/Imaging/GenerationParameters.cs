@@ -267,6 +267,11 @@ public sealed partial record GenerationParameters
         }, a1111ClipSkip: false);
     }
 
+    /// <summary>A recorded seed: a whole number of 0 to 2^63 − 1 (a larger one would not regenerate the image), else FormatException.</summary>
+    private static long ParseSeed(string text) =>
+        long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long seed) && seed >= 0 ? seed
+            : throw new FormatException($"The recorded seed '{text}' is not a seed of 0 to {long.MaxValue}.");
+
     /// <summary>
     /// AUTOMATIC1111's layout: the prompt, an optional "Negative prompt: …" (both may span lines), then one line of
     /// "Key: value" pairs (values with commas are JSON-quoted). A "Schedule type: Karras" field is folded into the
@@ -316,7 +321,7 @@ public sealed partial record GenerationParameters
             Prompt = prompt.ToString(),
             NegativePrompt = negative.Length > 0 ? negative.ToString() : null,
             Steps = Int(fields, "Steps") ?? 0,
-            Seed = fields.TryGetValue("Seed", out var seed) ? long.Parse(seed, CultureInfo.InvariantCulture) : 0,
+            Seed = fields.TryGetValue("Seed", out var seed) ? ParseSeed(seed) : 0,
             GuidanceScale = Float(fields, "CFG scale") ?? 0,
             GuidanceRescale = Float(fields, "CFG rescale") ?? 0,
             Eta = Float(fields, "Eta") ?? Float(fields, "Eta DDIM") ?? 0,

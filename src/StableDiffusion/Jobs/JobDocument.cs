@@ -120,8 +120,8 @@ public sealed class JobDocument
                 var table = new OrderedDictionary(StringComparer.Ordinal);
                 while (reader.Read() && reader.TokenType != JsonTokenType.EndObject)
                 {
-                    string key = reader.GetString()!;
                     int line = LineAt(lineStarts, (int)reader.TokenStartIndex);
+                    string key = ReadString(ref reader, path.Length == 0 ? "(a key)" : $"{path} (a key)", line, problems) ?? "";
                     string keyPath = path.Length == 0 ? key : $"{path}.{key}";
                     reader.Read();
                     object? value = ReadValue(ref reader, keyPath, lines, lineStarts, problems);
@@ -147,7 +147,7 @@ public sealed class JobDocument
                 return list;
             }
             case JsonTokenType.String:
-                return reader.GetString();
+                return ReadString(ref reader, path, LineAt(lineStarts, (int)reader.TokenStartIndex), problems);
             case JsonTokenType.Number:
                 return reader.TryGetInt64(out long l) ? l : reader.GetDouble();
             case JsonTokenType.True:
@@ -156,6 +156,26 @@ public sealed class JobDocument
                 return false;
             default:
                 return null;
+        }
+    }
+
+    /// <summary>
+    /// A JSON string, or null after a problem when it cannot be text: an escaped lone surrogate ("\ud800") is valid JSON but
+    /// no string a PNG can record (nor one .NET can decode strictly), so it is the job's problem at its line, not a crash.
+    /// Escaped NULs decode, and are refused with the prompts' other text rules (<see cref="Imaging.SavableText"/>).
+    /// </summary>
+    private static string? ReadString(ref Utf8JsonReader reader, string path, int line, List<JobProblem> problems)
+    {
+        try
+        {
+            return reader.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            problems.Add(new JobProblem(path.Length == 0 ? "(top level)" : path,
+                "The text holds an escaped unpaired surrogate (such as \\ud800 without its \\udc00…\\udfff half), which is not valid Unicode " +
+                "and cannot be saved in an image's PNG: give the whole character (both halves, or the character itself) or remove it.", line));
+            return null;
         }
     }
 

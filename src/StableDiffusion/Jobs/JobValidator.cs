@@ -60,7 +60,7 @@ public static partial class JobValidator
         string? slicing = ReadAttentionSlicing(top);
         bool vaeSlicing = top.Bool(JobKeys.VaeSlicing) ?? false;
         var scheduler = ReadScheduler(top, schedulerConfig);
-        int batchSize = top.Int(JobKeys.BatchSize, 1, 64) ?? 1;
+        int batchSize = top.Int(JobKeys.BatchSize, 1, GenerationLimits.MaxBatchSize) ?? 1;
 
         var images = new SourceImageCache(); // each input file read once, whichever prompts name it
         var defaults = new PromptSettings();
@@ -169,6 +169,7 @@ public static partial class JobValidator
             return d;
         }
 
+        var stepsChecked = new HashSet<(SchedulerChoice, int)>();
         foreach (var entry in entries)
         {
             var s = defaults.Overlay(entry.Settings);
@@ -191,6 +192,20 @@ public static partial class JobValidator
                 MaskCropPadding = s.MaskCropPadding,
                 Conditioning = s.Conditioning,
             }.WithFamilyStrength(model.Family);
+            // The ranges Invoke-SdGeneration checks (guidance, η, the step count this scheduler supports…), checked alike here.
+            try
+            {
+                settings.Validate();
+                var choice = s.Scheduler ?? jobScheduler;
+                if (stepsChecked.Add((choice, settings.Steps))) // once per scheduler and step count, not per prompt of a long file
+                    SchedulerRegistry.Create(choice.Name, schedulerConfig, choice.Options).SetTimesteps(settings.Steps);
+            }
+            catch (ArgumentException e)
+            {
+                if (entry.InPromptFile) problems.AddElsewhere(entry.Location, JobProblems.Clean(e));
+                else problems.Add(entry.Location, JobProblems.Clean(e));
+                continue;
+            }
             (string schedulerName, var schedulerOptions) = DescribeScheduler(s.Scheduler ?? jobScheduler);
             string? pinned = precision switch { ModelPrecision.Float16 => "float16", ModelPrecision.Float32 => "float32", _ => null };
             try
@@ -211,9 +226,10 @@ public static partial class JobValidator
                     });
                 }
             }
-            catch (ArgumentOutOfRangeException e)
+            catch (ArgumentException e) // a seed sequence past the largest seed, too many images, a text no PNG can hold
             {
-                problems.AddElsewhere(entry.Location, JobProblems.Clean(e));
+                if (entry.InPromptFile) problems.AddElsewhere(entry.Location, JobProblems.Clean(e));
+                else problems.Add(entry.Location, JobProblems.Clean(e));
             }
         }
         ReportRepeats(items, i => i.Identity, StringComparer.Ordinal, problems, (a, b) =>
@@ -291,7 +307,7 @@ public static partial class JobValidator
             SeedsGiven = seedsGiven,
             NegativePrompt = OptionalText(t, JobKeys.NegativePrompt),
             Seeds = seeds,
-            ImagesPerPrompt = t.Int(JobKeys.ImagesPerPrompt, 1, 10_000),
+            ImagesPerPrompt = t.Int(JobKeys.ImagesPerPrompt, 1, GenerationLimits.MaxImagesPerPrompt),
             Steps = t.Int(JobKeys.Steps, 1, 10_000),
             GuidanceScale = t.Number(JobKeys.GuidanceScale, _ => null),
             GuidanceRescale = t.Number(JobKeys.GuidanceRescale, v => v is < 0 or > 1 ? $"GuidanceRescale must be between 0 and 1; it is {v}." : null),

@@ -13,6 +13,9 @@ public static partial class SeedList
     /// <summary>Most seeds one range may give: a slip such as '1-1000000' is caught rather than rendered all night.</summary>
     public const int MaxRangeLength = 100_000;
 
+    /// <summary>Most seeds one Seeds value may give in all (its ranges and numbers together), counted before any is listed.</summary>
+    public const int MaxSeeds = 100_000;
+
     /// <summary>Parses <paramref name="value"/>; returns null and reports through <paramref name="problem"/> when it is wrong.</summary>
     public static List<long>? Parse(object? value, Action<string> problem)
     {
@@ -44,12 +47,20 @@ public static partial class SeedList
                     Fail($"The seed range '{part}' runs backwards; write it from the lower seed to the higher ('{to}-{from}').");
                     continue;
                 }
-                if (to - from >= MaxRangeLength)
+                // Both ends are 0 … long.MaxValue, so to − from cannot overflow; the count is checked before listing.
+                long length = to - from;
+                if (length >= MaxRangeLength)
                 {
-                    Fail($"The seed range '{part}' holds {to - from + 1} seeds; one range may hold at most {MaxRangeLength}. Split it if you mean it.");
+                    Fail($"The seed range '{part}' holds {(length == long.MaxValue ? $"{length} + 1" : $"{length + 1}")} seeds; one range may hold at most {MaxRangeLength}. Split it if you mean it.");
                     continue;
                 }
-                for (long s = from; s <= to; s++) seeds.Add(s);
+                if (seeds.Count + length + 1 > MaxSeeds)
+                {
+                    TooMany(part);
+                    continue;
+                }
+                // Counted, not compared: a range ending at long.MaxValue must not step past it (s++ would wrap).
+                for (long i = 0; i <= length; i++) seeds.Add(from + i);
             }
         }
 
@@ -71,9 +82,19 @@ public static partial class SeedList
                     long? n = JobTable.AsInteger(item, parseText: false);
                     if (n is null) Fail($"Seeds must be whole numbers or ranges such as '100-109'; {JobTable.Describe(item)} is neither.");
                     else if (n < 0) Fail($"Seeds must be 0 or more; {n} is not.");
+                    else if (seeds.Count >= MaxSeeds) TooMany(n.Value.ToString(CultureInfo.InvariantCulture));
                     else seeds.Add(n.Value);
                     break;
             }
+        }
+
+        bool tooMany = false;
+        void TooMany(string part)
+        {
+            ok = false;
+            if (tooMany) return; // said once, not once per further seed
+            tooMany = true;
+            problem($"Seeds gives more than {MaxSeeds} seeds in all (at '{part}'); one Seeds value may give at most {MaxSeeds}. Split the job if you mean it.");
         }
 
         AddOne(value, nested: false);

@@ -89,10 +89,10 @@ public sealed record GenerationSettings
     {
         if (Steps < 1)
             throw new ArgumentOutOfRangeException(nameof(Steps), Steps, $"Steps must be 1 or more; it is {Steps}.");
-        if (!float.IsFinite(GuidanceScale))
-            throw new ArgumentOutOfRangeException(nameof(GuidanceScale), GuidanceScale, $"GuidanceScale must be a finite number; it is {GuidanceScale}.");
-        if (!float.IsFinite(Eta) || Eta < 0)
-            throw new ArgumentOutOfRangeException(nameof(Eta), Eta, $"Eta must be a finite number of 0 or more; it is {Eta}.");
+        GenerationLimits.CheckGuidanceScale(GuidanceScale);
+        GenerationLimits.CheckEta(Eta);
+        GenerationLimits.CheckAestheticScore("AestheticScore", Conditioning.AestheticScore);
+        GenerationLimits.CheckAestheticScore("NegativeAestheticScore", Conditioning.NegativeAestheticScore);
         if (!float.IsFinite(GuidanceRescale) || GuidanceRescale < 0 || GuidanceRescale > 1)
             throw new ArgumentOutOfRangeException(nameof(GuidanceRescale), GuidanceRescale, $"GuidanceRescale must be between 0 and 1; it is {GuidanceRescale}.");
         CheckSize(nameof(Width), Width);

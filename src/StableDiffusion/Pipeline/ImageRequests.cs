@@ -10,22 +10,43 @@ public static class ImageRequests
 {
     /// <summary>
     /// The images of one prompt: for each seed s, <paramref name="imagesPerPrompt"/> images with seeds s, s + 1, …
-    /// (so that any image can be regenerated alone from its seed), indexed from <paramref name="firstIndex"/>.
+    /// (so that any image can be regenerated alone from its seed), indexed from <paramref name="firstIndex"/>. Everything
+    /// is checked before the first request is made (<see cref="Check"/>): a bad seed, count or text never yields a partial plan.
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">A seed + j does not fit a 64-bit integer (raised when reached).</exception>
+    /// <exception cref="InvalidSettingException">A seed, the count or a text cannot be used (see <see cref="Check"/>).</exception>
     public static IEnumerable<ImageRequest> ForPrompt(string prompt, string? negativePrompt, IEnumerable<long> seeds, int imagesPerPrompt, int firstIndex)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(imagesPerPrompt, 1);
+        var seedList = seeds as IReadOnlyList<long> ?? seeds.ToList();
+        Check(prompt, negativePrompt, null, null, seedList, imagesPerPrompt);
+        return Requests(prompt, negativePrompt, seedList, imagesPerPrompt, firstIndex);
+    }
+
+    /// <summary>
+    /// Throws <see cref="InvalidSettingException"/> unless the images of one prompt can be made and saved: every seed and
+    /// seed + (images per prompt − 1) within 0 … <see cref="GenerationLimits.MaxSeed"/> (no arithmetic wraps), images per
+    /// prompt and their total within limits, and every text one that a PNG can record (<see cref="SavableText"/>).
+    /// </summary>
+    public static void Check(string prompt, string? negativePrompt, string? prompt2, string? negativePrompt2, IReadOnlyList<long> seeds, int imagesPerPrompt)
+    {
+        ArgumentNullException.ThrowIfNull(seeds);
+        GenerationLimits.CheckImagesPerPrompt(imagesPerPrompt);
+        if ((long)seeds.Count * imagesPerPrompt > GenerationLimits.MaxImagesOfPrompt)
+            throw new InvalidSettingException("ImagesPerPrompt", "TooManyImages", imagesPerPrompt,
+                $"{seeds.Count} seeds × {imagesPerPrompt} images per prompt is {(long)seeds.Count * imagesPerPrompt} images; one prompt may ask for at most " +
+                $"{GenerationLimits.MaxImagesOfPrompt}. Give fewer seeds or images per prompt.");
+        foreach (long seed in seeds) GenerationLimits.CheckSeedSequence(seed, imagesPerPrompt);
+        SavableText.Check("Prompt", prompt);
+        SavableText.Check("NegativePrompt", negativePrompt);
+        SavableText.Check("Prompt2", prompt2);
+        SavableText.Check("NegativePrompt2", negativePrompt2);
+    }
+
+    private static IEnumerable<ImageRequest> Requests(string prompt, string? negativePrompt, IReadOnlyList<long> seeds, int imagesPerPrompt, int firstIndex)
+    {
         int index = firstIndex;
         foreach (long seed in seeds)
-        {
             for (int j = 0; j < imagesPerPrompt; j++)
-            {
-                if (seed > long.MaxValue - j)
-                    throw new ArgumentOutOfRangeException(nameof(seeds), $"Seed {seed} + {j} is too large.");
-                yield return new ImageRequest(prompt, negativePrompt, seed + j, index++);
-            }
-        }
+                yield return new ImageRequest(prompt, negativePrompt, checked(seed + j), index++);
     }
 
     /// <summary>The parameters recorded for <paramref name="request"/> rendered with <paramref name="settings"/> at the given size and scheduler.</summary>
@@ -65,7 +86,11 @@ public static class ImageRequests
     /// The images of one prompt with SDXL's second prompts (null or empty: the same as the prompt and negative prompt).
     /// </summary>
     public static IEnumerable<ImageRequest> ForPrompt(string prompt, string? negativePrompt, string? prompt2, string? negativePrompt2,
-        IEnumerable<long> seeds, int imagesPerPrompt, int firstIndex) =>
-        ForPrompt(prompt, negativePrompt, seeds, imagesPerPrompt, firstIndex)
+        IEnumerable<long> seeds, int imagesPerPrompt, int firstIndex)
+    {
+        var seedList = seeds as IReadOnlyList<long> ?? seeds.ToList();
+        Check(prompt, negativePrompt, prompt2, negativePrompt2, seedList, imagesPerPrompt);
+        return Requests(prompt, negativePrompt, seedList, imagesPerPrompt, firstIndex)
             .Select(r => prompt2 is null && negativePrompt2 is null ? r : r with { Prompt2 = prompt2, NegativePrompt2 = negativePrompt2 });
+    }
 }

@@ -49,6 +49,9 @@ public abstract class AlphaSchedulerBase : SchedulerBase
     /// <summary>ᾱ_t, or for t &lt; 0 (the step past the last timestep) the final ᾱ of <c>set_alpha_to_one</c>.</summary>
     protected float AlphaCumprod(long t) => t >= 0 ? NoiseSchedule.AlphasCumprod[t] : _finalAlphaCumprod;
 
+    /// <summary>ᾱ is indexed with each timestep: a step count that leads past the table is refused by SetTimesteps.</summary>
+    protected sealed override bool TimestepsIndexTrainingSchedule => true;
+
     /// <summary>The usual <c>set_timesteps</c>: <see cref="IntegerTimesteps"/>.</summary>
     protected override void OnSetTimesteps(int inferenceSteps) => SetTimestepValues(IntegerTimesteps(inferenceSteps));
 

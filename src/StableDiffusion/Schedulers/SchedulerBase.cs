@@ -57,12 +57,58 @@ public abstract class SchedulerBase : IScheduler
         BeginIndex = beginIndex;
     }
 
+    /// <exception cref="InvalidSettingException">
+    /// The step count gives a timestep outside the training schedule (0 … num_train_timesteps − 1) with this
+    /// configuration, e.g. 1000 steps with 'leading' spacing and steps_offset 1, where diffusers fails with an IndexError;
+    /// the message names the largest step count that works.
+    /// </exception>
     public void SetTimesteps(int inferenceSteps)
     {
+        TimestepSpacing.ValidateSteps(inferenceSteps, NoiseSchedule.TrainTimesteps);
         OnSetTimesteps(inferenceSteps);
+        if (!TimestepsInSchedule())
+        {
+            int max = inferenceSteps - 1;
+            while (max > 1 && !Fits(max)) max--;
+            _timesteps = [];
+            InferenceSteps = null;
+            throw new InvalidSettingException("Steps", "StepsOutOfRange", inferenceSteps,
+                $"Steps {inferenceSteps} is more than {Name} supports with this model's configuration (timestep_spacing '{Spacing}', " +
+                $"steps_offset {StepsOffset}, {NoiseSchedule.TrainTimesteps} training timesteps): it would step past the last training timestep. " +
+                $"Use at most {max} steps.");
+        }
         InferenceSteps = inferenceSteps;
         _stepIndex = null;
         BeginIndex = null;
+    }
+
+    /// <summary>Whether <paramref name="steps"/> steps keep every timestep inside the training schedule.</summary>
+    private bool Fits(int steps)
+    {
+        try
+        {
+            OnSetTimesteps(steps);
+            return TimestepsInSchedule();
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Whether the timesteps index the training ᾱ table (DDIM, DDPM, PNDM, LCM), so each must lie inside it. The sigma-space
+    /// classes interpolate timesteps (numpy's <c>interp</c> clamps), so any value runs there as it does in diffusers.
+    /// </summary>
+    protected virtual bool TimestepsIndexTrainingSchedule => false;
+
+    /// <summary>Whether every timestep of the run can be used: for indexing classes, inside 0 … num_train_timesteps − 1.</summary>
+    private bool TimestepsInSchedule()
+    {
+        if (!TimestepsIndexTrainingSchedule) return true;
+        foreach (double t in _timesteps)
+            if (!(t >= 0 && t <= NoiseSchedule.TrainTimesteps - 1)) return false;
+        return true;
     }
 
     /// <summary>Computes the timesteps (call <see cref="SetTimestepValues"/>) and resets solver state.</summary>

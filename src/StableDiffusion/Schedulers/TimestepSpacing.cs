@@ -76,10 +76,8 @@ public static class TimestepSpacing
     /// <summary>Checks <c>num_inference_steps</c> against <c>num_train_timesteps</c> as diffusers does.</summary>
     public static void ValidateSteps(int steps, int trainTimesteps)
     {
-        if (steps < 1)
-            throw new ArgumentOutOfRangeException(nameof(steps), steps, "The number of inference steps must be at least 1.");
-        if (steps > trainTimesteps)
-            throw new ArgumentOutOfRangeException(nameof(steps), steps,
-                $"The number of inference steps ({steps}) cannot exceed num_train_timesteps ({trainTimesteps}).");
+        if (steps < 1 || steps > trainTimesteps)
+            throw new InvalidSettingException("Steps", "StepsOutOfRange", steps,
+                $"Steps must be 1 to {trainTimesteps} (the model's num_train_timesteps, which diffusers allows at most); it is {steps}.");
     }
 }

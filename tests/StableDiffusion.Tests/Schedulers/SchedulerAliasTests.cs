@@ -70,8 +70,8 @@ public class SchedulerAliasTests
     public void TooManyStepsThrows()
     {
         var scheduler = SchedulerRegistry.Create("DDIM");
-        Assert.Throws<ArgumentOutOfRangeException>(() => scheduler.SetTimesteps(1001));
-        Assert.Throws<ArgumentOutOfRangeException>(() => scheduler.SetTimesteps(0));
+        Assert.Equal("StepsOutOfRange", Assert.Throws<InvalidSettingException>(() => scheduler.SetTimesteps(1001)).ErrorId);
+        Assert.Equal("StepsOutOfRange", Assert.Throws<InvalidSettingException>(() => scheduler.SetTimesteps(0)).ErrorId);
     }
 
     [Fact]
