@@ -10,7 +10,8 @@ namespace StableDiffusion.Schedulers;
 /// </summary>
 public static class ModelSchedulerConfig
 {
-    /// <summary>Loads and checks <paramref name="path"/>.</summary>
+    /// <summary>Loads and checks the file.</summary>
+    /// <param name="path">The scheduler_config.json of a model folder.</param>
     /// <param name="checkClassName">False when the caller names the scheduler itself, so the file's class does not matter.</param>
     /// <exception cref="ModelLoadException">The file is not JSON, a value is out of range, or the class is unknown.</exception>
     public static SchedulerConfig Load(string path, bool checkClassName = true)
