@@ -181,11 +181,7 @@ public static class Float16FolderConverter
     {
         if (e is Float16ConversionException known) return known;
         if (e is FormatException || (e is FileNotFoundException missing && source.Length > 0 && missing.FileName?.StartsWith(source, StringComparison.Ordinal) == true))
-        {
-            string file = (e as FileNotFoundException)?.FileName ?? source;
-            return new Float16ConversionException(Float16ConversionError.CorruptSource, file,
-                $"The source model is damaged: {e.Message} Re-export or re-download '{source}'; nothing was written to '{destination}'.", e);
-        }
+            return CorruptSource((e as FileNotFoundException)?.FileName ?? source, e, source);
         return IoFailure.Classify(e) switch
         {
             IoFailureKind.DiskFull => new Float16ConversionException(Float16ConversionError.DiskFull, destination,
@@ -197,6 +193,10 @@ public static class Float16FolderConverter
                 $"Converting into '{destination}' failed: {e.Message} Nothing was left behind.", e),
         };
     }
+
+    private static Float16ConversionException CorruptSource(string file, Exception e, string source) =>
+        new(Float16ConversionError.CorruptSource, file,
+            $"The source model is damaged: {e.Message} Re-export or re-download '{source}'; the destination was left as it was.", e);
 
     private static List<Float16ConversionReport> ConvertInto(ModelFolder model, string source, string destination,
         Float16ConversionOptions? options, Action<string>? progress, CancellationToken cancellation)
@@ -215,7 +215,15 @@ public static class Float16FolderConverter
             if (File.Exists(graphPath))
             {
                 progress?.Invoke(component);
-                var file = OnnxGraphFile.Load(graphPath, loadExternalData: false);
+                OnnxGraphFile file;
+                try
+                {
+                    file = OnnxGraphFile.Load(graphPath, loadExternalData: false);
+                }
+                catch (FormatException e)
+                {
+                    throw CorruptSource(graphPath, e, source);
+                }
                 foreach (var tensor in file.AllInitializers())
                     if (TensorData.IsExternal(tensor)) externalFiles.Add(ExternalDataReference.Parse(tensor).Location);
                 if (convert)
