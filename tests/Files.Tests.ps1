@@ -61,7 +61,7 @@ Describe 'Model configs are checked on load' {
         $r.Error.FullyQualifiedErrorId | Should -BeLike 'ModelInvalidFile*'
         $r.Error.CategoryInfo.Category | Should -Be 'InvalidData'
         $r.Error.TargetObject | Should -Be $file
-        $r.Error.Exception.Message | Should -BeLike "*'$file': `"scaling_factor`" is 0; it must be a finite number from 0.001 to 100*"
+        $r.Error.Exception.Message | Should -BeLike "*'$file': `"scaling_factor`" is 0; it must be a finite number from 0.000001 to 100*"
         $r.Output | Should -BeNullOrEmpty
     }
 

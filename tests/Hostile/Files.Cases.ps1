@@ -88,9 +88,9 @@ foreach ($size in @(@{ W = 72; H = 64 }, @{ W = 64; H = 40 }, @{ W = 24; H = 24 
     Category = 'PermissionDenied'
     Setup    = { param($ctx)
         # chmod does not stop root: there, /sys (which refuses new folders) stands in for a read-only destination.
-        if ((id -u) -ne '0') { $ro = New-Item -ItemType Directory (Join-Path $ctx.Inputs ro); chmod 555 $ro.FullName } }
+        if ([Environment]::UserName -ne 'root') { $ro = New-Item -ItemType Directory (Join-Path $ctx.Inputs ro); chmod 555 $ro.FullName } }
     Script   = { param($ctx)
-        $dest = if ((id -u) -eq '0') { "/sys/sd-hostile-$([guid]::NewGuid().ToString('N'))" } else { Join-Path $ctx.Inputs ro fp16 }
+        $dest = if ([Environment]::UserName -eq 'root') { "/sys/sd-hostile-$([guid]::NewGuid().ToString('N'))" } else { Join-Path $ctx.Inputs ro fp16 }
         ConvertTo-SdFloat16 -Path $ctx.Model -Destination $dest -ErrorAction Stop }
 }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using StableDiffusion.Files;
 using StableDiffusion.Graph;
 using StableDiffusion.Models;
@@ -64,6 +65,7 @@ public static class Float16FolderConverter
 
         string parent = Path.GetDirectoryName(destination)!;
         var createdParents = CreateParents(parent, destination);
+        RemoveAbandonedBuilds(parent, destination);
         string building = Path.Combine(parent, TemporaryFolderName(destination, "building"));
         try
         {
@@ -90,6 +92,32 @@ public static class Float16FolderConverter
     /// <summary>Our temporary folders beside a destination: hidden, named after it, recognisable as ours.</summary>
     private static string TemporaryFolderName(string destination, string purpose) =>
         $".{Path.GetFileName(destination)}.sd-float16-{purpose}-{Guid.NewGuid():N}.tmp";
+
+    /// <summary>
+    /// How long a build folder must have been left untouched before it counts as abandoned by a killed conversion (each
+    /// component written touches it; no component takes this long to convert).
+    /// </summary>
+    private static readonly TimeSpan AbandonedBuildAge = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// Removes build folders a killed conversion (kill -9, power loss) left beside this destination: only ours for this
+    /// name, only "building" ones (a "replaced" one holds the user's previous model and is never deleted here), only old ones.
+    /// </summary>
+    private static void RemoveAbandonedBuilds(string parent, string destination)
+    {
+        if (!Directory.Exists(parent)) return;
+        var pattern = new Regex($@"^\.{Regex.Escape(Path.GetFileName(destination))}\.sd-float16-building-[0-9a-f]{{32}}\.tmp$");
+        try
+        {
+            foreach (var folder in Directory.EnumerateDirectories(parent, ".*.tmp"))
+                if (pattern.IsMatch(Path.GetFileName(folder)) && DateTime.UtcNow - Directory.GetLastWriteTimeUtc(folder) > AbandonedBuildAge)
+                    TryDeleteTree(folder);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Cleaning up is a courtesy; the conversion itself reports a folder it cannot use.
+        }
+    }
 
     private static void CheckDestination(string source, string destination, bool overwrite)
     {
@@ -150,6 +178,10 @@ public static class Float16FolderConverter
             Directory.Move(building, destination);
             return;
         }
+        // Files may have appeared there while the model was built: they are replaced only if the caller allowed it.
+        if (!overwrite && Directory.EnumerateFileSystemEntries(destination).Any())
+            throw new Float16ConversionException(Float16ConversionError.DestinationExists, destination,
+                $"The destination '{destination}' received files while the model was converted. Choose a new folder, or replace it (-Force).");
         string old = Path.Combine(Path.GetDirectoryName(destination)!, TemporaryFolderName(destination, "replaced"));
         Directory.Move(destination, old);
         try

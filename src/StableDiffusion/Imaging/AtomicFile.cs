@@ -56,6 +56,18 @@ internal static partial class AtomicFile
         return (removed, failed);
     }
 
+    /// <summary>When each folder was last swept: listing a folder of thousands of images before every write would cost more than the write.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, DateTime> LastSwept = new(StringComparer.Ordinal);
+
+    /// <summary>Removes what a write killed earlier (kill -9) left in the folder; at most once per <see cref="StaleTemporaryAge"/> per folder.</summary>
+    private static void SweepOccasionally(string directory)
+    {
+        var now = DateTime.UtcNow;
+        if (LastSwept.TryGetValue(directory, out var last) && now - last < StaleTemporaryAge) return;
+        LastSwept[directory] = now;
+        RemoveLeftovers(directory, StaleTemporaryAge);
+    }
+
     /// <summary>Writes <paramref name="path"/> through <paramref name="write"/>.</summary>
     /// <exception cref="IOException"><paramref name="overwrite"/> is false and <paramref name="path"/> exists.</exception>
     /// <exception cref="DirectoryNotFoundException">The destination folder does not exist.</exception>
@@ -74,7 +86,7 @@ internal static partial class AtomicFile
             throw new IOException($"'{fullPath}' is a folder, not a file; give a file name inside it.");
         if (!overwrite && File.Exists(fullPath))
             throw ExistsError(fullPath);
-        RemoveLeftovers(directory, StaleTemporaryAge); // a write killed earlier (kill -9) left its temporary file here
+        SweepOccasionally(directory);
 
         string temporary = Path.Combine(directory, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
         try

@@ -18,7 +18,7 @@ public static class ConfigValue
         // A number too large for a double (1e999) does not read, or reads as Infinity: both are rejected here.
         if (node.GetValueKind() != JsonValueKind.Number || !node.AsValue().TryGetValue(out double value)
             || !double.IsFinite(value) || value < min || value > max)
-            throw Invalid(file, key, node, $"a finite number from {min:R} to {max:R}", hint);
+            throw Invalid(file, key, node, $"a finite number from {Format(min)} to {Format(max)}", hint);
         return value;
     }
 
@@ -71,6 +71,9 @@ public static class ConfigValue
         new(ModelLoadError.InvalidFile, file,
             $"'{file}': \"{key}\" is {Shorten(node.ToJsonString())}; it must be {accepted}.{(hint is null ? "" : " " + hint)} " +
             "Fix the value (or remove the key to use the default) or re-export the model.");
+
+    /// <summary>A bound as people write it (0.000001, not 1E-06), whatever the culture.</summary>
+    private static string Format(double value) => value.ToString("0.##########", System.Globalization.CultureInfo.InvariantCulture);
 
     private static string Shorten(string json) => json.Length > 60 ? json[..57] + "..." : json;
 }

@@ -168,8 +168,11 @@ public sealed class ModelFolder
         UNetChannels = (ConfigValue.Integer(unet, unetFile, "in_channels", 1, 256), ConfigValue.Integer(unet, unetFile, "out_channels", 1, 256));
     }
 
-    /// <summary>The accepted range of a VAE's <c>scaling_factor</c>: wide around every published VAE, excluding 0 and the absurd.</summary>
-    public const double MinScalingFactor = 0.001, MaxScalingFactor = 100;
+    /// <summary>
+    /// The accepted range of a VAE's <c>scaling_factor</c>: published VAEs use 0.1–1.6; the range stays wide (tests and
+    /// experiments use tiny factors on purpose) and excludes only 0, negatives and the absurd.
+    /// </summary>
+    public const double MinScalingFactor = 0.000001, MaxScalingFactor = 100;
 
     /// <summary>The accepted magnitude of a VAE's <c>shift_factor</c>.</summary>
     public const double MaxShiftFactor = 100;

@@ -96,4 +96,25 @@ public sealed class Float16FolderAtomicityTests : IDisposable
             Float16FolderConverter.Convert(Fixtures.TinySd, Path.Combine(parent, "fp16"), progress: _ => cancel.Cancel(), cancellation: cancel.Token));
         Assert.Empty(Leftovers(parent));
     }
+
+    [Fact]
+    public void AnAbandonedBuildFolderIsRemovedOnTheNextConversionButAReplacedModelIsKept()
+    {
+        string parent = _scratch.PathIn("out");
+        Directory.CreateDirectory(parent);
+        string Folder(string purpose, TimeSpan age)
+        {
+            string path = Path.Combine(parent, $".fp16.sd-float16-{purpose}-{Guid.NewGuid():N}.tmp");
+            Directory.CreateDirectory(path);
+            Directory.SetLastWriteTimeUtc(path, DateTime.UtcNow - age);
+            return path;
+        }
+        string abandoned = Folder("building", TimeSpan.FromHours(3)); // a conversion killed hours ago
+        string running = Folder("building", TimeSpan.Zero);            // another conversion, still writing
+        string replaced = Folder("replaced", TimeSpan.FromHours(3));   // a user's previous model, moved aside
+        Float16FolderConverter.Convert(Fixtures.TinySd, Path.Combine(parent, "fp16"));
+        Assert.False(Directory.Exists(abandoned));
+        Assert.True(Directory.Exists(running));
+        Assert.True(Directory.Exists(replaced));
+    }
 }

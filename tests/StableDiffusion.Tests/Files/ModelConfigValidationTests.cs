@@ -40,7 +40,7 @@ public sealed class ModelConfigValidationTests : IDisposable
     public void TheScalingFactorRangeIsStatedAndAGoodValueIsRead()
     {
         var (model, _) = WithVaeConfig("""{ "scaling_factor": 0 }""");
-        Assert.Contains("a finite number from 0.001 to 100", Assert.Throws<ModelLoadException>(() => ModelFolder.Open(model)).Message);
+        Assert.Contains("a finite number from 0.000001 to 100", Assert.Throws<ModelLoadException>(() => ModelFolder.Open(model)).Message);
         File.WriteAllText(Path.Combine(model, "vae_decoder", "config.json"), """{ "scaling_factor": 0.13025 }""");
         Assert.Equal(0.13025f, ModelFolder.Open(model).ScalingFactor);
     }
