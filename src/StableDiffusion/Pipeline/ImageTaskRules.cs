@@ -26,8 +26,8 @@ public static class ImageTaskRules
         if (setting is null) return null;
         int value = setting == "Width" ? width : height, lower = Math.Max(multiple, value / multiple * multiple);
         return new(setting, "SizeNotMultipleOfModel",
-            $"{setting} must be a multiple of {multiple} for the model '{modelName}'; it is {value}. Its UNet halves the latents " +
-            $"{Math.Round(Math.Log2(latentMultiple))} times and its VAE works on {vaeScaleFactor}×{vaeScaleFactor} pixel blocks, so " +
+            $"{setting} must be a multiple of {multiple} for the model '{modelName}'; it is {value}. Its UNet downsamples the latents " +
+            $"by {latentMultiple} and its VAE works on {vaeScaleFactor}×{vaeScaleFactor} pixel blocks, so " +
             $"width and height must divide by {vaeScaleFactor} × {latentMultiple} = {multiple}. Try {lower} or {lower + multiple}.");
     }
 
