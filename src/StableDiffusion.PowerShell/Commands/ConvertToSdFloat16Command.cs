@@ -39,9 +39,25 @@ public sealed class ConvertToSdFloat16Command : PSCmdlet
     [Parameter]
     public SwitchParameter IncludeVae { get; set; }
 
-    /// <summary>Write into a destination that already holds files.</summary>
+    /// <summary>Replace a destination that already holds files (only once the new model is complete).</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
+
+    /// <summary>Each cause its own id and category, so a script can tell a full disk from a taken folder.</summary>
+    private static ErrorRecord ConversionError(Float16ConversionException e)
+    {
+        var (id, category) = e.Error switch
+        {
+            Float16ConversionError.DestinationExists => ("DestinationExists", ErrorCategory.ResourceExists),
+            Float16ConversionError.DestinationIsSource => ("DestinationIsSource", ErrorCategory.InvalidArgument),
+            Float16ConversionError.DestinationIsFile => ("DestinationIsFile", ErrorCategory.InvalidArgument),
+            Float16ConversionError.CorruptSource => ("CorruptSourceModel", ErrorCategory.InvalidData),
+            Float16ConversionError.DiskFull => ("DiskFull", ErrorCategory.ResourceUnavailable),
+            Float16ConversionError.AccessDenied => ("DestinationAccessDenied", ErrorCategory.PermissionDenied),
+            _ => ("ConversionWriteFailed", ErrorCategory.WriteError),
+        };
+        return new ErrorRecord(e, id, category, e.Target);
+    }
 
     protected override void ProcessRecord()
     {
@@ -68,12 +84,12 @@ public sealed class ConvertToSdFloat16Command : PSCmdlet
             WriteError(ErrorRecords.From(e, null));
             return;
         }
-        catch (IOException e) when (e is not (FileNotFoundException or DirectoryNotFoundException))
+        catch (Float16ConversionException e)
         {
-            WriteError(new ErrorRecord(e, "DestinationExists", ErrorCategory.ResourceExists, destination));
+            WriteError(ConversionError(e));
             return;
         }
-        catch (Exception e) when (e is FormatException or NotSupportedException or UnauthorizedAccessException or FileNotFoundException or DirectoryNotFoundException)
+        catch (Exception e) when (e is NotSupportedException or InvalidOperationException)
         {
             WriteError(ErrorRecords.From(e, source, "ConversionFailed"));
             return;

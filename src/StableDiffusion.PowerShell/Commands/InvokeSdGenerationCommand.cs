@@ -53,11 +53,11 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
     [OptionalNumber]
     public double? GuidanceScale { get; set; }
 
-    /// <summary>Image width in pixels (a multiple of 8); default: the model's size.</summary>
+    /// <summary>Image width in pixels: a multiple of the model's size step (VAE factor × UNet downsampling, 64 for SD 1.x); default: the model's size.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public int? Width { get; set; }
 
-    /// <summary>Image height in pixels (a multiple of 8); default: the model's size.</summary>
+    /// <summary>Image height in pixels: a multiple of the model's size step (VAE factor × UNet downsampling, 64 for SD 1.x); default: the model's size.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public int? Height { get; set; }
 

@@ -35,7 +35,12 @@ public sealed class InvokeSdRenderJobCommand : PSCmdlet
             WriteError(new ErrorRecord(e, "InvalidJobFile", ErrorCategory.InvalidData, full));
             return;
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException or NotSupportedException)
+        catch (NotSupportedException e)
+        {
+            WriteError(new ErrorRecord(e, "UnsupportedJobFileType", ErrorCategory.InvalidArgument, full));
+            return;
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             WriteError(ErrorRecords.From(e, full, "JobFileNotFound"));
             return;
@@ -97,14 +102,16 @@ public sealed class InvokeSdRenderJobCommand : PSCmdlet
 
     private static JobDocument Read(string path)
     {
+        // The kind first: a .txt or .csv given here is a mistake of kind, whether or not the file exists.
+        string extension = System.IO.Path.GetExtension(path).ToLowerInvariant();
+        if (extension is not (".psd1" or ".json"))
+            throw new NotSupportedException($"'{path}' is not a job file: a render job is a .psd1 or a .json file " +
+                "(a prompt list such as .txt or .csv is named inside the job by its PromptFile key). Give the job's .psd1 or .json file.");
         if (!File.Exists(path))
-            throw new FileNotFoundException($"The job file '{path}' does not exist.", path);
-        return System.IO.Path.GetExtension(path).ToLowerInvariant() switch
-        {
-            ".psd1" => PowerShellDataFile.Read(path),
-            ".json" => JobDocument.LoadJson(path),
-            _ => throw new NotSupportedException($"'{path}' is neither a .psd1 nor a .json job file."),
-        };
+            throw new FileNotFoundException(System.IO.Directory.Exists(path)
+                ? $"The job file '{path}' is a folder; give the job's .psd1 or .json file."
+                : $"The job file '{path}' does not exist.", path);
+        return extension == ".psd1" ? PowerShellDataFile.Read(path) : JobDocument.LoadJson(path);
     }
 
     /// <summary>

@@ -154,6 +154,7 @@ public sealed class NewSdPipelineCommand : PSCmdlet
                 return;
             }
         }
+        foreach (var warning in engine.Model.Warnings) WriteWarning(warning);
         if (UNetBatchSize > 0) engine.UNetBatchSize = UNetBatchSize;
         if (engine.ProviderFallbackReason is { } reason)
             WriteWarning($"CUDA is not available, running on the CPU. {reason}");

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using StableDiffusion.Files;
 using StableDiffusion.Imaging;
 using StableDiffusion.Pipeline;
 using StableDiffusion.PowerShell.Objects;
@@ -68,6 +69,14 @@ public sealed class SaveSdImageCommand : PSCmdlet
         string target = ParameterSetName == PathSet
             ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path)
             : _template!.Resolve(SessionState.Path.GetUnresolvedProviderPathFromPSPath(Directory), InputObject.Parameters, _started);
+        if (ParameterSetName == PathSet && System.IO.Directory.Exists(target))
+        {
+            // -Force cannot apply here: a folder is never replaced by an image.
+            WriteError(new ErrorRecord(new IOException($"'{target}' is a folder, not a file. To save into it, use -Directory '{target}' " +
+                "(files are then named by -NameTemplate); to write one file, give -Path a file name such as " +
+                $"'{System.IO.Path.Combine(target, "image.png")}'."), "PathIsDirectory", ErrorCategory.InvalidArgument, target));
+            return;
+        }
         if (ParameterSetName == DirectorySet && !Force && !NoClobber)
             target = FreeName(target); // a second image with the same name gets "-1", "-2"…: nothing is lost, nothing overwritten
         if (!string.Equals(System.IO.Path.GetExtension(target), ".png", StringComparison.OrdinalIgnoreCase))
@@ -84,7 +93,13 @@ public sealed class SaveSdImageCommand : PSCmdlet
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             string hint = File.Exists(target) && !Force ? " Use -Force to overwrite it." : "";
-            WriteError(ErrorRecords.From(new IOException($"Cannot save '{target}': {e.Message}{hint}", e), target, "SaveFailed"));
+            var wrapped = new IOException($"Cannot save '{target}': {e.Message}{hint}", e);
+            WriteError(IoFailure.Classify(e) switch
+            {
+                IoFailureKind.DiskFull => new ErrorRecord(wrapped, "DiskFull", ErrorCategory.ResourceUnavailable, target),
+                IoFailureKind.AccessDenied => new ErrorRecord(wrapped, "SaveAccessDenied", ErrorCategory.PermissionDenied, target),
+                _ => ErrorRecords.From(wrapped, target, "SaveFailed"),
+            });
         }
     }
 

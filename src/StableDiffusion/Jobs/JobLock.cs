@@ -29,6 +29,9 @@ public sealed class JobLock : IDisposable
     /// <summary>How long a lock file may stay unreadable (being written) before it counts as a crashed run's.</summary>
     public static readonly TimeSpan UnreadableStaleAfter = TimeSpan.FromSeconds(10);
 
+    /// <summary>How far ahead of this host's clock a heartbeat may be dated and still be believed (clocks of hosts sharing a folder differ a little).</summary>
+    public static readonly TimeSpan ClockSkewTolerance = TimeSpan.FromMinutes(5);
+
     private readonly object _gate = new();
     private readonly FileStream _stream;
     private readonly Timer _timer;
@@ -237,10 +240,15 @@ public sealed class JobLock : IDisposable
                 ? $"its lock file cannot be read and has not changed for {JobLockHolder.Ago(age)}" : null;
         }
         if (holder.IsOnThisHost && DeadProcess(holder) is { } dead) return dead;
-        // A heartbeat caught half rewritten by a crash does not parse: the file's time stands in for it.
-        var silence = now - (holder.HeartbeatUtc == DateTime.MinValue ? File.GetLastWriteTimeUtc(path) : holder.HeartbeatUtc);
+        // A heartbeat caught half rewritten by a crash does not parse: the file's time stands in for it. So it does for a
+        // heartbeat dated in the future beyond any plausible clock difference (a host whose clock was wrong, a hand-edited
+        // file): taken at its word it would stay "fresh" until that date, locking the folder for good; the file's own
+        // time moves with every real heartbeat, so a live holder still looks alive and a dead one ages out.
+        bool untrusted = holder.HeartbeatUtc == DateTime.MinValue || holder.HeartbeatUtc > now + ClockSkewTolerance;
+        var silence = now - (untrusted ? File.GetLastWriteTimeUtc(path) : holder.HeartbeatUtc);
         return silence > staleAfter
-            ? $"{holder.Describe(now)}: no sign of life for more than {JobLockHolder.Ago(staleAfter)}"
+            ? $"{holder.Describe(now)}: no sign of life for more than {JobLockHolder.Ago(staleAfter)}" +
+              (holder.HeartbeatUtc > now + ClockSkewTolerance ? $" (its heartbeat is dated in the future, {holder.HeartbeatUtc:u}, so the lock file's time was used)" : "")
             : null;
     }
 

@@ -37,7 +37,7 @@ public static partial class JobValidator
             try
             {
                 model = ModelFolder.Open(Resolve(document, modelPath));
-                schedulerConfig = SchedulerConfig.Load(model.SchedulerConfigPath);
+                schedulerConfig = ModelSchedulerConfig.Load(model.SchedulerConfigPath, checkClassName: false); // the job may name its own
             }
             catch (ModelLoadException e) { top.Add(top.Where(JobKeys.Model), e.Message); model = null; }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or FormatException)

@@ -30,6 +30,7 @@ public sealed class PipelineRenderEngine : IRenderEngine
         {
             if (job.VaePath is not null) pipeline.ReplaceVae(job.VaePath);
             var engine = new PipelineRenderEngine(pipeline);
+            engine._notes.AddRange(pipeline.Model.Warnings);
             if (pipeline.ProviderFallbackReason is { } reason) engine._notes.Add($"CUDA is not available, running on the CPU: {reason}");
             if (job.AttentionSlicing is { } slicing)
             {

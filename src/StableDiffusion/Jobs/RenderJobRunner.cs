@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text.RegularExpressions;
 using StableDiffusion.Imaging;
 using StableDiffusion.Pipeline;
 
@@ -54,18 +53,12 @@ public sealed partial class RenderJobRunner
             {
                 ["previous_pid"] = old.ProcessId, ["previous_host"] = old.Host, ["previous_started"] = old.StartedUtc, ["reason"] = jobLock.ReplacedReason,
             });
-        foreach (var leftover in Leftovers())
-        {
-            try
-            {
-                File.Delete(leftover);
-                run.Emit("cleanup", $"removed '{Path.GetFileName(leftover)}', left by an interrupted write");
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                run.Emit("warning", $"cannot remove '{Path.GetFileName(leftover)}': {e.Message}");
-            }
-        }
+        // The lock keeps every other writer out of this folder, so every leftover of ours is abandoned, whatever its age.
+        var (removed, failed) = AtomicFile.RemoveLeftovers(Job.OutputDirectory, olderThan: TimeSpan.Zero);
+        foreach (var leftover in removed)
+            run.Emit("cleanup", $"removed '{Path.GetFileName(leftover)}', left by an interrupted write");
+        foreach (var (leftover, error) in failed)
+            run.Emit("warning", $"cannot remove '{Path.GetFileName(leftover)}': {error}");
 
         var plan = Plan();
         var states = plan.Entries.ToDictionary(e => e.Item, e => e.Check);
@@ -121,13 +114,6 @@ public sealed partial class RenderJobRunner
         run.Emit("end", $"done: {summary}", data: run.Counts(skipped, clock.Elapsed, summary.Failed == 0 ? "completed" : "completed with failures", summary.ImagesPerMinute));
         return summary;
     }
-
-    /// <summary>Temporary files of image writes cut short by a crash (only this job's kind: ".name.png.&lt;guid&gt;.tmp").</summary>
-    private IEnumerable<string> Leftovers() =>
-        Directory.EnumerateFiles(Job.OutputDirectory).Where(f => LeftoverName().IsMatch(Path.GetFileName(f))).ToList();
-
-    [GeneratedRegex(@"^\..+\.png\.[0-9a-f]{32}\.tmp$", RegexOptions.IgnoreCase)]
-    private static partial Regex LeftoverName();
 
     /// <summary>The state of one run: counters, failures and the rendering loop.</summary>
     private sealed class RunState(RenderJobRunner runner, JobLog log, RenderJobObserver? observer, JobLock jobLock, CancellationToken cancellation)

@@ -22,6 +22,40 @@ public sealed class ModelFolder
     /// <summary>Folder name, used as the model's display name.</summary>
     public string Name => System.IO.Path.GetFileName(Path.TrimEnd(System.IO.Path.DirectorySeparatorChar));
 
+    /// <summary>
+    /// What model_index.json names that this library does not run (another pipeline class, components it ignores): the
+    /// folder still loads, but the results may not be what the model's authors meant. Callers show these to the user.
+    /// </summary>
+    public IReadOnlyList<string> Warnings { get; private set; } = [];
+
+    /// <summary>
+    /// Checks that <paramref name="full"/> is a folder, telling a missing one from a file and from a symbolic link that
+    /// points nowhere or at itself (a loop reads as neither file nor folder, and would otherwise be called missing or a file).
+    /// </summary>
+    /// <exception cref="ModelLoadException">It is not a folder.</exception>
+    internal static void CheckFolderPath(string full, string what, string expected)
+    {
+        if (Directory.Exists(full)) return;
+        var info = new FileInfo(full);
+        if (info.LinkTarget is { } link)
+        {
+            string problem;
+            try
+            {
+                var final = info.ResolveLinkTarget(returnFinalTarget: true);
+                problem = final is null || !final.Exists ? $"points to '{link}', which does not exist" : $"points to the file '{final.FullName}'";
+            }
+            catch (IOException)
+            {
+                // .NET reports a loop (ELOOP) or a chain too long to follow as an IOException.
+                problem = $"is a symbolic link that loops (it points to '{link}', which leads back to itself)";
+            }
+            throw new ModelLoadException(ModelLoadError.FolderNotFound, full, $"{what} '{full}' {problem}; give {expected}, or fix the link.");
+        }
+        throw new ModelLoadException(ModelLoadError.FolderNotFound, full,
+            info.Exists ? $"'{full}' is a file; give {expected}." : $"{what} '{full}' does not exist.");
+    }
+
     /// <summary>The pipeline class named in model_index.json (e.g. OnnxStableDiffusionPipeline).</summary>
     public string? PipelineClass { get; private set; }
 
@@ -79,11 +113,7 @@ public sealed class ModelFolder
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         string full = System.IO.Path.GetFullPath(path);
-        if (!Directory.Exists(full))
-            throw new ModelLoadException(ModelLoadError.FolderNotFound, full,
-                File.Exists(full)
-                    ? $"'{full}' is a file; give the model folder that holds model_index.json."
-                    : $"Model folder '{full}' does not exist.");
+        CheckFolderPath(full, "Model folder", "the model folder that holds model_index.json");
 
         var folder = new ModelFolder(full);
         string index = folder.Combine("model_index.json");
@@ -93,12 +123,13 @@ public sealed class ModelFolder
                 "Export one with diffusers' convert_stable_diffusion_checkpoint_to_onnx.py or " +
                 "'optimum-cli export onnx --model <id> <folder>'.");
         var indexJson = ReadObject(index);
-        folder.PipelineClass = indexJson["_class_name"]?.GetValue<string>();
+        folder.PipelineClass = ConfigValue.Text(indexJson, index, "_class_name");
+        folder.Warnings = ModelIndexWarnings.For(indexJson, index);
         // SDXL: the index names an XL pipeline or the folder has the second text encoder (optimum's layout either way).
         bool xl = folder.PipelineClass?.Contains("XL", StringComparison.Ordinal) == true || folder.HasTextEncoder2;
         folder.Family = xl ? ModelFamily.StableDiffusionXL : ModelFamily.StableDiffusion;
-        if (indexJson["force_zeros_for_empty_prompt"] is JsonValue zeros) folder.ForceZerosForEmptyPrompt = zeros.GetValue<bool>();
-        if (indexJson["requires_aesthetics_score"] is JsonValue aesthetics) folder.RequiresAestheticsScore = aesthetics.GetValue<bool>();
+        if (ConfigValue.Boolean(indexJson, index, "force_zeros_for_empty_prompt") is { } zeros) folder.ForceZerosForEmptyPrompt = zeros;
+        if (ConfigValue.Boolean(indexJson, index, "requires_aesthetics_score") is { } aesthetics) folder.RequiresAestheticsScore = aesthetics;
 
         // SD 1.x/2.x need the text encoder; SDXL needs the second one, and the first unless it is a refiner.
         if (!xl || folder.HasTextEncoder || indexJson["text_encoder"] is JsonArray { Count: > 0 } te && te[0] is not null)
@@ -121,14 +152,30 @@ public sealed class ModelFolder
     private void ReadComponentConfigs()
     {
         // Optimum writes each component's diffusers config beside its graph; the v0.12 script writes none.
-        var vae = ReadOptional(Combine("vae_decoder", "config.json"));
-        if (vae?["scaling_factor"] is JsonValue sf) ScalingFactor = (float)sf.GetValue<double>();
-        if (vae?["block_out_channels"] is JsonArray blocks && blocks.Count > 0) VaeScaleFactor = 1 << (blocks.Count - 1);
-        if (vae?["force_upcast"] is JsonValue upcast) VaeForceUpcast = upcast.GetValue<bool>();
-        var unet = ReadOptional(Combine("unet", "config.json"));
-        DefaultImageSize = unet?["sample_size"] is JsonValue size ? size.GetValue<int>() * VaeScaleFactor : 512;
-        UNetChannels = (unet?["in_channels"] is JsonValue i ? i.GetValue<int>() : null, unet?["out_channels"] is JsonValue o ? o.GetValue<int>() : null);
+        string vaeFile = Combine("vae_decoder", "config.json");
+        var vae = ReadOptional(vaeFile);
+        // Every SD VAE scales by 0.1–1.6 (SD 1.x 0.18215, SDXL 0.13025, SD3 1.5305): 0 gives black images, NaN NaN ones.
+        if (ConfigValue.Number(vae, vaeFile, "scaling_factor", MinScalingFactor, MaxScalingFactor,
+                $"Stable Diffusion 1.x/2.x use {DefaultScalingFactor}, SDXL 0.13025.") is { } sf)
+            ScalingFactor = (float)sf;
+        ConfigValue.Number(vae, vaeFile, "shift_factor", -MaxShiftFactor, MaxShiftFactor); // read by later VAEs: reject garbage all the same
+        if (ConfigValue.Integers(vae, vaeFile, "block_out_channels", 1, 65536, maxCount: 8) is { } blocks) VaeScaleFactor = 1 << (blocks.Length - 1);
+        if (ConfigValue.Boolean(vae, vaeFile, "force_upcast") is { } upcast) VaeForceUpcast = upcast;
+        string unetFile = Combine("unet", "config.json");
+        var unet = ReadOptional(unetFile);
+        // sample_size is the latent size (SD 1.x 64, SDXL 128); past 1024 latents (8192 pixels) no model exists.
+        DefaultImageSize = ConfigValue.Integer(unet, unetFile, "sample_size", 1, 1024) is { } size ? size * VaeScaleFactor : 512;
+        UNetChannels = (ConfigValue.Integer(unet, unetFile, "in_channels", 1, 256), ConfigValue.Integer(unet, unetFile, "out_channels", 1, 256));
     }
+
+    /// <summary>
+    /// The accepted range of a VAE's <c>scaling_factor</c>: published VAEs use 0.1–1.6; the range stays wide (tests and
+    /// experiments use tiny factors on purpose) and excludes only 0, negatives and the absurd.
+    /// </summary>
+    public const double MinScalingFactor = 0.000001, MaxScalingFactor = 100;
+
+    /// <summary>The accepted magnitude of a VAE's <c>shift_factor</c>.</summary>
+    public const double MaxShiftFactor = 100;
 
     private void RequireTokenizer(string directory, string what)
     {

@@ -70,6 +70,7 @@ public sealed class UNet : OnnxComponent
             _extras) { OutChannels = FixedDimension(_output.Meta, 1) ?? channels.Out ?? 4 };
         InChannels = FixedDimension(_sample.Meta, 1) ?? channels.In ?? ChannelsFromGraph(path, _sample.Name) ?? 4;
         OutChannels = _io.OutChannels;
+        _latentSizeMultiple = new Lazy<int>(() => DownsamplingOf(path));
         if (shapeSessions is not null)
         {
             _binding = shapeSessions;
@@ -95,6 +96,27 @@ public sealed class UNet : OnnxComponent
     /// <summary>The size the graph fixes for axis <paramref name="axis"/> of extra input <paramref name="name"/>, or null when it is free.</summary>
     public int? ExtraInputDimension(string name, int axis) =>
         _extras.FirstOrDefault(e => e.Item1 == name) is { Item3: { } meta } ? FixedDimension(meta, axis) : null;
+
+    /// <summary>
+    /// What the latent height and width must be a multiple of: the UNet's downsampling factor read from its graph (8 for
+    /// SD 1.x/2.x, 4 for SDXL), so an image size must be a multiple of this times the VAE factor (64 and 32 pixels). Read
+    /// on first use (the graph's nodes, not its weights); 1 when the graph cannot be read here (the session loaded it).
+    /// </summary>
+    public int LatentSizeMultiple => _latentSizeMultiple.Value;
+
+    private readonly Lazy<int> _latentSizeMultiple;
+
+    private static int DownsamplingOf(string path)
+    {
+        try
+        {
+            return Graph.DownsamplingFactor.Of(Graph.OnnxGraphFile.Load(path, loadExternalData: false));
+        }
+        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException)
+        {
+            return 1;
+        }
+    }
 
     /// <summary>The sample's channels from the first convolution's weights (the graph without its external weights: cheap).</summary>
     private static int? ChannelsFromGraph(string path, string input)

@@ -30,8 +30,7 @@ public sealed class VaeFolder
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         string full = System.IO.Path.GetFullPath(path);
-        if (!Directory.Exists(full))
-            throw new ModelLoadException(ModelLoadError.FolderNotFound, full, $"VAE folder '{full}' does not exist.");
+        ModelFolder.CheckFolderPath(full, "VAE folder", "a VAE folder (vae_decoder/model.onnx or model.onnx inside)");
         string nested = System.IO.Path.Combine(full, "vae_decoder", "model.onnx");
         string flat = System.IO.Path.Combine(full, "model.onnx");
         string decoder = File.Exists(nested) ? nested : File.Exists(flat) ? flat
@@ -46,13 +45,17 @@ public sealed class VaeFolder
     private static float? ReadScaling(string file)
     {
         if (!File.Exists(file)) return null;
+        JsonObject config;
         try
         {
-            return JsonNode.Parse(File.ReadAllText(file))?["scaling_factor"] is JsonValue v ? (float)v.GetValue<double>() : null;
+            config = JsonNode.Parse(File.ReadAllText(file)) as JsonObject ?? throw new JsonException("the top level is not a JSON object");
         }
         catch (JsonException e)
         {
             throw new ModelLoadException(ModelLoadError.InvalidFile, file, $"'{file}' is not valid JSON: {e.Message}", e);
         }
+        // The same range as a model folder's VAE: a replacement VAE is held to the same rule.
+        return ConfigValue.Number(config, file, "scaling_factor", ModelFolder.MinScalingFactor, ModelFolder.MaxScalingFactor,
+            $"Stable Diffusion 1.x/2.x use {ModelFolder.DefaultScalingFactor}, SDXL 0.13025.") is { } v ? (float)v : null;
     }
 }

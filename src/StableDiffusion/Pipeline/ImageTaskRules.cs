@@ -15,6 +15,22 @@ public sealed record SettingProblem(string Setting, string ErrorId, string Messa
 /// </summary>
 public static class ImageTaskRules
 {
+    /// <summary>
+    /// The size rule of a model: width and height multiples of <paramref name="vaeScaleFactor"/> × <paramref name="latentMultiple"/>
+    /// (the VAE's pixels per latent times the UNet's downsampling, both read from the model), or null when the size fits.
+    /// </summary>
+    public static SettingProblem? SizeMultiple(int width, int height, int vaeScaleFactor, int latentMultiple, string modelName)
+    {
+        int multiple = vaeScaleFactor * latentMultiple;
+        string? setting = width % multiple != 0 ? "Width" : height % multiple != 0 ? "Height" : null;
+        if (setting is null) return null;
+        int value = setting == "Width" ? width : height, lower = Math.Max(multiple, value / multiple * multiple);
+        return new(setting, "SizeNotMultipleOfModel",
+            $"{setting} must be a multiple of {multiple} for the model '{modelName}'; it is {value}. Its UNet downsamples the latents " +
+            $"by {latentMultiple} and its VAE works on {vaeScaleFactor}×{vaeScaleFactor} pixel blocks, so " +
+            $"width and height must divide by {vaeScaleFactor} × {latentMultiple} = {multiple}. Try {lower} or {lower + multiple}.");
+    }
+
     /// <summary>Every problem of these settings (none: they fit).</summary>
     public static IReadOnlyList<SettingProblem> Check(SourceImage? initImage, SourceImage? mask, double? strength, int? maskCropPadding,
         int steps = GenerationDefaults.Steps, bool initLatents = false)

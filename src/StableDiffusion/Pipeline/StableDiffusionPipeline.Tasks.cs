@@ -95,6 +95,9 @@ public sealed partial class StableDiffusionPipeline
                 $"The UNet takes {expected} time ids but the model's index says requires_aesthetics_score = {Model.RequiresAestheticsScore.ToString().ToLowerInvariant()}, " +
                 $"which gives {timeIds}. Set requires_aesthetics_score to {(expected == 5).ToString().ToLowerInvariant()} in model_index.json (a refiner takes 5, a base 6).",
                 nameof(SdxlConditioning.AestheticScore));
+        // Before any work: a size the UNet cannot halve evenly fails deep in the graph, reported like a broken model.
+        if (ImageTaskRules.SizeMultiple(settings.Width!.Value, settings.Height!.Value, Model.VaeScaleFactor, UNet.LatentSizeMultiple, Model.Name) is { } size)
+            throw new ArgumentException(size.Message, size.Setting);
         if (settings.InitLatents is { } latents)
         {
             if (latents.Channels != UNet.OutChannels)

@@ -164,15 +164,8 @@ public sealed partial class StableDiffusionPipeline : IDisposable
         // The prompt's tokenizer: the first (SD, SDXL base) or SDXL's second when it is the only one (the refiner).
         var tokenizer = ReadTokenizer(model.HasTextEncoder ? model.TokenizerDirectory : model.Tokenizer2Directory);
         var tokenizer2 = model.HasTextEncoder && model.HasTextEncoder2 ? ReadTokenizer(model.Tokenizer2Directory) : null;
-        SchedulerConfig schedulerConfig;
-        try
-        {
-            schedulerConfig = SchedulerConfig.Load(model.SchedulerConfigPath);
-        }
-        catch (Exception e) when (e is FormatException or System.Text.Json.JsonException)
-        {
-            throw new ModelLoadException(ModelLoadError.InvalidFile, model.SchedulerConfigPath, $"'{model.SchedulerConfigPath}' is not a valid scheduler configuration: {e.Message}", e);
-        }
+        // Checked on load (numbers in range, a known class unless one is named), errors naming the file.
+        var schedulerConfig = ModelSchedulerConfig.Load(model.SchedulerConfigPath, checkClassName: options.Scheduler is null);
         var scheduler = options.Scheduler ?? new SchedulerChoice(schedulerConfig.ClassName ?? "PNDMScheduler");
         SchedulerRegistry.Create(scheduler.Name, schedulerConfig, scheduler.Options); // fail before the sessions load
 

@@ -183,9 +183,11 @@ public sealed class Float16ConverterTests(ConvertedFixture converted) : IClassFi
     [Fact]
     public void RefusesToOverwriteOrToConvertIntoTheSource()
     {
-        var e = Assert.Throws<IOException>(() => Float16FolderConverter.Convert(Fixtures.TinySd, converted.Float16));
+        var e = Assert.Throws<Float16ConversionException>(() => Float16FolderConverter.Convert(Fixtures.TinySd, converted.Float16));
+        Assert.Equal(Float16ConversionError.DestinationExists, e.Error);
         Assert.Contains("-Force", e.Message);
-        e = Assert.Throws<IOException>(() => Float16FolderConverter.Convert(Fixtures.TinySd, Fixtures.TinySd));
+        e = Assert.Throws<Float16ConversionException>(() => Float16FolderConverter.Convert(Fixtures.TinySd, Fixtures.TinySd));
+        Assert.Equal(Float16ConversionError.DestinationIsSource, e.Error);
         Assert.Contains("source", e.Message);
         var missing = Assert.Throws<ModelLoadException>(() => Float16FolderConverter.Convert(Path.Combine(Fixtures.Root, "nope"), Path.GetTempPath()));
         Assert.Equal(ModelLoadError.FolderNotFound, missing.Error);

@@ -174,4 +174,31 @@ public sealed class JobLockTests : IDisposable
         won[0]!.Dispose();
         Assert.False(File.Exists(LockPath));
     }
+
+    [Fact]
+    public void AHeartbeatDatedInTheFutureDoesNotLockTheFolderForever()
+    {
+        // Another host's lock, its heartbeat a year ahead (a wrong clock), its file untouched for an hour: a crashed run.
+        WriteLock(4242, "elsewhere", DateTime.UtcNow.AddYears(1));
+        File.SetLastWriteTimeUtc(LockPath, DateTime.UtcNow.AddHours(-1));
+        using var taken = JobLock.Acquire(_scratch.Folder, "job", new JobLockOptions { StaleAfter = TimeSpan.FromMinutes(30) });
+        Assert.Contains("dated in the future", taken.ReplacedReason);
+    }
+
+    [Fact]
+    public void AFutureHeartbeatWhoseFileIsFreshIsStillALiveLock()
+    {
+        // The same clock error on a host whose run is alive: its rewrites keep the file's time fresh.
+        WriteLock(4242, "elsewhere", DateTime.UtcNow.AddYears(1));
+        Assert.Throws<JobLockedException>(() => JobLock.Acquire(_scratch.Folder, "job", new JobLockOptions { StaleAfter = TimeSpan.FromMinutes(30) }));
+    }
+
+    [Fact]
+    public void AHeartbeatAFewMinutesAheadIsBelieved()
+    {
+        // Within the clock-skew tolerance the heartbeat is taken at its word, even if the file looks old.
+        WriteLock(4242, "elsewhere", DateTime.UtcNow.AddMinutes(2));
+        File.SetLastWriteTimeUtc(LockPath, DateTime.UtcNow.AddHours(-1));
+        Assert.Throws<JobLockedException>(() => JobLock.Acquire(_scratch.Folder, "job", new JobLockOptions { StaleAfter = TimeSpan.FromMinutes(30) }));
+    }
 }
