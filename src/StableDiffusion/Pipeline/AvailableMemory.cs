@@ -81,10 +81,17 @@ public sealed class AvailableMemory(ExecutionProvider provider, int deviceId)
         }
         if (ReadNumber("/sys/fs/cgroup/memory.max") is { } rootMax && ReadNumber("/sys/fs/cgroup/memory.current") is { } rootCurrent)
             return rootMax - rootCurrent;
-        // cgroup v1: a limit near long.MaxValue means none.
-        if (ReadNumber("/sys/fs/cgroup/memory/memory.limit_in_bytes") is { } limit && limit < 1L << 60
-            && ReadNumber("/sys/fs/cgroup/memory/memory.usage_in_bytes") is { } usage)
-            return limit - usage;
+        // cgroup v1: "4:memory:/some/path" names the group under /sys/fs/cgroup/memory; a limit near long.MaxValue means none.
+        foreach (var line in ReadLines("/proc/self/cgroup"))
+        {
+            int at = line.IndexOf(":memory:", StringComparison.Ordinal);
+            if (at < 0) continue;
+            string dir = Path.Combine("/sys/fs/cgroup/memory", line[(at + ":memory:".Length)..].TrimStart('/'));
+            if (!File.Exists(Path.Combine(dir, "memory.limit_in_bytes"))) dir = "/sys/fs/cgroup/memory"; // a namespaced view
+            if (ReadNumber(Path.Combine(dir, "memory.limit_in_bytes")) is { } limit && limit < 1L << 60
+                && ReadNumber(Path.Combine(dir, "memory.usage_in_bytes")) is { } usage)
+                return limit - usage;
+        }
         return null;
     }
 
