@@ -24,8 +24,9 @@ public static class InputValues
     public static bool TryNumber(object? value, out double result)
     {
         double? v = value is null ? null : JobTable.AsNumber(value, parseText: true);
-        result = v ?? 0;
-        return v is { } d && double.IsFinite(d);
+        bool ok = v is { } d && double.IsFinite(d);
+        result = ok ? v!.Value : 0;
+        return ok;
     }
 
     /// <summary>How a refused value reads in a message ("the text 'abc'", "the number 1.5").</summary>
