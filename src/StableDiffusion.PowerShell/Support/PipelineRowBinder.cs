@@ -132,6 +132,9 @@ internal sealed class PipelineRowBinder
         }
         if (type == typeof(double) || type == typeof(float))
         {
+            // A number that is already one (NaN included) goes on as the command line would pass it: its range is the settings' check.
+            if (raw is double or float)
+                return (true, type == typeof(float) ? System.Convert.ToSingle(raw, CultureInfo.InvariantCulture) : System.Convert.ToDouble(raw, CultureInfo.InvariantCulture));
             if (!InputValues.TryNumber(raw, out double d))
             {
                 why = "write a number such as 7.5 (with a dot), or leave the cell empty for the default.";
