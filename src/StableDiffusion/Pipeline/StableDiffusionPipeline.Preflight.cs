@@ -15,7 +15,8 @@ public sealed partial class StableDiffusionPipeline
     {
         int? headsPerSlice = AttentionSlicing?.Sliced is { Count: > 0 } sliced ? sliced.Max(s => s.HeadsPerSlice) : null;
         return MemoryEstimate.For(MemoryProfile, images, settings.Width ?? Model.DefaultImageSize, settings.Height ?? Model.DefaultImageSize,
-            settings.UsesGuidance, UNetBatchSize, headsPerSlice, VaeSlicing, Precision == "float16" ? 2 : 4, Model.VaeScaleFactor);
+            settings.UsesGuidance, UNetBatchSize, headsPerSlice, VaeSlicing, Precision == "float16" ? 2 : 4, Model.VaeScaleFactor,
+            cuda: Provider is Models.ExecutionProvider.Cuda or Models.ExecutionProvider.TensorRT);
     }
 
     /// <exception cref="InsufficientMemoryForBatchException">The batch would need more than its device has available.</exception>
