@@ -192,9 +192,9 @@ Describe 'Invoke-SdGeneration image inputs on bad input' {
             [pscustomobject]@{ Prompt = 'also good'; InitImage = $script:Photo; Strength = '' }
         ) | Export-Csv $csv
         $r = Get-SdError { Import-Csv $csv | Invoke-SdGeneration -Pipeline $script:Pipeline @script:Fast }
-        $r.Error.FullyQualifiedErrorId | Should -Match '^ParameterArgumentTransformationError,'
-        $r.Error.Exception.Message | Should -Match "parameter 'Strength'"
-        $r.Error.Exception.Message | Should -Match "'strong' is not a number"
+        $r.Error.FullyQualifiedErrorId | Should -Match '^RowValueInvalid,'
+        $r.Error.Exception.Message | Should -Match "row 2, column 'Strength'"
+        $r.Error.Exception.Message | Should -Match "'strong'"
         $r.Output.Prompt | Should -Be @('good', 'also good')
     }
 }

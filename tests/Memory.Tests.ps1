@@ -146,7 +146,8 @@ Invoke-SdGeneration -Pipeline `$p -Prompt 'a cat' -Seed 0 -Steps 1 -Width 512 -H
 "@
         $log = (Invoke-SdFreshPwsh -NoProfile -NonInteractive -Command $script 2>&1) -join "`n"
         $log | Should -Match 'limit=1073741824'
-        $log | Should -Match 'unsliced=1 .*allocate'
+        # Where the machine has less free memory than the unlimited run needs (about 12 GB), the memory pre-flight refuses it first.
+        $log | Should -Match 'unsliced=1 .*(allocate|Not enough memory on the CPU)'
         $log | Should -Match 'sliced=512'
     }
 }

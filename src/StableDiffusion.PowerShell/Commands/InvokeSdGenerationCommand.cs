@@ -21,6 +21,8 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
     private int _done;
     private readonly SourceImageCache _images = new();
     private HashSet<string> _givenOnCommandLine = [];
+    private PipelineRowBinder _rows = null!;
+    private int _rowNumber;
 
     /// <summary>The loaded model (New-SdPipeline).</summary>
     [Parameter(Mandatory = true, ValueFromPipeline = true)]
@@ -193,9 +195,18 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
     [AllowNull]
     public LatentImage? InitLatents { get; set; }
 
+    /// <summary>
+    /// Each piped object as it came, so that a row (an Import-Csv record, a hashtable) is bound by the command's own rules
+    /// (<see cref="PipelineRowBinder"/>) rather than PowerShell's silent ones. Not for direct use.
+    /// </summary>
+    [Parameter(ValueFromPipeline = true, DontShow = true)]
+    [PipelineRowMarker]
+    public PSObject? InputObject { get; set; }
+
     protected override void BeginProcessing()
     {
         _givenOnCommandLine = new HashSet<string>(MyInvocation.BoundParameters.Keys, StringComparer.OrdinalIgnoreCase);
+        _rows = new PipelineRowBinder(this, _givenOnCommandLine);
         try { GenerationLimits.CheckBatchSize(BatchSize); }
         catch (InvalidSettingException e) { ThrowTerminatingError(ErrorRecords.From(e, BatchSize)); }
         _batcher = new GenerationBatcher<PendingImage>(BatchSize, p => p.Settings);
@@ -218,7 +229,16 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
 
     protected override void ProcessRecord()
     {
+        PipelineRowMarkerAttribute.Clear();
         this.Live(Pipeline);
+        // A row that does not bind is this row's error (before its images are read); the other rows still render.
+        if (InputObject is not null && PipelineRowBinder.IsRow(InputObject))
+        {
+            var rowProblems = _rows.Bind(this, InputObject, ++_rowNumber);
+            foreach (var rowProblem in rowProblems)
+                WriteError(new ErrorRecord(new ArgumentException(rowProblem.Message), rowProblem.ErrorId, rowProblem.Category, InputObject));
+            if (rowProblems.Count > 0) return;
+        }
         // The input images first: a missing or unreadable file is this record's error, before any model work.
         if (!TryLoad(InitImage, nameof(InitImage), "init image", out var initImage) || !TryLoad(Mask, nameof(Mask), "mask", out var mask))
             return;
@@ -366,6 +386,7 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
 
     protected override void EndProcessing()
     {
+        PipelineRowMarkerAttribute.Clear();
         if (_batcher.Flush() is { } last) Render(last);
         if (ShowProgress)
         {

@@ -30,6 +30,9 @@ internal static class ErrorRecords
         // The float16 VAE overflowed (NaN/Inf): a result the fix names (Set-SdVae), not a failure of this one image.
         if (e is Pipeline.VaeOverflowException)
             return new ErrorRecord(e, "VaeOverflow", ErrorCategory.InvalidResult, target);
+        // Refused by the memory pre-flight before anything ran: the message gives the estimate and the remedies.
+        if (e is Pipeline.InsufficientMemoryForBatchException)
+            return new ErrorRecord(e, "InsufficientMemory", ErrorCategory.ResourceUnavailable, target);
         var cat = e switch
         {
             ArgumentException => ErrorCategory.InvalidArgument,

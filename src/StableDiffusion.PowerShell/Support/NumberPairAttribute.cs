@@ -11,9 +11,9 @@ namespace StableDiffusion.PowerShell.Support;
 /// a message naming the value; the binding error names the parameter.
 /// </summary>
 [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
-internal sealed class NumberPairAttribute(bool position = false) : ArgumentTransformationAttribute
+internal sealed class NumberPairAttribute(bool position = false) : RowTolerantTransformationAttribute
 {
-    public override object? Transform(EngineIntrinsics engineIntrinsics, object? inputData)
+    public override object? Convert(object? inputData)
     {
         object? value = inputData is PSObject pso ? pso.BaseObject : inputData;
         if (value is null or HeightWidth or TopLeft) return value;
@@ -33,8 +33,8 @@ internal sealed class NumberPairAttribute(bool position = false) : ArgumentTrans
 
 /// <summary>An empty or blank text (a CSV cell) is "not given": null, for optional parameters of other types (enums).</summary>
 [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
-internal sealed class EmptyAsNullAttribute : ArgumentTransformationAttribute
+internal sealed class EmptyAsNullAttribute : RowTolerantTransformationAttribute
 {
-    public override object? Transform(EngineIntrinsics engineIntrinsics, object? inputData) =>
+    public override object? Convert(object? inputData) =>
         (inputData is PSObject pso ? pso.BaseObject : inputData) is string s && s.Trim().Length == 0 ? null : inputData;
 }

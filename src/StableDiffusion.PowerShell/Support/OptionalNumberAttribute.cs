@@ -9,9 +9,9 @@ namespace StableDiffusion.PowerShell.Support;
 /// binding error names the parameter, that is the column). Other values pass through to PowerShell's conversion.
 /// </summary>
 [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
-internal sealed class OptionalNumberAttribute(bool integer = false) : ArgumentTransformationAttribute
+internal sealed class OptionalNumberAttribute(bool integer = false) : RowTolerantTransformationAttribute
 {
-    public override object? Transform(EngineIntrinsics engineIntrinsics, object? inputData)
+    public override object? Convert(object? inputData)
     {
         object? value = inputData is PSObject pso ? pso.BaseObject : inputData;
         if (value is not string text) return value;

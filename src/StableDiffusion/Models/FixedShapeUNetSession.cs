@@ -163,7 +163,7 @@ internal sealed class FixedShapeUNetSession : IDisposable
             }
             catch (OnnxRuntimeException e) when (SessionFactory.IsOutOfMemory(e.Message))
             {
-                throw new DeviceOutOfMemoryException($"in the UNet ({Shape})", e);
+                throw new DeviceOutOfMemoryException($"in the UNet ({Shape})", e, SessionFactory.DeviceOf(_session));
             }
         }
         if (_deviceOutput is not null) _deviceOutput.Download(_output);

@@ -90,7 +90,7 @@ public abstract class OnnxComponent : IDisposable
         }
         catch (OnnxRuntimeException e) when (SessionFactory.IsOutOfMemory(e.Message))
         {
-            throw new DeviceOutOfMemoryException($"in the {Name} on {Describe(inputs)}", e);
+            throw new DeviceOutOfMemoryException($"in the {Name} on {Describe(inputs)}", e, SessionFactory.DeviceOf(session));
         }
     }
 

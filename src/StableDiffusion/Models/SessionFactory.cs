@@ -144,11 +144,12 @@ public sealed partial class SessionFactory
             };
             var session = open(options);
             _providerOptions = applied;
+            Devices.AddOrUpdate(session, IsGpu(provider) ? $"the GPU (CUDA device {DeviceId})" : "the CPU");
             return session;
         }
         catch (OnnxRuntimeException e) when (IsGpu(provider) && IsOutOfMemory(e.Message))
         {
-            throw new DeviceOutOfMemoryException($"loading the {component} graph", e);
+            throw new DeviceOutOfMemoryException($"loading the {component} graph", e, $"the GPU (CUDA device {DeviceId})");
         }
         catch (OnnxRuntimeException e) when (!IsGpu(provider) || Effective is not null)
         {
@@ -265,6 +266,12 @@ public sealed partial class SessionFactory
                 $"ONNX Runtime's {provider} provider did not apply the options asked for ({string.Join("; ", differences)}). " +
                 "This ONNX Runtime build may not support them.");
     }
+
+    /// <summary>Where each session runs ("the CPU", "the GPU (CUDA device 0)"), so that running out of memory names the right device.</summary>
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<InferenceSession, string> Devices = new();
+
+    /// <summary>The device a session of this process was created on ("the CPU", "the GPU (CUDA device 0)").</summary>
+    internal static string DeviceOf(InferenceSession session) => Devices.TryGetValue(session, out var device) ? device : "the device";
 
     /// <summary>True for ONNX Runtime's ways of saying the device ran out of memory.</summary>
     internal static bool IsOutOfMemory(string message) => OutOfMemory().IsMatch(message);

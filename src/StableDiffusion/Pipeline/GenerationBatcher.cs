@@ -102,6 +102,13 @@ public sealed class GenerationBatcher<T>
         // Each failed image once more, alone: one bad prompt or a passing hiccup must not cost the others.
         foreach (var (item, error) in failures)
         {
+            // A batch the memory pre-flight refused is not rendered image by image instead: that would silently change
+            // the batch size asked for, and the error says how to make the batch fit.
+            if (error is InsufficientMemoryForBatchException)
+            {
+                failed(item, error, 1);
+                continue;
+            }
             retrying(item, error);
             try
             {

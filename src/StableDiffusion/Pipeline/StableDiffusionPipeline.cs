@@ -380,6 +380,7 @@ public sealed partial class StableDiffusionPipeline : IDisposable
         settings = Resolve(settings);
         settings.Validate(); // again: a resolved default (SDXL's strength 0.3) must leave a denoising step too
         CheckTask(settings);
+        CheckMemory(batch.Count, settings);
         return settings;
     }
 

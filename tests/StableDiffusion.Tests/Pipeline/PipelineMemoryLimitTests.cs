@@ -22,9 +22,15 @@ public sealed class PipelineMemoryLimitTests
         ImageRequest[] one = [new("a photo of a cat", null, 0, 0)];
 
         // Unsliced, the full-resolution self-attention scores of a guided batch are 2 × 8 × 4096² floats (1 GiB) each.
-        var e = Assert.Throws<InvalidOperationException>(() => pipeline.Generate(one, settings));
-        Assert.IsType<Microsoft.ML.OnnxRuntime.OnnxRuntimeException>(e.InnerException);
-        Assert.Contains("allocate", e.InnerException!.Message, StringComparison.OrdinalIgnoreCase);
+        // Where the machine has less free memory than that run needs unlimited (about 12 GB, measured), the memory
+        // pre-flight refuses it before the arena limit is reached.
+        var e = Assert.ThrowsAny<Exception>(() => pipeline.Generate(one, settings));
+        if (e is not InsufficientMemoryForBatchException)
+        {
+            Assert.IsType<InvalidOperationException>(e);
+            Assert.IsType<Microsoft.ML.OnnxRuntime.OnnxRuntimeException>(e.InnerException);
+            Assert.Contains("allocate", e.InnerException!.Message, StringComparison.OrdinalIgnoreCase);
+        }
 
         pipeline.EnableAttentionSlicing(AttentionSliceSize.Max);
         var result = Assert.Single(pipeline.Generate(one, settings));
