@@ -1,0 +1,96 @@
+using System.Diagnostics;
+using System.Globalization;
+using StableDiffusion.Models;
+using StableDiffusion.Pipeline;
+
+/// <summary>
+/// Issue 13's soak: one pipeline, N generations (64², 2 steps, a new seed each), then load/dispose cycles (load, one
+/// generation, dispose). Resident memory (VmRSS after a full GC, so only what is really held counts) is sampled at
+/// generation 1, 10, 100 and every 100 after, and every 10 cycles; the verdict compares generation 100 with the last
+/// generation and cycle 10 with the last cycle against the 5 % target. The managed heap is printed beside RSS so that
+/// growth can be told apart: managed (objects kept alive) or native (sessions, OrtValues, arenas).
+/// </summary>
+internal static class SoakBench
+{
+    private const double TargetGrowthPercent = 5;
+
+    public static void Run(string model, int generations, int cycles, int size, int steps)
+    {
+        var settingsFor = (StableDiffusionPipeline p) => new GenerationSettings
+        {
+            Steps = steps, Width = size, Height = size, GuidanceScale = p.DefaultGuidanceScale,
+        };
+        Console.WriteLine($"Soak: {Path.GetFileName(model.TrimEnd('/'))}, {size}x{size}, {steps} steps, CPU provider; " +
+            $"{Environment.ProcessorCount} logical CPUs; .NET {Environment.Version}; RSS = VmRSS after a full GC.");
+        Console.WriteLine();
+
+        var generationSamples = new List<Sample>();
+        var clock = Stopwatch.StartNew();
+        using (var pipeline = StableDiffusionPipeline.Load(model, new PipelineOptions { ExecutionProvider = ExecutionProvider.Cpu }))
+        {
+            var settings = settingsFor(pipeline);
+            for (int g = 1; g <= generations; g++)
+            {
+                Generate(pipeline, settings, seed: g);
+                if (g == 1 || g == 10 || g % 100 == 0 || g == generations) generationSamples.Add(Measure(g, clock));
+            }
+        }
+        Print("generation", generationSamples);
+        var generationVerdict = Verdict("generation", generationSamples, from: Math.Min(100, generations));
+
+        var cycleSamples = new List<Sample>();
+        clock.Restart();
+        for (int c = 1; c <= cycles; c++)
+        {
+            using (var pipeline = StableDiffusionPipeline.Load(model, new PipelineOptions { ExecutionProvider = ExecutionProvider.Cpu }))
+                Generate(pipeline, settingsFor(pipeline), seed: c);
+            if (c == 1 || c % 10 == 0 || c == cycles) cycleSamples.Add(Measure(c, clock));
+        }
+        Console.WriteLine();
+        Print("load/dispose cycle", cycleSamples);
+        var cycleVerdict = Verdict("cycle", cycleSamples, from: Math.Min(10, cycles));
+
+        Console.WriteLine();
+        Console.WriteLine(generationVerdict);
+        Console.WriteLine(cycleVerdict);
+    }
+
+    private static void Generate(StableDiffusionPipeline pipeline, GenerationSettings settings, long seed)
+    {
+        var results = pipeline.Generate([new ImageRequest("a photo of a cat", null, seed)], settings);
+        foreach (var r in results) r.Dispose();
+    }
+
+    private sealed record Sample(int At, long RssBytes, long ManagedBytes, double Seconds);
+
+    private static Sample Measure(int at, Stopwatch clock)
+    {
+        // A full, compacting collection with finalizers run: what is left is what the process really holds.
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        var sample = new Sample(at, MemoryBench.ReadStatus("VmRSS"), GC.GetTotalMemory(forceFullCollection: false), clock.Elapsed.TotalSeconds);
+        Console.Error.WriteLine($"{at}: RSS {Mib(sample.RssBytes)} MiB, managed {Mib(sample.ManagedBytes)} MiB");
+        return sample;
+    }
+
+    private static void Print(string what, List<Sample> samples)
+    {
+        Console.WriteLine($"| {what} | RSS (MiB) | managed heap (MiB) | elapsed (s) |");
+        Console.WriteLine("|---:|---:|---:|---:|");
+        foreach (var s in samples)
+            Console.WriteLine($"| {s.At} | {Mib(s.RssBytes)} | {Mib(s.ManagedBytes)} | {s.Seconds.ToString("F1", CultureInfo.InvariantCulture)} |");
+    }
+
+    private static string Verdict(string what, List<Sample> samples, int from)
+    {
+        var first = samples.First(s => s.At == from);
+        var last = samples[^1];
+        double growth = (last.RssBytes / (double)first.RssBytes - 1) * 100;
+        string verdict = Math.Abs(growth) <= TargetGrowthPercent ? "PASS" : "FAIL";
+        return $"RSS {what} {first.At} → {last.At}: {Mib(first.RssBytes)} → {Mib(last.RssBytes)} MiB, " +
+            $"{growth.ToString("+0.00;-0.00;0.00", CultureInfo.InvariantCulture)} % (target within {TargetGrowthPercent} %): {verdict}";
+    }
+
+    private static string Mib(long bytes) => (bytes / 1048576.0).ToString("F1", CultureInfo.InvariantCulture);
+}
