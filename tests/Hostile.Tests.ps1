@@ -110,6 +110,41 @@ Describe 'The hostile-input case list' {
     }
 }
 
+Describe "The runner's own checks" {
+    It 'tells whether <Id> is a bare .NET exception id (<Bare>)' -ForEach @(
+        @{ Id = 'System.ArgumentException,StableDiffusion.PowerShell.Commands.InvokeSdGenerationCommand'; Bare = $true }
+        @{ Id = 'MethodInvocationException'; Bare = $true }
+        @{ Id = 'RuntimeException'; Bare = $true }
+        @{ Id = 'InvalidOperation,StableDiffusion.PowerShell.Commands.SaveSdImageCommand'; Bare = $true }
+        @{ Id = 'DriveNotFound,StableDiffusion.PowerShell.Commands.SaveSdImageCommand'; Bare = $true }
+        @{ Id = 'NullReference,StableDiffusion.PowerShell.Commands.SaveSdImageCommand'; Bare = $true }
+        @{ Id = 'InvalidStrength,StableDiffusion.PowerShell.Commands.InvokeSdGenerationCommand'; Bare = $false }
+        @{ Id = 'ModelFolderNotFound,StableDiffusion.PowerShell.Commands.NewSdPipelineCommand'; Bare = $false }
+        @{ Id = 'InvalidJobFile,StableDiffusion.PowerShell.Commands.InvokeSdRenderJobCommand'; Bare = $false }
+    ) {
+        [bool](Get-SdBareExceptionId $Id) | Should -Be $Bare
+    }
+
+    It 'catches an error written non-terminating, and stops the script there' {
+        $run = Invoke-SdHostileScript { param($ctx) Write-Error -Message 'bad' -ErrorId 'ProbeError' -Category InvalidData -TargetObject 7; 'went on' } $null
+        $run.Error.FullyQualifiedErrorId | Should -BeLike 'ProbeError*'
+        $run.Error.CategoryInfo.Category | Should -Be 'InvalidData'
+        $run.Error.TargetObject | Should -Be 7
+        $run.Output | Should -BeNullOrEmpty
+    }
+
+    It "catches a cmdlet's terminating error with its own id" {
+        $run = Invoke-SdHostileScript { param($ctx) Invoke-SdGeneration -Pipeline $ctx -Prompt 'x' -BatchSize 0 } $script:Pipeline
+        $run.Error.FullyQualifiedErrorId | Should -BeLike 'InvalidBatchSize,*'
+    }
+
+    It 'gives no error for a script that succeeds' {
+        $run = Invoke-SdHostileScript { param($ctx) Get-SdScheduler -Name 'Euler' } $null
+        $run.Error | Should -BeNullOrEmpty
+        $run.Output | Should -Not -BeNullOrEmpty
+    }
+}
+
 Describe 'Hostile input' {
     BeforeEach {
         $folder = New-Item -ItemType Directory (Join-Path $TestDrive ([guid]::NewGuid().ToString('n')))
