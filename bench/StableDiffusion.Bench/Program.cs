@@ -18,7 +18,9 @@ using StableDiffusion.Pipeline;
 //                     --size 512 --steps 2 --scheduler Euler --dynamic true|false (default: both variants), a process per variant;
 //                     --phase module: the module alone per process (a clean peak RSS, no floor run before it)
 //   --soak 1000        N generations on one pipeline, then --cycles 100 load/generate/dispose cycles, RSS after a GC
-//                     sampled along the way, growth against the 5 % target (SoakBench); --size 64 --steps 2
+//                     sampled along the way, growth against the 5 % target (SoakBench); --size 64 --steps 2;
+//                     --trim true: malloc_trim(0) before each sample (allocator-kept memory vs a leak);
+//                     --cycle onnx: the cycles load/dispose the graphs as bare ONNX Runtime sessions (the control)
 var options = Args.Parse(args);
 if (options.Get("floor-child", "") is { Length: > 0 } floorVariant)
 {
@@ -34,7 +36,8 @@ if (options.Get("floor", "") != "")
 if (options.Get("soak", "") is { Length: > 0 } soak)
 {
     SoakBench.Run(Path.GetFullPath(options.Get("model", Path.Combine(Args.RepoRoot(), "..", "shared", "fixtures", "tiny-sd"))),
-        int.Parse(soak), int.Parse(options.Get("cycles", "100")), int.Parse(options.Get("size", "64")), int.Parse(options.Get("steps", "2")));
+        int.Parse(soak), int.Parse(options.Get("cycles", "100")), int.Parse(options.Get("size", "64")), int.Parse(options.Get("steps", "2")),
+        bool.Parse(options.Get("trim", "false")), options.Get("cycle", "pipeline") == "onnx");
     return;
 }
 if (options.Get("Check", "") != "")
