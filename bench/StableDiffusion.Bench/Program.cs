@@ -20,7 +20,8 @@ using StableDiffusion.Pipeline;
 //   --soak 1000        N generations on one pipeline, then --cycles 100 load/generate/dispose cycles, RSS after a GC
 //                     sampled along the way, growth against the 5 % target (SoakBench); --size 64 --steps 2;
 //                     --trim true: malloc_trim(0) before each sample (allocator-kept memory vs a leak);
-//                     --cycle onnx: the cycles load/dispose the graphs as bare ONNX Runtime sessions (the control)
+//                     --cycle generate (default: load, one generation, dispose) | load (no generation) | onnx (the graphs
+//                     as bare ONNX Runtime sessions, created and disposed: the control)
 var options = Args.Parse(args);
 if (options.Get("floor-child", "") is { Length: > 0 } floorVariant)
 {
@@ -37,7 +38,7 @@ if (options.Get("soak", "") is { Length: > 0 } soak)
 {
     SoakBench.Run(Path.GetFullPath(options.Get("model", Path.Combine(Args.RepoRoot(), "..", "shared", "fixtures", "tiny-sd"))),
         int.Parse(soak), int.Parse(options.Get("cycles", "100")), int.Parse(options.Get("size", "64")), int.Parse(options.Get("steps", "2")),
-        bool.Parse(options.Get("trim", "false")), options.Get("cycle", "pipeline") == "onnx");
+        bool.Parse(options.Get("trim", "false")), options.Get("cycle", "generate").ToLowerInvariant());
     return;
 }
 if (options.Get("Check", "") != "")

@@ -18,7 +18,7 @@ internal static class SoakBench
 {
     private const double TargetGrowthPercent = 5;
 
-    public static void Run(string model, int generations, int cycles, int size, int steps, bool trim, bool bareOnnx)
+    public static void Run(string model, int generations, int cycles, int size, int steps, bool trim, string cycleKind)
     {
         _trim = trim;
         var settingsFor = (StableDiffusionPipeline p) => new GenerationSettings
@@ -47,14 +47,19 @@ internal static class SoakBench
         clock.Restart();
         for (int c = 1; c <= cycles; c++)
         {
-            if (bareOnnx) LoadBareSessions(model);
+            if (cycleKind == "onnx") LoadBareSessions(model);
             else
                 using (var pipeline = StableDiffusionPipeline.Load(model, new PipelineOptions { ExecutionProvider = ExecutionProvider.Cpu }))
-                    Generate(pipeline, settingsFor(pipeline), seed: c);
+                    if (cycleKind != "load") Generate(pipeline, settingsFor(pipeline), seed: c);
             if (c == 1 || c % 10 == 0 || c == cycles) cycleSamples.Add(Measure(c, clock));
         }
         Console.WriteLine();
-        Print(bareOnnx ? "bare ONNX Runtime load/dispose cycle (no pipeline, no generation)" : "load/dispose cycle", cycleSamples);
+        Print(cycleKind switch
+        {
+            "onnx" => "bare ONNX Runtime load/dispose cycle (no pipeline, no generation)",
+            "load" => "pipeline load/dispose cycle (no generation)",
+            _ => "load/generate/dispose cycle",
+        }, cycleSamples);
         var cycleVerdict = Verdict("cycle", cycleSamples, from: Math.Min(10, cycles));
 
         Console.WriteLine();
