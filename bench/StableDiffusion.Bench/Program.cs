@@ -21,7 +21,8 @@ using StableDiffusion.Pipeline;
 //                     sampled along the way, growth against the 5 % target (SoakBench); --size 64 --steps 2;
 //                     --trim true: malloc_trim(0) before each sample (allocator-kept memory vs a leak);
 //                     --cycle generate (default: load, one generation, dispose) | load (no generation) | onnx (the graphs
-//                     as bare ONNX Runtime sessions, created and disposed: the control)
+//                     as bare ONNX Runtime sessions, created and disposed: the control); --gc aggressive: the samples'
+//                     GC decommits its free memory (GCCollectionMode.Aggressive)
 var options = Args.Parse(args);
 if (options.Get("floor-child", "") is { Length: > 0 } floorVariant)
 {
@@ -38,7 +39,8 @@ if (options.Get("soak", "") is { Length: > 0 } soak)
 {
     SoakBench.Run(Path.GetFullPath(options.Get("model", Path.Combine(Args.RepoRoot(), "..", "shared", "fixtures", "tiny-sd"))),
         int.Parse(soak), int.Parse(options.Get("cycles", "100")), int.Parse(options.Get("size", "64")), int.Parse(options.Get("steps", "2")),
-        bool.Parse(options.Get("trim", "false")), options.Get("cycle", "generate").ToLowerInvariant());
+        bool.Parse(options.Get("trim", "false")), options.Get("cycle", "generate").ToLowerInvariant(),
+        options.Get("gc", "forced").Equals("aggressive", StringComparison.OrdinalIgnoreCase));
     return;
 }
 if (options.Get("Check", "") != "")

@@ -18,9 +18,10 @@ internal static class SoakBench
 {
     private const double TargetGrowthPercent = 5;
 
-    public static void Run(string model, int generations, int cycles, int size, int steps, bool trim, string cycleKind)
+    public static void Run(string model, int generations, int cycles, int size, int steps, bool trim, string cycleKind, bool aggressiveGc)
     {
         _trim = trim;
+        _aggressive = aggressiveGc;
         var settingsFor = (StableDiffusionPipeline p) => new GenerationSettings
         {
             Steps = steps, Width = size, Height = size, GuidanceScale = p.DefaultGuidanceScale,
@@ -84,6 +85,7 @@ internal static class SoakBench
     }
 
     private static bool _trim;
+    private static bool _aggressive;
 
     private sealed record Sample(int At, long RssBytes, long AnonBytes, long FileBytes, long ManagedBytes, long CommittedBytes, long Threads, int OpenFiles, double Seconds);
 
@@ -95,9 +97,11 @@ internal static class SoakBench
         // A full, compacting collection with finalizers run: what is left is what the process really holds. The large
         // object heap is compacted too (it never is by default): the graphs' byte arrays live there.
         System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+        // Aggressive (with --gc aggressive) also decommits the GC's free regions: what it gives back was never a leak.
+        var mode = _aggressive ? GCCollectionMode.Aggressive : GCCollectionMode.Forced;
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         GC.WaitForPendingFinalizers();
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.Collect(GC.MaxGeneration, mode, blocking: true, compacting: true);
         if (_trim) MallocTrim(0);
         var sample = new Sample(at, MemoryBench.ReadStatus("VmRSS"), MemoryBench.ReadStatus("RssAnon"), MemoryBench.ReadStatus("RssFile"), GC.GetTotalMemory(forceFullCollection: false), GC.GetGCMemoryInfo().TotalCommittedBytes, ReadThreads(),
             Directory.GetFiles("/proc/self/fd").Length, clock.Elapsed.TotalSeconds);
