@@ -18,6 +18,12 @@ using StableDiffusion.Pipeline;
 //   --floor <folder>   the bare ONNX Runtime floor beside the module's generation, per stage, with peak RSS (FloorBench):
 //                     --size 512 --steps 2 --scheduler Euler --variants defaults,fixed (default: both), a process per variant;
 //                     --phase module: the module alone per process (a clean peak RSS, no floor run before it)
+//   --soak 1000        N generations on one pipeline, then --cycles 100 load/generate/dispose cycles, RSS after a GC
+//                     sampled along the way, growth against the 5 % target (SoakBench); --size 64 --steps 2;
+//                     --trim true: malloc_trim(0) before each sample (allocator-kept memory vs a leak);
+//                     --cycle generate (default: load, one generation, dispose) | load (no generation) | onnx (the graphs
+//                     as bare ONNX Runtime sessions, created and disposed: the control); --gc aggressive: the samples'
+//                     GC decommits its free memory (GCCollectionMode.Aggressive)
 var options = Args.Parse(args);
 if (options.Get("floor-child", "") is { Length: > 0 } floorVariant)
 {
@@ -28,6 +34,14 @@ if (options.Get("floor-child", "") is { Length: > 0 } floorVariant)
 if (options.Get("floor", "") != "")
 {
     FloorBench.Run(options);
+    return;
+}
+if (options.Get("soak", "") is { Length: > 0 } soak)
+{
+    SoakBench.Run(Path.GetFullPath(options.Get("model", Path.Combine(Args.RepoRoot(), "..", "shared", "fixtures", "tiny-sd"))),
+        int.Parse(soak), int.Parse(options.Get("cycles", "100")), int.Parse(options.Get("size", "64")), int.Parse(options.Get("steps", "2")),
+        bool.Parse(options.Get("trim", "false")), options.Get("cycle", "generate").ToLowerInvariant(),
+        options.Get("gc", "forced").Equals("aggressive", StringComparison.OrdinalIgnoreCase));
     return;
 }
 if (options.Get("Check", "") != "")

@@ -31,6 +31,18 @@ public sealed class GetSdImageInfoCommand : PSCmdlet
     {
         foreach (var file in Resolve())
         {
+            // Checked before reading, for both parameter sets: a missing file or a folder is not an unreadable PNG.
+            if (Directory.Exists(file))
+            {
+                WriteError(ErrorRecords.Argument($"'{file}' is a folder, not a PNG file; give the files in it, e.g. Get-SdImageInfo -Path '{System.IO.Path.Combine(file, "*.png")}'.",
+                    "ImageIsFolder", file));
+                continue;
+            }
+            if (!File.Exists(file))
+            {
+                WriteError(new ErrorRecord(new FileNotFoundException($"The image '{file}' does not exist.", file), "ImageNotFound", ErrorCategory.ObjectNotFound, file));
+                continue;
+            }
             try
             {
                 var text = PngFile.ReadText(file);
