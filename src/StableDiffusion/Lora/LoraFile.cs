@@ -158,7 +158,7 @@ public sealed class LoraFile
         if (alpha is null && !kohya) alpha = peft.AlphaFor(component, modulePath);
         if (kind == LoraModuleKind.Lora && factors["up"].Shape.Length >= 2 && factors["up"].Shape[1] != factors["down"].Rows)
             throw new LoraFormatException(path, stem, $"lora_up has rank {factors["up"].Shape[1]} but lora_down has rank {factors["down"].Rows}.");
-        return new LoraModule(component, modulePath, flat, stem, kind, factors, alpha);
+        return new LoraModule(component, modulePath, flat, stem, kind, factors, alpha, roles.GetValueOrDefault("alpha"));
     }
 
     private static LoraModuleKind InferKind(Dictionary<string, string> roles, string path, string stem)

@@ -8,7 +8,7 @@ namespace StableDiffusion.Lora;
 public sealed class LoraModule
 {
     public LoraModule(LoraComponent component, string modulePath, string flatName, string sourceName, LoraModuleKind kind,
-        IReadOnlyDictionary<string, LoraTensor> factors, float? alpha)
+        IReadOnlyDictionary<string, LoraTensor> factors, float? alpha, string? alphaKey = null)
     {
         Component = component;
         ModulePath = modulePath;
@@ -17,6 +17,7 @@ public sealed class LoraModule
         Kind = kind;
         Factors = factors;
         Alpha = alpha;
+        AlphaKey = alphaKey;
     }
 
     public LoraComponent Component { get; }
@@ -41,8 +42,11 @@ public sealed class LoraModule
     /// <summary>The stored alpha; null when the file has none (then the scale alpha/rank is 1).</summary>
     public float? Alpha { get; }
 
+    /// <summary>The file key of the alpha tensor, when alpha came from one (not from PEFT metadata).</summary>
+    public string? AlphaKey { get; }
+
     /// <summary>Every file key of this module.</summary>
-    public IEnumerable<string> Keys => Factors.Values.Select(f => f.Key);
+    public IEnumerable<string> Keys => AlphaKey is null ? Factors.Values.Select(f => f.Key) : Factors.Values.Select(f => f.Key).Append(AlphaKey);
 
     /// <summary>The rank that divides alpha (A1111/LyCORIS's "dim"), or null when the factors have none (full LoKr).</summary>
     public int? Rank => Kind switch
