@@ -54,7 +54,10 @@ public static class LoraKeyNames
     public static string? SgmToDiffusers(string flat, int layersPerBlock = 2)
     {
         var t = flat.Split('_');
-        if (t.Length < 5 || !int.TryParse(t[2], out int blockIndex) || !int.TryParse(t[3], out int inner)) return null;
+        if (t.Length < 4 || !int.TryParse(t[2], out int blockIndex)) return null;
+        // Input and output blocks number their inner layers (resnet, attention, sampler); the middle block does not.
+        int inner = t.Length > 4 && int.TryParse(t[3], out var n) ? n : -1;
+        if (inner < 0 && t[0] != "middle") return null;
         string[] innerMap = ["resnets", "attentions", "upsamplers"];
         var rest = t[4..];
         string[] head;
