@@ -32,7 +32,7 @@ public static class LoraDelta
         int outFeatures = up.Shape[0];
         int rank = down.Rows;
         if (up.RowLength != rank)
-            throw new LoraFormatException("", up.Key, $"lora_up has {up.RowLength} columns but lora_down has rank {rank}.");
+            throw new LoraFormatException(m.FilePath, up.Key, $"lora_up has {up.RowLength} columns but lora_down has rank {rank}.");
         if (m.Factors.TryGetValue("mid", out var mid))
         {
             // LoCon's Tucker form: ΔW[o, i, k] = Σ_n Σ_m mid[n, m, k] · up[o, n] · down[m, i].
@@ -51,7 +51,7 @@ public static class LoraDelta
         var (w1, shape1) = Factor(m, "w1a", "w1b", "t1");
         var (w2, shape2) = Factor(m, "w2a", "w2b", "t2");
         if (w1.Length != w2.Length)
-            throw new LoraFormatException("", m.Factors["w1a"].Key, $"the two Hadamard factors have shapes [{string.Join(", ", shape1)}] and [{string.Join(", ", shape2)}].");
+            throw new LoraFormatException(m.FilePath, m.Factors["w1a"].Key, $"the two Hadamard factors have shapes [{string.Join(", ", shape1)}] and [{string.Join(", ", shape2)}].");
         TensorPrimitives.Multiply(w1, w2, w1);
         return (w1, shape1);
     }
@@ -61,7 +61,7 @@ public static class LoraDelta
         var (w1, s1) = m.Factors.TryGetValue("w1", out var full1) ? ((float[])full1.Values.Clone(), full1.Shape) : Factor(m, "w1a", "w1b", null);
         var (w2, s2) = m.Factors.TryGetValue("w2", out var full2) ? ((float[])full2.Values.Clone(), full2.Shape) : Factor(m, "w2a", "w2b", "t2");
         if (s1.Length != 2)
-            throw new LoraFormatException("", m.SourceName, $"lokr_w1 must be 2-D, not [{string.Join(", ", s1)}].");
+            throw new LoraFormatException(m.FilePath, m.SourceName, $"lokr_w1 must be 2-D, not [{string.Join(", ", s1)}].");
         int o1 = s1[0], i1 = s1[1], o2 = s2[0], i2 = s2[1];
         int kernel = w2.Length / (o2 * i2);
         // kron(w1, w2): ΔW[a·o2 + b, c·i2 + d, k] = w1[a, c] · w2[b, d, k].
@@ -93,7 +93,7 @@ public static class LoraDelta
         }
         int rank = b.Rows;
         if (a.RowLength != rank)
-            throw new LoraFormatException("", a.Key, $"has {a.RowLength} columns but '{b.Key}' has {rank} rows.");
+            throw new LoraFormatException(m.FilePath, a.Key, $"has {a.RowLength} columns but '{b.Key}' has {rank} rows.");
         var product = new float[a.Rows * b.RowLength];
         MatMul(a.Values, a.Rows, rank, b.Values, b.RowLength, product);
         return (product, [a.Rows, .. b.Shape[1..]]);

@@ -24,8 +24,9 @@ public sealed class LoraFile
         ("lokr_t2", LoraModuleKind.LoKr, "t2"),
     ];
 
-    private LoraFile(string path, IReadOnlyList<LoraModule> modules, IReadOnlyList<string> unknownKeys, LoraFamily family)
+    private LoraFile(string path, IReadOnlyList<LoraModule> modules, IReadOnlyList<string> unknownKeys, IReadOnlyList<string> skippedKeys, LoraFamily family)
     {
+        SkippedKeys = skippedKeys;
         FilePath = path;
         Modules = modules;
         UnknownKeys = unknownKeys;
@@ -38,6 +39,9 @@ public sealed class LoraFile
 
     /// <summary>Keys that are no LoRA factor this library knows (reported when the LoRA is applied).</summary>
     public IReadOnlyList<string> UnknownKeys { get; }
+
+    /// <summary>Non-float tensors that are no factor (bookkeeping such as a step counter), skipped.</summary>
+    public IReadOnlyList<string> SkippedKeys { get; }
 
     public LoraFamily Family { get; }
 
@@ -52,13 +56,19 @@ public sealed class LoraFile
     {
         var path = file.FilePath;
         var unknown = new List<string>();
+        var skipped = new List<string>();
         var groups = new Dictionary<(LoraComponent, string Stem), Dictionary<string, string>>();
         var family = LoraFamily.Unknown;
         foreach (var tensor in file.Tensors)
         {
             var key = tensor.Name;
             var match = Suffixes.Where(s => key.EndsWith("." + s.Suffix, StringComparison.Ordinal)).OrderByDescending(s => s.Suffix.Length).FirstOrDefault();
-            if (match.Suffix is null) { unknown.Add(key); continue; }
+            if (match.Suffix is null)
+            {
+                // Integer tensors beside the factors are bookkeeping (a training step, say), not weights: skip them.
+                if (tensor.IsReadableFloat) unknown.Add(key); else skipped.Add(key);
+                continue;
+            }
             var stem = key[..^(match.Suffix.Length + 1)];
             if (!TryComponent(stem, out var component, out var stemFamily)) { unknown.Add(key); continue; }
             if (!tensor.IsReadableFloat)
@@ -75,7 +85,7 @@ public sealed class LoraFile
             var module = BuildModule(file, component, stem, roles, peftAlphas, layersPerBlock, unknown);
             if (module is not null) modules.Add(module);
         }
-        return new LoraFile(path, modules, unknown, family);
+        return new LoraFile(path, modules, unknown, skipped, family);
     }
 
     private static bool TryComponent(string stem, out LoraComponent component, out LoraFamily family)
@@ -158,7 +168,7 @@ public sealed class LoraFile
         if (alpha is null && !kohya) alpha = peft.AlphaFor(component, modulePath);
         if (kind == LoraModuleKind.Lora && factors["up"].Shape.Length >= 2 && factors["up"].Shape[1] != factors["down"].Rows)
             throw new LoraFormatException(path, stem, $"lora_up has rank {factors["up"].Shape[1]} but lora_down has rank {factors["down"].Rows}.");
-        return new LoraModule(component, modulePath, flat, stem, kind, factors, alpha, roles.GetValueOrDefault("alpha"));
+        return new LoraModule(component, modulePath, flat, stem, kind, factors, alpha, roles.GetValueOrDefault("alpha"), path);
     }
 
     private static LoraModuleKind InferKind(Dictionary<string, string> roles, string path, string stem)

@@ -8,7 +8,7 @@ namespace StableDiffusion.Lora;
 public sealed class LoraModule
 {
     public LoraModule(LoraComponent component, string modulePath, string flatName, string sourceName, LoraModuleKind kind,
-        IReadOnlyDictionary<string, LoraTensor> factors, float? alpha, string? alphaKey = null)
+        IReadOnlyDictionary<string, LoraTensor> factors, float? alpha, string? alphaKey = null, string filePath = "")
     {
         Component = component;
         ModulePath = modulePath;
@@ -18,7 +18,11 @@ public sealed class LoraModule
         Factors = factors;
         Alpha = alpha;
         AlphaKey = alphaKey;
+        FilePath = filePath;
     }
+
+    /// <summary>The file the module came from, for messages.</summary>
+    public string FilePath { get; }
 
     public LoraComponent Component { get; }
 

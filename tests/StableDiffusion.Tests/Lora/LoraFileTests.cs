@@ -168,6 +168,15 @@ public class LoraFileTests
     }
 
     [Fact]
+    public void IntegerBookkeepingTensorsAreSkippedCleanly()
+    {
+        var lora = Write([.. KohyaModule("lora_unet_" + ToQ, 32, 32, 2), new Entry("ss_global_step", "I64", [], BitConverter.GetBytes(1200L))]);
+        Assert.Equal(["ss_global_step"], lora.SkippedKeys);
+        Assert.Empty(lora.UnknownKeys);
+        Assert.Single(Fuse(lora));
+    }
+
+    [Fact]
     public void MixedFactorKindsAreRefused()
     {
         var stem = "lora_unet_" + ToQ;
