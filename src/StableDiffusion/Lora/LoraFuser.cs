@@ -2,6 +2,7 @@ using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using StableDiffusion.Graph;
 using StableDiffusion.Graph.Onnx;
+using StableDiffusion.Models;
 
 namespace StableDiffusion.Lora;
 
@@ -13,6 +14,11 @@ namespace StableDiffusion.Lora;
 /// </summary>
 public static class LoraFuser
 {
+    /// <summary>The fused initializers for a model of <paramref name="modelFamily"/> (see the other overload).</summary>
+    public static IReadOnlyList<FusedInitializer> Fuse(IReadOnlyList<LoraWeighting> loras,
+        IReadOnlyDictionary<LoraComponent, LoraTargetIndex> targets, ModelFamily modelFamily) =>
+        Fuse(loras, targets, modelFamily == ModelFamily.StableDiffusionXL ? LoraFamily.Sdxl : LoraFamily.SingleTextEncoder);
+
     /// <summary>
     /// The fused initializers. <paramref name="targets"/> holds an index for each component of the model;
     /// <paramref name="modelFamily"/> is the model's (<see cref="LoraFamily.Sdxl"/> with two text encoders).
@@ -27,6 +33,8 @@ public static class LoraFuser
         var unmapped = new List<string>();
         foreach (var (lora, weight) in loras)
         {
+            if (!float.IsFinite(weight))
+                throw new ArgumentOutOfRangeException(nameof(loras), weight, $"The weight of LoRA '{lora.FilePath}' must be a finite number.");
             RefuseOtherFamily(lora, modelFamily);
             unmapped.AddRange(lora.UnknownKeys);
             foreach (var module in lora.Modules)

@@ -68,7 +68,7 @@ public class LoraFileTests
     {
         var lora = Load("tiny_lora_a.kohya.fp16.safetensors");
         Assert.Equal(LoraFamily.SingleTextEncoder, lora.Family);
-        var e = Assert.Throws<LoraMappingException>(() => LoraFuser.Fuse([new LoraWeighting(lora, 1f)], Targets, LoraFamily.Sdxl));
+        var e = Assert.Throws<LoraMappingException>(() => LoraFuser.Fuse([new LoraWeighting(lora, 1f)], Targets, StableDiffusion.Models.ModelFamily.StableDiffusionXL));
         Assert.Contains("is made for SD 1.x/2.x", e.Message);
     }
 
