@@ -1,0 +1,16 @@
+namespace StableDiffusion.Lora;
+
+/// <summary>A LoRA file whose content cannot be used: a missing factor, mismatched shapes, non-finite weights.</summary>
+public sealed class LoraFormatException : FormatException
+{
+    public LoraFormatException(string filePath, string? key, string problem)
+        : base($"LoRA '{filePath}'{(key is null ? "" : $", '{key}'")}: {problem}")
+    {
+        FilePath = filePath;
+        Key = key;
+    }
+
+    public string FilePath { get; }
+
+    public string? Key { get; }
+}
