@@ -22,6 +22,9 @@ BeforeDiscovery {
 }
 
 BeforeAll {
+    # The case files' own helper functions (e.g. a row or job-file builder their scripts call) for the run phase; the
+    # cases they output were read at discovery.
+    foreach ($file in Get-ChildItem (Join-Path $PSScriptRoot 'Hostile') -Filter '*.Cases.ps1' -File) { $null = . $file.FullName }
     Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
     Import-Module (Get-SdTestModulePath) -Force
     $script:Model = Get-SdFixturePath
@@ -29,12 +32,14 @@ BeforeAll {
     $script:Pipeline = New-SdPipeline -Path $script:Model -ExecutionProvider Cpu
 
     # Names of every exception type loaded, with and without the 'Exception' suffix: an error id that is one of them
-    # is the generic fallback (ErrorRecords.From names an unexpected exception by its type), not a specific id.
+    # is the generic fallback (ErrorRecords.From names an unexpected exception by its type), not a specific id. The
+    # module's own exception types are named after their problem (PipelineDisposedException → 'PipelineDisposed'):
+    # not counted.
     $script:ExceptionTypeNames = [System.Collections.Generic.HashSet[string]]::new([StringComparer]::OrdinalIgnoreCase)
     foreach ($assembly in [AppDomain]::CurrentDomain.GetAssemblies()) {
         try { $types = $assembly.GetExportedTypes() } catch { continue }   # dynamic or partly loadable assemblies
         foreach ($type in $types) {
-            if ($type.IsSubclassOf([Exception]) -or $type -eq [Exception]) {
+            if (($type.IsSubclassOf([Exception]) -or $type -eq [Exception]) -and $type.Namespace -notlike 'StableDiffusion*') {
                 [void]$script:ExceptionTypeNames.Add($type.Name)
                 [void]$script:ExceptionTypeNames.Add(($type.Name -replace 'Exception$', ''))
             }
@@ -42,9 +47,13 @@ BeforeAll {
     }
 
     # The id's first part (before the command's type name) when it names a .NET exception type instead of the problem.
-    function Get-SdBareExceptionId([string] $FullyQualifiedErrorId) {
+    # An id the module chose for one of its own exceptions may coincide with a .NET type's name ('InsufficientMemory'
+    # for InsufficientMemoryForBatchException): given the record's exception, that one is not the fallback.
+    function Get-SdBareExceptionId([string] $FullyQualifiedErrorId, [Exception] $Exception = $null) {
         $first = ($FullyQualifiedErrorId -split ',')[0].Trim()
-        if ($first -match '^(System|Microsoft)\.' -or $first -match 'Exception$' -or $script:ExceptionTypeNames.Contains($first)) { return $first }
+        if ($first -match '^(System|Microsoft)\.' -or $first -match 'Exception$') { return $first }
+        $own = $Exception -and $Exception.GetType().Namespace -like 'StableDiffusion*' -and ($Exception.GetType().Name -replace 'Exception$', '') -ne $first
+        if (-not $own -and $script:ExceptionTypeNames.Contains($first)) { return $first }
         $null
     }
 
@@ -125,6 +134,14 @@ Describe "The runner's own checks" {
         [bool](Get-SdBareExceptionId $Id) | Should -Be $Bare
     }
 
+    It "accepts an id the module chose for its own exception even where a .NET type has that name" {
+        $own = [StableDiffusion.Pipeline.PipelineDisposedException]::new('x', $false)
+        Get-SdBareExceptionId 'InsufficientMemory,StableDiffusion.PowerShell.Commands.InvokeSdGenerationCommand' $own | Should -BeNullOrEmpty
+        Get-SdBareExceptionId 'InsufficientMemory,StableDiffusion.PowerShell.Commands.InvokeSdGenerationCommand' ([InsufficientMemoryException]::new()) |
+            Should -Be 'InsufficientMemory'
+        Get-SdBareExceptionId 'InvalidOperation,X' ([InvalidOperationException]::new()) | Should -Be 'InvalidOperation'
+    }
+
     It 'catches an error written non-terminating, and stops the script there' {
         $run = Invoke-SdHostileScript { param($ctx) Write-Error -Message 'bad' -ErrorId 'ProbeError' -Category InvalidData -TargetObject 7; 'went on' } $null
         $run.Error.FullyQualifiedErrorId | Should -BeLike 'ProbeError*'
@@ -175,7 +192,7 @@ Describe 'Hostile input' {
         $id = $record.FullyQualifiedErrorId
         $message = $record.Exception.Message
         $id | Should -BeLike $ErrorId -Because "the error must be the specific one ($message)"
-        Get-SdBareExceptionId $id | Should -BeNullOrEmpty -Because "the id '$id' must name the problem, not a .NET exception type"
+        Get-SdBareExceptionId $id $record.Exception | Should -BeNullOrEmpty -Because "the id '$id' must name the problem, not a .NET exception type"
         $record.CategoryInfo.Category | Should -Not -Be ([System.Management.Automation.ErrorCategory]::NotSpecified)
         $record.CategoryInfo.Category | Should -Be ([System.Management.Automation.ErrorCategory]$Category)
         $message | Should -Not -BeNullOrEmpty

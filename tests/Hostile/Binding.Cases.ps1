@@ -3,7 +3,7 @@
 # be a specific error before any image work, with the row (or the image request) as target.
 
 # A fast row (64×64, 2 steps) as Import-Csv gives it, with one cell replaced or added.
-function New-SdHostileRow([hashtable] $Set) {
+function global:New-SdHostileRow([hashtable] $Set) {
     $row = [ordered]@{ Prompt = 'x'; Steps = '2'; Seed = '1'; Width = '64'; Height = '64' }
     foreach ($k in $Set.Keys) { $row[$k] = $Set[$k] }
     [pscustomobject]$row
@@ -97,8 +97,8 @@ foreach ($bad in $badCells) {
 }
 
 @{
-    Name     = '2000 images in one batch of 2000 at 512x512 (memory pre-flight)'
+    Name     = '2000 images in batches of 64 at 512x512 (memory pre-flight; batches past 64 are refused as such)'
     ErrorId  = 'InsufficientMemory*'
     Category = 'ResourceUnavailable'
-    Script   = { param($ctx) Invoke-SdGeneration -Pipeline $ctx.Pipeline -Prompt 'x' -Width 512 -Height 512 -Steps 2 -ImagesPerPrompt 2000 -BatchSize 2000 -ErrorAction Stop }
+    Script   = { param($ctx) Invoke-SdGeneration -Pipeline $ctx.Pipeline -Prompt 'x' -Width 512 -Height 512 -Steps 2 -ImagesPerPrompt 2000 -BatchSize 64 -ErrorAction Stop }
 }

@@ -112,15 +112,15 @@
     Script = { param($ctx) Invoke-SdGeneration -Pipeline $ctx.Pipeline -Prompt 'x' -Steps -5 -Width 64 -Height 64 -Seed 1 -ErrorAction Stop }
 }
 @{
-    Name = 'Invoke-SdGeneration: a NaN guidance scale'; ErrorId = 'InvalidGenerationArgument*'; Category = 'InvalidArgument'
+    Name = 'Invoke-SdGeneration: a NaN guidance scale'; ErrorId = 'GuidanceScaleOutOfRange*'; Category = 'InvalidArgument'
     Script = { param($ctx) Invoke-SdGeneration -Pipeline $ctx.Pipeline -Prompt 'x' -Steps 2 -Width 64 -Height 64 -Seed 1 -GuidanceScale ([double]::NaN) -ErrorAction Stop }
 }
 @{
-    Name = 'Invoke-SdGeneration: an infinite guidance scale'; ErrorId = 'InvalidGenerationArgument*'; Category = 'InvalidArgument'
+    Name = 'Invoke-SdGeneration: an infinite guidance scale'; ErrorId = 'GuidanceScaleOutOfRange*'; Category = 'InvalidArgument'
     Script = { param($ctx) Invoke-SdGeneration -Pipeline $ctx.Pipeline -Prompt 'x' -Steps 2 -Width 64 -Height 64 -Seed 1 -GuidanceScale ([double]::PositiveInfinity) -ErrorAction Stop }
 }
 @{
-    Name = 'Invoke-SdGeneration: a negative seed'; ErrorId = 'InvalidGenerationArgument*'; Category = 'InvalidArgument'
+    Name = 'Invoke-SdGeneration: a negative seed'; ErrorId = 'SeedOutOfRange*'; Category = 'InvalidArgument'
     Script = { param($ctx) Invoke-SdGeneration -Pipeline $ctx.Pipeline -Prompt 'x' -Steps 2 -Width 64 -Height 64 -Seed -5 -ErrorAction Stop }
 }
 @{
@@ -128,7 +128,7 @@
     Script = { param($ctx) Invoke-SdGeneration -Pipeline $ctx.Pipeline -Prompt 'a', 'b' -Steps 2 -Width 64 -Height 64 -Seed 1, 2, 3 -ErrorAction Stop }
 }
 @{
-    Name = 'Invoke-SdGeneration: zero images per prompt'; ErrorId = 'InvalidGenerationArgument*'; Category = 'InvalidArgument'
+    Name = 'Invoke-SdGeneration: zero images per prompt'; ErrorId = 'ImagesPerPromptOutOfRange*'; Category = 'InvalidArgument'
     Script = { param($ctx) Invoke-SdGeneration -Pipeline $ctx.Pipeline -Prompt 'x' -Steps 2 -Width 64 -Height 64 -Seed 1 -ImagesPerPrompt 0 -ErrorAction Stop }
 }
 @{
@@ -136,7 +136,7 @@
     Script = { param($ctx) Invoke-SdGeneration -Pipeline $ctx.Pipeline -Prompt 'x' -Steps 2 -Width 64 -Height 64 -Seed 1 -BatchSize 0 -ErrorAction Stop }
 }
 @{
-    Name = 'Invoke-SdGeneration: a disposed pipeline'; ErrorId = 'PipelineDisposed*'; Category = 'InvalidArgument'
+    Name = 'Invoke-SdGeneration: a disposed pipeline'; ErrorId = 'PipelineDisposed*'; Category = 'InvalidOperation'
     Script = { param($ctx)
         $p = New-SdPipeline -Path $ctx.Model -ExecutionProvider Cpu
         $p.Dispose()
@@ -153,7 +153,7 @@
 }
 
 @{
-    Name = 'Invoke-SdGeneration: a NaN eta'; ErrorId = 'InvalidGenerationArgument*'; Category = 'InvalidArgument'
+    Name = 'Invoke-SdGeneration: a NaN eta'; ErrorId = 'EtaOutOfRange*'; Category = 'InvalidArgument'
     Script = { param($ctx) Invoke-SdGeneration -Pipeline $ctx.Pipeline -Prompt 'x' -Eta ([double]::NaN) -Steps 2 -Width 64 -Height 64 -Seed 1 -ErrorAction Stop }
 }
 @{
@@ -392,7 +392,7 @@
 }
 
 @{
-    Name = 'ConvertTo-SdFloat16: a destination that is an existing file'; ErrorId = 'DestinationExists*'; Category = 'ResourceExists'
+    Name = 'ConvertTo-SdFloat16: a destination that is an existing file'; ErrorId = 'DestinationIsFile*'; Category = 'InvalidArgument'
     Setup = { param($ctx) Set-Content (Join-Path $ctx.Inputs 'taken') 'keep me' }
     Script = { param($ctx) ConvertTo-SdFloat16 -Path $ctx.Model -Destination (Join-Path $ctx.Inputs 'taken') -ErrorAction Stop }
     Target = { param($target, $ctx) $target -eq (Join-Path $ctx.Inputs 'taken') -and (Get-Content $target) -eq 'keep me' }

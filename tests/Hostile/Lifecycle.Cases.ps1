@@ -66,7 +66,7 @@ foreach ($name in $uses.Keys) {
         $timer.CancelAfter(300)
         try {
             # Long enough to still run when it is disposed (it is cancelled within a step).
-            Invoke-SdGeneration -Pipeline $p -Prompt 'x' -Steps 1000 -Width 64 -Height 64 -ErrorAction Stop | Save-SdImage -Directory $ctx.Output -ErrorAction Stop
+            Invoke-SdGeneration -Pipeline $p -Prompt 'x' -Steps 900 -Width 64 -Height 64 -ErrorAction Stop | Save-SdImage -Directory $ctx.Output -ErrorAction Stop
         }
         finally {
             $timer.Dispose()

@@ -2,7 +2,7 @@
 # image is generated or written. Dot-source or invoke: outputs one hashtable per case (see tests/Hostile.Tests.ps1).
 
 # A JSON render job on the fixture model writing to the case's output folder; $Prompts and $Defaults are JSON text.
-function New-SdLimitsJob($ctx, [string] $Prompts, [string] $Defaults = '"Seeds": 1, "Steps": 2, "Width": 64, "Height": 64') {
+function global:New-SdLimitsJob($ctx, [string] $Prompts, [string] $Defaults = '"Seeds": 1, "Steps": 2, "Width": 64, "Height": 64') {
     $path = Join-Path $ctx.Inputs 'job.json'
     $json = "{ `"Model`": $($ctx.Model | ConvertTo-Json), `"Provider`": `"Cpu`", `"Defaults`": { $Defaults }, " +
         "`"Prompts`": $Prompts, `"OutputDirectory`": $($ctx.Output | ConvertTo-Json) }"
