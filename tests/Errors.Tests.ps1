@@ -4,15 +4,6 @@ BeforeAll {
     $script:Model = Get-SdFixturePath
     $script:Pipeline = New-SdPipeline -Path $script:Model -ExecutionProvider Cpu
     $script:Fast = @{ Steps = 2; Width = 64; Height = 64; Seed = 1 }
-
-    # Runs a command expected to fail and returns its single error record.
-    function Get-SdError([scriptblock] $Command) {
-        $ErrorActionPreference = 'Continue'   # the errors under test are non-terminating, whatever the caller prefers
-        $errors = [System.Collections.Generic.List[object]]::new()
-        $out = @(& $Command 2>&1 | ForEach-Object { if ($_ -is [System.Management.Automation.ErrorRecord]) { $errors.Add($_) } else { $_ } })
-        $errors.Count | Should -Be 1 -Because 'exactly one error is expected'
-        [pscustomobject]@{ Error = $errors[0]; Output = $out }
-    }
 }
 
 AfterAll {

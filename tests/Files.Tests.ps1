@@ -5,15 +5,6 @@ BeforeAll {
     $script:Model = Get-SdFixturePath
     $script:Pipeline = New-SdPipeline -Path $script:Model -ExecutionProvider Cpu
 
-    # Runs a command expected to fail and returns its single error record and any output.
-    function Get-SdError([scriptblock] $Command) {
-        $ErrorActionPreference = 'Continue'
-        $errors = [System.Collections.Generic.List[object]]::new()
-        $out = @(& $Command 2>&1 | ForEach-Object { if ($_ -is [System.Management.Automation.ErrorRecord]) { $errors.Add($_) } else { $_ } })
-        $errors.Count | Should -Be 1 -Because 'exactly one error is expected'
-        [pscustomobject]@{ Error = $errors[0]; Output = $out }
-    }
-
     # A real copy of tiny-sd (not links: the tests corrupt its files).
     function Copy-SdTinyModel([string] $Destination) {
         New-Item -ItemType Directory $Destination | Out-Null

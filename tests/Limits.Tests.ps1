@@ -7,15 +7,6 @@ BeforeAll {
     $script:Fast = @{ Steps = 2; Width = 64; Height = 64 }
     $script:MaxSeed = [long]::MaxValue
 
-    # Runs a command expected to fail once: its single error record and whatever it wrote.
-    function Get-SdError([scriptblock] $Command) {
-        $ErrorActionPreference = 'Continue'
-        $errors = [System.Collections.Generic.List[object]]::new()
-        $out = @(& $Command 2>&1 | ForEach-Object { if ($_ -is [System.Management.Automation.ErrorRecord]) { $errors.Add($_) } else { $_ } })
-        $errors.Count | Should -Be 1 -Because 'exactly one error is expected'
-        [pscustomobject]@{ Error = $errors[0]; Output = $out }
-    }
-
     function New-JsonJob([string] $Folder, [string] $PromptsJson, [string] $Defaults = '"Seeds": 1, "Steps": 2, "Width": 64, "Height": 64') {
         New-Item -ItemType Directory -Force $Folder | Out-Null
         $path = Join-Path $Folder 'job.json'

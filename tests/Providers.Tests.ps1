@@ -4,14 +4,6 @@ BeforeAll {
     $script:Model = Get-SdFixturePath
     $script:Fp16Io = Get-SdFixturePath 'tiny-sd-fp16io'
     $script:HasGpu = [bool](Get-Command nvidia-smi -ErrorAction Ignore)
-
-    function Get-SdError([scriptblock] $Command) {
-        $ErrorActionPreference = 'Continue'
-        $errors = [System.Collections.Generic.List[object]]::new()
-        $out = @(& $Command 2>&1 | ForEach-Object { if ($_ -is [System.Management.Automation.ErrorRecord]) { $errors.Add($_) } else { $_ } })
-        $errors.Count | Should -Be 1 -Because 'exactly one error is expected'
-        [pscustomobject]@{ Error = $errors[0]; Output = $out }
-    }
 }
 
 Describe 'New-SdPipeline -Precision' {

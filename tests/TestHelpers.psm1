@@ -61,4 +61,14 @@ function New-SdBrokenModel([string] $Destination, [string[]] $Without = @(), [st
     $Destination
 }
 
-Export-ModuleMember -Function Invoke-SdFreshPwsh, Get-SdTestModulePath, Get-SdFixturePath, Get-SdExpectedPath, Get-SdPixelDifference, New-SdBrokenModel
+# Runs a command that must write exactly one error (non-terminating errors included, whatever the caller's preference)
+# and returns it with the command's output.
+function Get-SdError([scriptblock] $Command) {
+    $ErrorActionPreference = 'Continue'
+    $errors = [System.Collections.Generic.List[object]]::new()
+    $out = @(& $Command 2>&1 | ForEach-Object { if ($_ -is [System.Management.Automation.ErrorRecord]) { $errors.Add($_) } else { $_ } })
+    $errors.Count | Should -Be 1 -Because 'exactly one error is expected'
+    [pscustomobject]@{ Error = $errors[0]; Output = $out }
+}
+
+Export-ModuleMember -Function Invoke-SdFreshPwsh, Get-SdTestModulePath, Get-SdFixturePath, Get-SdExpectedPath, Get-SdPixelDifference, New-SdBrokenModel, Get-SdError

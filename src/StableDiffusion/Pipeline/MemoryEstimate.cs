@@ -18,6 +18,15 @@ public sealed record MemoryEstimate(double AttentionScores, double UNetActivatio
     /// </summary>
     public const int ScoreTensorsUnsliced = 12;
 
+    /// <summary>
+    /// Score-sized tensors live at once in the unsliced UNet on the CPU for the full-size SD 1.5 graph (diffusers'
+    /// exporter): its process peak above its loaded size was 4.2 GB at 512×512, batch 1 with guidance (1 GiB score
+    /// tensors: 3.9; bench/results/full-size-cpu.md). The live count depends on the graph (the fixture keeps three times
+    /// as many), so the pre-flight refuses only what does not fit even at this count: a batch is never refused that a
+    /// full-size model runs, and what cannot fit at all (e.g. 65536²) is refused before it allocates.
+    /// </summary>
+    public const int ScoreTensorsUnslicedLeast = 4;
+
     /// <summary>Score-sized tensors live at once with attention slicing (the fixture at 512×512, one head a slice: 0.7 GB in all).</summary>
     public const int ScoreTensorsSliced = 4;
 
@@ -46,8 +55,9 @@ public sealed record MemoryEstimate(double AttentionScores, double UNetActivatio
     /// <param name="bytesPerElement">4 for float32, 2 for float16.</param>
     /// <param name="vaeScaleFactor">Pixels per latent (8).</param>
     /// <param name="cuda">Whether the UNet runs on CUDA (<see cref="ScoreTensorsUnslicedCuda"/>) rather than the CPU.</param>
+    /// <param name="least">The lower bound on the CPU (<see cref="ScoreTensorsUnslicedLeast"/> live score tensors) instead of the fixture's count.</param>
     public static MemoryEstimate For(MemoryProfile profile, int images, int width, int height, bool guided = true, int? unetBatchSize = null,
-        int? headsPerSlice = null, bool vaeSlicing = false, int bytesPerElement = 4, int vaeScaleFactor = 8, bool cuda = false)
+        int? headsPerSlice = null, bool vaeSlicing = false, int bytesPerElement = 4, int vaeScaleFactor = 8, bool cuda = false, bool least = false)
     {
         double pixels = (double)width * height;
         double tokens = pixels / ((double)vaeScaleFactor * vaeScaleFactor);
@@ -55,7 +65,7 @@ public sealed record MemoryEstimate(double AttentionScores, double UNetActivatio
         if (unetBatchSize is { } most) unetBatch = Math.Min(unetBatch, most);
         double attentionTokens = tokens / ((double)profile.AttentionLevelScale * profile.AttentionLevelScale);
         int heads = Math.Min(headsPerSlice ?? profile.AttentionHeads, profile.AttentionHeads);
-        int copies = headsPerSlice is not null ? ScoreTensorsSliced : cuda ? ScoreTensorsUnslicedCuda : ScoreTensorsUnsliced;
+        int copies = headsPerSlice is not null ? ScoreTensorsSliced : cuda ? ScoreTensorsUnslicedCuda : least ? ScoreTensorsUnslicedLeast : ScoreTensorsUnsliced;
         double scores = unetBatch * heads * attentionTokens * attentionTokens * bytesPerElement * copies;
         double activations = unetBatch * profile.UNetChannels * tokens * bytesPerElement * UNetActivationsPerChannel;
         double decodedAtOnce = vaeSlicing ? 1 : images;

@@ -10,13 +10,16 @@ public sealed partial class StableDiffusionPipeline
     /// <summary>The sizes of this model that set its memory peak (read once).</summary>
     public MemoryProfile MemoryProfile => _memoryProfile ??= MemoryProfile.Of(Model);
 
-    /// <summary>The estimated peak of <paramref name="images"/> images with <paramref name="settings"/> (sizes resolved) as the pipeline is set now.</summary>
-    public MemoryEstimate EstimateMemory(int images, GenerationSettings settings)
+    /// <summary>
+    /// The estimated peak of <paramref name="images"/> images with <paramref name="settings"/> (sizes resolved) as the
+    /// pipeline is set now; <paramref name="least"/>: its lower bound (<see cref="MemoryEstimate.ScoreTensorsUnslicedLeast"/>).
+    /// </summary>
+    public MemoryEstimate EstimateMemory(int images, GenerationSettings settings, bool least = false)
     {
         int? headsPerSlice = AttentionSlicing?.Sliced is { Count: > 0 } sliced ? sliced.Max(s => s.HeadsPerSlice) : null;
         return MemoryEstimate.For(MemoryProfile, images, settings.Width ?? Model.DefaultImageSize, settings.Height ?? Model.DefaultImageSize,
             settings.UsesGuidance, UNetBatchSize, headsPerSlice, VaeSlicing, Precision == "float16" ? 2 : 4, Model.VaeScaleFactor,
-            cuda: Provider is Models.ExecutionProvider.Cuda or Models.ExecutionProvider.TensorRT);
+            cuda: Provider is Models.ExecutionProvider.Cuda or Models.ExecutionProvider.TensorRT, least: least);
     }
 
     /// <exception cref="InsufficientMemoryForBatchException">The batch would need more than its device has available.</exception>
@@ -24,7 +27,7 @@ public sealed partial class StableDiffusionPipeline
     {
         var available = _availableMemory ??= new AvailableMemory(Provider, DeviceId);
         if (available.Query() is not { } free) return;
-        var estimate = EstimateMemory(images, settings);
+        var estimate = EstimateMemory(images, settings, least: true); // refuse only what cannot fit at the lower bound
         if (estimate.Peak <= free) return;
 
         var remedies = new List<string> { "a smaller image (-Width, -Height)" };

@@ -44,6 +44,29 @@ public sealed class MemoryEstimateTests
     }
 
     [Fact]
+    public void Calibration_TheLowerBoundCoversTheFullSizeSd15Peak_WithoutExceedingIt()
+    {
+        // bench/results/full-size-cpu.md (FloorBench, sd15-random, 512², Euler 2 steps, guidance, CPU): process peak
+        // 8592 MiB, 4416 MiB after load → 4176 MiB for the generation.
+        const double measuredMiB = 8592 - 4416;
+        var e = MemoryEstimate.For(MemoryProfile.StableDiffusion, 1, 512, 512, least: true);
+        Assert.InRange(e.Peak / (1 << 20) / measuredMiB, 0.9, 1.25);
+        // The fixture's count is an upper bound for the same shape.
+        Assert.True(MemoryEstimate.For(MemoryProfile.StableDiffusion, 1, 512, 512).Peak > e.Peak);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(4)]
+    public void StableDiffusionFloat32At512_IsNotRefusedOnA24GBMachine_AtItsLowerBound(int images)
+    {
+        // Batch 1 to 4 at 512² ran on 24 GB machines before the pre-flight existed (batch 1 peaks at 8.6 GB).
+        var e = MemoryEstimate.For(MemoryProfile.StableDiffusion, images, 512, 512, least: true);
+        Assert.True(e.Peak < 20e9, $"{images} images estimated at {MemoryEstimate.Format(e.Peak)}");
+    }
+
+    [Fact]
     public void Calibration_MatchesTheMeasuredOneGiBArenaCase()
     {
         // PipelineMemoryLimitTests measures the fixture at 512×512 under a 1 GiB arena: unsliced it fails, sliced (one
