@@ -546,3 +546,25 @@
     }
     Script = { param($ctx) Invoke-SdRenderJob -Path (Join-Path $ctx.Inputs 'job.psd1') -ErrorAction Stop }
 }
+
+# SDXL-only settings on an SD 1.x model are refused by name, never silently ignored; paths holding NUL are named.
+foreach ($sdxlOnly in @(
+        @{ Name = 'Prompt2'; Args = @{ Prompt2 = 'a second prompt' } }
+        @{ Name = 'NegativePrompt2'; Args = @{ NegativePrompt2 = 'blurry' } }
+        @{ Name = 'OriginalSize'; Args = @{ OriginalSize = 1024, 1024 } }
+        @{ Name = 'TargetSize'; Args = @{ TargetSize = 1024, 1024 } }
+        @{ Name = 'AestheticScore'; Args = @{ AestheticScore = 6 } })) {
+    $a = $sdxlOnly.Args
+    @{
+        Name = "Invoke-SdGeneration: SDXL's -$($sdxlOnly.Name) on an SD 1.x model"; ErrorId = 'SdxlOnlySetting*'; Category = 'InvalidArgument'
+        Script = { param($ctx) Invoke-SdGeneration -Pipeline $ctx.Pipeline -Prompt 'x' -Steps 2 -Width 64 -Height 64 @a -ErrorAction Stop }.GetNewClosure()
+    }
+}
+@{
+    Name = 'Invoke-SdGeneration: an init image path holding NUL'; ErrorId = 'InitImageInvalidPath*'; Category = 'InvalidArgument'
+    Script = { param($ctx) Invoke-SdGeneration -Pipeline $ctx.Pipeline -Prompt 'x' -Steps 2 -InitImage "a`0b.png" -ErrorAction Stop }
+}
+@{
+    Name = 'New-SdPipeline: a model path holding NUL'; ErrorId = 'InvalidModelPath*'; Category = 'InvalidArgument'
+    Script = { param($ctx) New-SdPipeline -Path "mod`0el" -ExecutionProvider Cpu -ErrorAction Stop }
+}

@@ -335,6 +335,12 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
         }
 
         string path;
+        if (argument.Path.Contains('\0') || argument.Path.IndexOfAny(Path.GetInvalidPathChars()) >= 0)
+        {
+            WriteError(ErrorRecords.Argument($"The {what} path '{argument.Path.Replace("\0", "\\0")}' holds a character no file path can (NUL); check where the path came from.",
+                $"{parameter}InvalidPath", argument.Path));
+            return false;
+        }
         try
         {
             path = SessionState.Path.GetUnresolvedProviderPathFromPSPath(argument.Path, out var provider, out _);

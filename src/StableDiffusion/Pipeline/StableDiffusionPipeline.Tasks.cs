@@ -80,6 +80,33 @@ public sealed partial class StableDiffusionPipeline
 
     /// <summary>The checks of a task that need the model (the settings' own are in <see cref="GenerationSettings.Validate"/>).</summary>
     /// <exception cref="ArgumentException">The task cannot run on this model, with the reason and the fix.</exception>
+    /// <summary>
+    /// SDXL's second prompts and micro-conditioning mean nothing to an SD 1.x/2.x model: refused by name, never ignored
+    /// (an image made without them would not be the one asked for).
+    /// </summary>
+    /// <exception cref="InvalidSettingException">An SDXL-only value was given to another family.</exception>
+    private void CheckFamilyInputs(IReadOnlyList<ImageRequest> batch, GenerationSettings settings)
+    {
+        if (Model.Family == ModelFamily.StableDiffusionXL) return;
+        var c = settings.Conditioning;
+        (string Name, object? Value)? given =
+            batch.FirstOrDefault(r => r.Prompt2 is not null) is { } p2 ? ("Prompt2", p2.Prompt2)
+            : batch.FirstOrDefault(r => r.NegativePrompt2 is not null) is { } n2 ? ("NegativePrompt2", n2.NegativePrompt2)
+            : c.OriginalSize is { } os ? ("OriginalSize", os)
+            : c.CropTopLeft is { } ct ? ("CropTopLeft", ct)
+            : c.TargetSize is { } ts ? ("TargetSize", ts)
+            : c.NegativeOriginalSize is { } nos ? ("NegativeOriginalSize", nos)
+            : c.NegativeCropTopLeft is { } nct ? ("NegativeCropTopLeft", nct)
+            : c.NegativeTargetSize is { } nts ? ("NegativeTargetSize", nts)
+            : c.AestheticScore is { } a ? ("AestheticScore", a)
+            : c.NegativeAestheticScore is { } na ? ("NegativeAestheticScore", na)
+            : null;
+        if (given is { } g)
+            throw new InvalidSettingException(g.Name, "SdxlOnlySetting", g.Value,
+                $"{g.Name} is an SDXL setting; '{Model.Name}' is an SD 1.x/2.x model, which has no second text encoder or size " +
+                $"conditioning. Leave {g.Name} out, or load an SDXL model.");
+    }
+
     private void CheckTask(GenerationSettings settings)
     {
         if (Model.Family == ModelFamily.StableDiffusionXL && !Model.HasTextEncoder && settings.InitImage is null && settings.InitLatents is null)

@@ -379,6 +379,7 @@ public sealed partial class StableDiffusionPipeline : IDisposable
         settings.Validate();
         settings = Resolve(settings);
         settings.Validate(); // again: a resolved default (SDXL's strength 0.3) must leave a denoising step too
+        CheckFamilyInputs(batch, settings);
         CheckTask(settings);
         CheckMemory(batch.Count, settings);
         return settings;
