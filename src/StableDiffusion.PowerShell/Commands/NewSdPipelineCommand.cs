@@ -121,11 +121,17 @@ public sealed class NewSdPipelineCommand : PSCmdlet
     protected override void ProcessRecord()
     {
         if (DynamicShapes && FixedShapes)
-            ThrowTerminatingError(ErrorRecords.Argument("-DynamicShapes and -FixedShapes exclude each other: give one, or neither for the provider's default " +
+        {
+            WriteError(ErrorRecords.Argument("-DynamicShapes and -FixedShapes exclude each other: give one, or neither for the provider's default " +
                 "(dynamic on the CPU, fixed on CUDA).", "ConflictingShapeOptions", Path));
+            return;
+        }
         if (Path.IndexOfAny(System.IO.Path.GetInvalidPathChars()) >= 0 || Path.Contains('\0'))
-            ThrowTerminatingError(ErrorRecords.Argument($"The model path '{Path.Replace("\0", "\\0")}' holds a character no file path can (NUL); check where the path came from.",
+        {
+            WriteError(ErrorRecords.Argument($"The model path '{Path.Replace("\0", "\\0")}' holds a character no file path can (NUL); check where the path came from.",
                 "InvalidModelPath", Path));
+            return;
+        }
         string full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
         WriteVerbose($"Loading '{full}' on {ExecutionProvider}.");
         StableDiffusionPipeline engine;
