@@ -568,3 +568,13 @@ foreach ($sdxlOnly in @(
     Name = 'New-SdPipeline: a model path holding NUL'; ErrorId = 'InvalidModelPath*'; Category = 'InvalidArgument'
     Script = { param($ctx) New-SdPipeline -Path "mod`0el" -ExecutionProvider Cpu -ErrorAction Stop }
 }
+@{
+    Name = 'Save-SdImageGrid: nothing piped to it'; ErrorId = 'NoImages*'; Category = 'InvalidArgument'
+    Script = { param($ctx) @() | Save-SdImageGrid -Path (Join-Path $ctx.Output 'grid.png') -ErrorAction Stop }
+}
+@{
+    Name = 'Save-SdImage: a path on a drive PowerShell does not have'; ErrorId = 'DestinationPathNotFound*'; Category = 'ObjectNotFound'
+    Script = { param($ctx)
+        Invoke-SdGeneration -Pipeline $ctx.Pipeline -Prompt 'x' -Steps 2 -Width 64 -Height 64 -Seed 1 | Save-SdImage -Path 'NoSuchDrive:/a.png' -ErrorAction Stop
+    }
+}

@@ -66,9 +66,21 @@ public sealed class SaveSdImageCommand : PSCmdlet
 
     protected override void ProcessRecord()
     {
-        string target = ParameterSetName == PathSet
-            ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path)
-            : _template!.Resolve(SessionState.Path.GetUnresolvedProviderPathFromPSPath(Directory), InputObject.Parameters, _started);
+        string target;
+        try
+        {
+            target = ParameterSetName == PathSet
+                ? SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path)
+                : _template!.Resolve(SessionState.Path.GetUnresolvedProviderPathFromPSPath(Directory), InputObject.Parameters, _started);
+        }
+        catch (Exception e) when (e is System.Management.Automation.DriveNotFoundException or ProviderNotFoundException or PSArgumentException or NotSupportedException)
+        {
+            // A drive or provider PowerShell does not have ('NoSuchDrive:/a.png'): the path itself is the problem.
+            string given = ParameterSetName == PathSet ? Path : Directory;
+            WriteError(new ErrorRecord(new ArgumentException($"'{given}' is not a file-system path PowerShell can resolve ({e.Message}) Give a path on a " +
+                "file-system drive, e.g. ./renders/image.png.", e), "DestinationPathNotFound", ErrorCategory.ObjectNotFound, given));
+            return;
+        }
         if (ParameterSetName == PathSet && System.IO.Directory.Exists(target))
         {
             // -Force cannot apply here: a folder is never replaced by an image.

@@ -50,7 +50,13 @@ public sealed class SaveSdImageGridCommand : PSCmdlet
     protected override void EndProcessing()
     {
         string target = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
-        if (_images.Count == 0) return;
+        if (_images.Count == 0)
+        {
+            // Nothing came down the pipeline (every generation failed, or an empty list): say so rather than return silently.
+            WriteError(ErrorRecords.Argument($"No images came to Save-SdImageGrid, so no grid was written to '{target}'. Pipe the images " +
+                "(SdImage objects or image files) to it, e.g. Invoke-SdGeneration ... | Save-SdImageGrid -Path grid.png.", "NoImages", target));
+            return;
+        }
         (int rows, int columns) layout;
         try
         {
