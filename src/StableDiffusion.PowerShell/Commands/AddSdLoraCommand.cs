@@ -70,11 +70,13 @@ public sealed class AddSdLoraCommand : PSCmdlet
         WriteObject(Pipeline);
     }
 
-    /// <summary>A bare name ("style") that is no file here is looked up in the pipeline's -LoraPath folders.</summary>
+    /// <summary>A bare name ("style", "style.safetensors") that is no file here is looked up in the pipeline's -LoraPath folders.</summary>
     private string Resolve(LoraLibrary library)
     {
         string full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
-        bool bareName = Path.IndexOfAny(['/', '\\']) < 0 && !System.IO.Path.HasExtension(Path) && !File.Exists(full);
-        return bareName && library.Folders.Count > 0 && library.TryResolve(Path) is { } found ? found : full;
+        bool bareName = Path.IndexOfAny(['/', '\\']) < 0 && Path is not ("." or "..") && !File.Exists(full);
+        if (!bareName || library.Folders.Count == 0) return full;
+        var name = Path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) ? Path[..^".safetensors".Length] : Path;
+        return name.Length > 0 && library.TryResolve(name) is { } found ? found : full;
     }
 }
