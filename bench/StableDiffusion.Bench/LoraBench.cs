@@ -34,14 +34,16 @@ internal static class LoraBench
         }
 
         Generate(); // warm-up
-        var plain = Enumerable.Range(0, runs).Select(_ => Generate()).ToList();
+        var plain = new List<double>();
         var read = new List<double>();
         var add = new List<double>();
         var text = new List<double>();
         var clear = new List<double>();
         var fused = new List<double>();
+        // Interleaved, so that load from other processes falls on both generation columns alike.
         for (int i = 0; i < runs; i++)
         {
+            plain.Add(Generate());
             var c = Stopwatch.StartNew();
             var entry = LoraEntry.Load(file);
             read.Add(c.Elapsed.TotalMilliseconds);
