@@ -8,7 +8,6 @@ namespace StableDiffusion.Pipeline;
 public sealed partial class StableDiffusionPipeline
 {
     private IReadOnlyList<LoraEntry> _loras = [];
-    private Dictionary<LoraComponent, LoraTargetIndex>? _loraTargets;
 
     /// <summary>The LoRAs fused into the sessions, in the order they were added (applied one after another).</summary>
     public IReadOnlyList<LoraEntry> Loras => _loras;
@@ -86,14 +85,17 @@ public sealed partial class StableDiffusionPipeline
         if (Model.HasTextEncoder2) yield return (LoraComponent.TextEncoder2, Model.HasTextEncoder ? "text_encoder_2" : "text_encoder", Model.TextEncoder2Path);
     }
 
-    /// <summary>Which initializer each module changes, read once per component from the graph (its structure, not its weights).</summary>
-    private Dictionary<LoraComponent, LoraTargetIndex> LoraTargets() => _loraTargets ??=
+    /// <summary>
+    /// Which initializer each module changes, read from the graphs. Not kept: a graph with its weights inline (the tiny
+    /// model, a float16 SD 1.5 UNet under 2 GB) holds them all, and the sessions already do; external weights are read
+    /// only for the initializers a LoRA changes.
+    /// </summary>
+    private Dictionary<LoraComponent, LoraTargetIndex> LoraTargets() =>
         LoraComponents().ToDictionary(c => c.Component, c => new LoraTargetIndex(OnnxGraphFile.Load(c.Path, loadExternalData: false)));
 
     /// <summary>Under the run lock: fuses <paramref name="next"/>, rebuilds the components it changes, swaps them in.</summary>
     private void ApplyLoras(IReadOnlyList<LoraEntry> next)
     {
-        var targets = LoraTargets();
         var components = LoraComponents().ToList();
         var changed = components.Where(c => !Signature(_loras, c.Component).SequenceEqual(Signature(next, c.Component))).ToList();
         if (changed.Count == 0)
@@ -101,7 +103,7 @@ public sealed partial class StableDiffusionPipeline
             _loras = next;
             return;
         }
-        var fused = Fuse(next, targets);
+        var fused = Fuse(next);
 
         var built = new List<(string Session, LoraSessionOverrides? Previous, LoraSessionOverrides? Overrides, IDisposable? Component)>();
         try
@@ -141,9 +143,10 @@ public sealed partial class StableDiffusionPipeline
         loras.Where(l => l.Changes(component)).Select(l => (l.Path, l.WeightFor(component)));
 
     /// <summary>The fused initializers of every component; the text encoders use each LoRA's text-encoder weight.</summary>
-    private IReadOnlyList<FusedInitializer> Fuse(IReadOnlyList<LoraEntry> loras, Dictionary<LoraComponent, LoraTargetIndex> targets)
+    private IReadOnlyList<FusedInitializer> Fuse(IReadOnlyList<LoraEntry> loras)
     {
         if (loras.Count == 0) return [];
+        var targets = LoraTargets();
         var unet = LoraFuser.Fuse(loras.Select(l => new LoraWeighting(l.File, l.Weight)).ToList(), targets, Family);
         if (loras.All(l => l.Weight == l.TextEncoderWeight)) return unet;
         var text = LoraFuser.Fuse(loras.Select(l => new LoraWeighting(l.File, l.TextEncoderWeight)).ToList(), targets, Family);

@@ -208,3 +208,67 @@ public sealed class LoraPipelineTests
         }
     }
 }
+
+/// <summary>A float16 conversion of tiny-sd (ConvertTo-SdFloat16's converter), made once for the float16 LoRA tests.</summary>
+public sealed class Float16TinySdFixture : IDisposable
+{
+    public Float16TinySdFixture()
+    {
+        Folder = Path.Combine(Path.GetTempPath(), "sd-lora-fp16-" + Guid.NewGuid().ToString("N"));
+        StableDiffusion.Conversion.Float16FolderConverter.Convert(Fixtures.TinySd, Folder);
+    }
+
+    public string Folder { get; }
+
+    public void Dispose() => Directory.Delete(Folder, recursive: true);
+}
+
+/// <summary>Float16 models get their fused weights in float16 (computed in float32), and the LoRA shows in their images.</summary>
+public sealed class LoraFloat16PipelineTests(Float16TinySdFixture fp16) : IClassFixture<Float16TinySdFixture>
+{
+    [Fact]
+    public void Float16GraphsGetFloat16FusedWeightsThatMatchTheFloat32Fusion()
+    {
+        var unet = new LoraTargetIndex(OnnxGraphFile.Load(Path.Combine(fp16.Folder, "unet", "model.onnx")));
+        var text = new LoraTargetIndex(OnnxGraphFile.Load(Path.Combine(fp16.Folder, "text_encoder", "model.onnx")));
+        var fused = LoraFuser.Fuse([new LoraWeighting(Load("tiny_lora_a.kohya.fp16.safetensors"), 1f)],
+            new Dictionary<LoraComponent, LoraTargetIndex> { [LoraComponent.UNet] = unet, [LoraComponent.TextEncoder] = text },
+            LoraFamily.SingleTextEncoder);
+        Assert.Equal(94, fused.Count);
+        Assert.All(fused, f => Assert.Equal(StableDiffusion.Graph.Onnx.TensorProto.Types.DataType.Float16, f.ElementType));
+        // diffusers' fused conv1 [32, 96, 3, 3] (torch layout = the Conv initializer's): float16 of the float32 fusion, to
+        // float16's half-ulp (2^-11 relative), plus the rounding of the float16 base weight it was fused onto.
+        var expected = Fixtures.ReadF32(Path.Combine(ExpectedDir, "fused_weights", "a_scale1", "unet.up_blocks.1.resnets.0.conv1.fused.f32"));
+        var conv = fused.Single(f => f.Name == "up_blocks.1.resnets.0.conv1.weight").ToFloats();
+        Assert.Equal(expected.Length, conv.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - conv[i]) <= Math.Abs(expected[i]) * 1e-3 + 1e-4, $"conv1[{i}]: {conv[i]} vs {expected[i]}");
+    }
+
+    [Fact]
+    public void Float16PipelineWithLoraIsAsCloseToDiffusersAsWithout()
+    {
+        // A float16 tiny model drifts from diffusers' float32 results with or without a LoRA (its image by 0.2 over 20
+        // steps), so the first UNet call is compared, as far from its reference with LoRA a (text encoder and UNet) as the
+        // float16 model without LoRA is from its own, and far from the call without LoRA.
+        var cases = PipelineCase.Load("lora-diffusers-0.35");
+        var withLora = cases.Single(x => x.Id == "lora_a_scale1");
+        var without = cases.Single(x => x.Id == "no_lora");
+        using var pipeline = StableDiffusionPipeline.Load(fp16.Folder, new PipelineOptions { ExecutionProvider = ExecutionProvider.Cpu });
+        float[] FirstCall(PipelineCase c)
+        {
+            var observer = new RecordingObserver();
+            foreach (var r in pipeline.Generate(c.Requests, c.Settings with { Steps = 1 }, observer)) r.Dispose();
+            return observer.UNetOutputs[0];
+        }
+        double Distance(PipelineCase c, float[] call) => Compare.MaxAbs(c.F32("unet_output").AsSpan(0, call.Length).ToArray(), call);
+
+        var plainError = Distance(without, FirstCall(without));
+        pipeline.AddLora(LoraEntry.Load(LoraPath("tiny_lora_a.kohya.fp16.safetensors")));
+        var call = FirstCall(withLora);
+        var loraError = Distance(withLora, call);
+        var toPlain = Distance(without, call);
+        Assert.True(loraError <= 2 * plainError && loraError < toPlain / 3,
+            $"float16 first UNet call: {loraError} from diffusers' with LoRA a, {plainError} without LoRA from its own, {toPlain} from the call without LoRA");
+    }
+}
