@@ -16,7 +16,7 @@ internal static class LoraErrors
     {
         LoraMappingException { OtherFamily: true } => new ErrorRecord(e, "LoraWrongFamily", ErrorCategory.InvalidArgument, target),
         LoraMappingException => new ErrorRecord(e, "LoraKeysUnmapped", ErrorCategory.InvalidData, target),
-        LoraFormatException f when f.Message.Contains("NaN or infinite", StringComparison.Ordinal) =>
+        LoraFormatException { NonFiniteValues: true } =>
             new ErrorRecord(e, "LoraNonFiniteWeights", ErrorCategory.InvalidData, target),
         LoraFormatException or SafetensorsFormatException => new ErrorRecord(e, "LoraInvalidFile", ErrorCategory.InvalidData, target),
         UnsupportedWeightsFormatException => new ErrorRecord(e, "LoraPickleRefused", ErrorCategory.SecurityError, target),
