@@ -25,6 +25,10 @@
         'Disable-SdVaeSlicing'
         'ConvertTo-SdFloat16'
         'Invoke-SdRenderJob'
+        'Add-SdLora'
+        'Get-SdLora'
+        'Remove-SdLora'
+        'Clear-SdLora'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

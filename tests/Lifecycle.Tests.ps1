@@ -32,6 +32,10 @@ Describe 'A disposed pipeline' {
         @{ Cmdlet = 'Disable-SdVaeSlicing'; Call = { Disable-SdVaeSlicing -Pipeline $script:Dead } }
         @{ Cmdlet = 'Get-SdPromptToken'; Call = { Get-SdPromptToken -Pipeline $script:Dead -Prompt 'a photo of a cat' } }
         @{ Cmdlet = 'Get-SdScheduler'; Call = { Get-SdScheduler -Pipeline $script:Dead } }
+        @{ Cmdlet = 'Add-SdLora'; Call = { Add-SdLora -Pipeline $script:Dead -Path (Join-Path $script:Model '..' 'tiny-sd-lora' 'tiny_lora_a.kohya.fp16.safetensors') } }
+        @{ Cmdlet = 'Get-SdLora'; Call = { Get-SdLora -Pipeline $script:Dead } }
+        @{ Cmdlet = 'Remove-SdLora'; Call = { Remove-SdLora -Pipeline $script:Dead -Name 'tiny_lora_a.kohya.fp16' } }
+        @{ Cmdlet = 'Clear-SdLora'; Call = { Clear-SdLora -Pipeline $script:Dead } }
     ) {
         $e = Get-ErrorOf $Call
         $e.FullyQualifiedErrorId | Should -BeLike "PipelineDisposed,*$($Cmdlet -replace '-', '')Command"
@@ -56,8 +60,8 @@ Describe 'A disposed pipeline' {
         $pipelineType = [StableDiffusion.PowerShell.Objects.SdPipeline]
         $taking = Get-Command -Module StableDiffusion -CommandType Cmdlet |
             Where-Object { $_.Parameters.Values.ParameterType -contains $pipelineType } | ForEach-Object Name | Sort-Object
-        $covered = 'Disable-SdAttentionSlicing', 'Disable-SdVaeSlicing', 'Enable-SdAttentionSlicing', 'Enable-SdVaeSlicing',
-            'Get-SdPromptToken', 'Get-SdScheduler', 'Invoke-SdGeneration', 'Set-SdScheduler', 'Set-SdVae'
+        $covered = 'Add-SdLora', 'Clear-SdLora', 'Disable-SdAttentionSlicing', 'Disable-SdVaeSlicing', 'Enable-SdAttentionSlicing', 'Enable-SdVaeSlicing',
+            'Get-SdLora', 'Get-SdPromptToken', 'Get-SdScheduler', 'Invoke-SdGeneration', 'Remove-SdLora', 'Set-SdScheduler', 'Set-SdVae'
         $taking | Should -Be $covered
     }
 

@@ -9,6 +9,8 @@ using StableDiffusion.Pipeline;
 //                     (intra-op threads, thread spinning, fixed-shape UNet sessions; default: the library's)
 //   --task img2img|inpaint  --init <png> --mask <png> --strength 0.75   (defaults: the fixture's inputs; inpaint runs
 //                     ../shared/fixtures/tiny-sd-inpaint unless --model is given)
+//   --lora <file>      LoRA cost (LoraBench): read, fuse + session rebuild, text-encoder-only rebuild, clear, and the
+//                     generation time with it fused (ORT_ENABLE_EXTENDED for Conv overrides) vs without; --runs 5
 //   --schedulers true  per-step cost of every scheduler on a 2×4×64×64 latent instead
 //   -ModelPath <folder> -ExecutionProvider Cuda -Precision Float16 -Steps 20 -BatchSize 1,2,4,8 -Scheduler <name> -Runs 3
 //                     seconds per image, it/s, UNet and overhead ms per step, peak memory per batch size (ThroughputBench)
@@ -42,6 +44,11 @@ if (options.Get("soak", "") is { Length: > 0 } soak)
         int.Parse(soak), int.Parse(options.Get("cycles", "100")), int.Parse(options.Get("size", "64")), int.Parse(options.Get("steps", "2")),
         bool.Parse(options.Get("trim", "false")), options.Get("cycle", "generate").ToLowerInvariant(),
         options.Get("gc", "forced").Equals("aggressive", StringComparison.OrdinalIgnoreCase));
+    return;
+}
+if (options.Get("lora", "") != "")
+{
+    LoraBench.Run(options);
     return;
 }
 if (options.Get("Check", "") != "")

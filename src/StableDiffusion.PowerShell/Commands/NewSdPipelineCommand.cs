@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using StableDiffusion.Lora;
 using StableDiffusion.Models;
 using StableDiffusion.Pipeline;
 using StableDiffusion.PowerShell.Objects;
@@ -102,6 +103,11 @@ public sealed class NewSdPipelineCommand : PSCmdlet
     [ValidateRange(1, 1024)]
     public int UNetBatchSize { get; set; }
 
+    /// <summary>Folders where LoRAs are found by name (A1111 &lt;lora:name:w&gt;, Add-SdLora -Path name): name.safetensors.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? LoraPath { get; set; }
+
     private MemoryOptions Memory => new()
     {
         MemoryLimit = MyInvocation.BoundParameters.ContainsKey(nameof(MemoryLimit)) ? MemoryLimit : null,
@@ -131,6 +137,21 @@ public sealed class NewSdPipelineCommand : PSCmdlet
             WriteError(ErrorRecords.Argument($"The model path '{Path.Replace("\0", "\\0")}' holds a character no file path can (NUL); check where the path came from.",
                 "InvalidModelPath", Path));
             return;
+        }
+        var loras = LoraLibrary.Empty;
+        if (LoraPath is not null)
+        {
+            // Checked before the (slow) load: a missing folder is a typo to fix now, not at the first <lora:…> tag.
+            var folders = LoraPath.Select(SessionState.Path.GetUnresolvedProviderPathFromPSPath).ToList();
+            try
+            {
+                loras = new LoraLibrary(folders);
+            }
+            catch (DirectoryNotFoundException e)
+            {
+                WriteError(new ErrorRecord(e, "LoraPathNotFound", ErrorCategory.ObjectNotFound, folders.First(f => !Directory.Exists(f))));
+                return;
+            }
         }
         string full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
         WriteVerbose($"Loading '{full}' on {ExecutionProvider}.");
@@ -165,6 +186,7 @@ public sealed class NewSdPipelineCommand : PSCmdlet
         }
         foreach (var warning in engine.Model.Warnings) WriteWarning(warning);
         if (UNetBatchSize > 0) engine.UNetBatchSize = UNetBatchSize;
+        engine.LoraLibrary = loras;
         if (engine.ProviderFallbackReason is { } reason)
             WriteWarning($"CUDA is not available, running on the CPU. {reason}");
         WriteObject(new SdPipeline(engine));

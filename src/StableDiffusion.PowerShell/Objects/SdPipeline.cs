@@ -67,6 +67,9 @@ public sealed class SdPipeline : IDisposable
     /// <summary>Attention slicing in use: Off, Auto, Max or a number of heads per slice (Enable-SdAttentionSlicing).</summary>
     public string AttentionSlicing => Engine.AttentionSlicing?.SliceSize.ToString() ?? "Off";
 
+    /// <summary>The LoRAs fused into the sessions, as name:weight (Add-SdLora; Get-SdLora gives the details).</summary>
+    public string[] Lora => Engine.Loras.Select(l => $"{l.Name}:{l.Weight.ToString(System.Globalization.CultureInfo.InvariantCulture)}").ToArray();
+
     /// <summary>Whether images are decoded one at a time (Enable-SdVaeSlicing).</summary>
     public bool VaeSlicing => Engine.VaeSlicing;
 

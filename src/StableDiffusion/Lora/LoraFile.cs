@@ -156,7 +156,7 @@ public sealed class LoraFile
             var values = file.ReadFloats(key);
             for (int i = 0; i < values.Length; i++)
                 if (!float.IsFinite(values[i]))
-                    throw new LoraFormatException(path, key, $"value {i} is {values[i]}; a LoRA with NaN or infinite weights would destroy the model. Re-export or re-train it.");
+                    throw new LoraFormatException(path, key, $"value {i} is {values[i]}; a LoRA with NaN or infinite weights would destroy the model. Re-export or re-train it.") { NonFiniteValues = true };
             if (role == "alpha")
             {
                 if (values.Length != 1) throw new LoraFormatException(path, key, $"alpha must be a single value, not shape [{string.Join(", ", info.Shape)}].");

@@ -13,4 +13,7 @@ public sealed class LoraFormatException : FormatException
     public string FilePath { get; }
 
     public string? Key { get; }
+
+    /// <summary>True when the file holds NaN or infinite values (rather than a structural problem).</summary>
+    public bool NonFiniteValues { get; init; }
 }

@@ -87,7 +87,7 @@ public static class LoraFuser
         string Name(LoraFamily f) => f == LoraFamily.Sdxl ? "SDXL (two text encoders)" : "SD 1.x/2.x (one text encoder)";
         throw new LoraMappingException(
             $"The LoRA '{lora.FilePath}' is made for {Name(lora.Family)}, but the model is {Name(modelFamily)}; use a LoRA trained for this model's family.",
-            lora.Modules.Take(5).Select(m => m.SourceName).ToList());
+            lora.Modules.Take(5).Select(m => m.SourceName).ToList()) { OtherFamily = true };
     }
 
     private static float[] ReadFloats(OnnxGraphFile graph, LoraTarget target)

@@ -126,6 +126,7 @@ public sealed partial class SessionFactory
         if (freeDimensions is not null)
             foreach (var (name, value) in freeDimensions)
                 options.AddFreeDimensionOverrideByName(name, value);
+        ApplyOverrides(options, component); // fused LoRA weights, when the component has some
         return options;
     }
 

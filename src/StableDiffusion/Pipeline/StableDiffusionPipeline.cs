@@ -206,7 +206,10 @@ public sealed partial class StableDiffusionPipeline : IDisposable
     private static UNet LoadUNet(SessionFactory sessions, string path, Graph.OnnxGraphFile? graph, PipelineOptions options, (int? In, int? Out) channels)
     {
         SharedWeights? shared = null;
-        var session = !options.FixedShapes || !options.UNetSharedWeights ? (graph is null ? sessions.Create(path, "unet") : sessions.Create(graph, "unet"))
+        // Shared weights are read back from a graph ONNX Runtime optimized at ORT_ENABLE_ALL, which would drop fused
+        // LoRA Conv weights (see LoraSessionOverrides): with a LoRA each fixed-shape session gets the overrides instead.
+        bool share = options.UNetSharedWeights && sessions.OverridesFor("unet") is null;
+        var session = !options.FixedShapes || !share ? (graph is null ? sessions.Create(path, "unet") : sessions.Create(graph, "unet"))
             : sessions.CreateSharing(path, graph, "unet", out shared);
         return new UNet(session, path, ShapeSessions(sessions, path, graph, shared, options), channels) // disposes both if it throws
             { DynamicIOBinding = options.IOBinding };
