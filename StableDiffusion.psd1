@@ -25,6 +25,8 @@
         'Disable-SdVaeSlicing'
         'ConvertTo-SdFloat16'
         'Invoke-SdRenderJob'
+        'Add-SdEmbedding'
+        'Get-SdEmbedding'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

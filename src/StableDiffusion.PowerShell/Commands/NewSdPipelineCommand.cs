@@ -1,5 +1,7 @@
 using System.Management.Automation;
 using StableDiffusion.Models;
+using StableDiffusion.TextualInversion;
+using StableDiffusion.Weights;
 using StableDiffusion.Pipeline;
 using StableDiffusion.PowerShell.Objects;
 using StableDiffusion.PowerShell.Support;
@@ -102,12 +104,23 @@ public sealed class NewSdPipelineCommand : PSCmdlet
     [ValidateRange(1, 1024)]
     public int UNetBatchSize { get; set; }
 
+    /// <summary>Textual-inversion embeddings to add at load: .safetensors files (their own token) or folders of them (tokens = file names).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? EmbeddingPath { get; set; }
+
     private MemoryOptions Memory => new()
     {
         MemoryLimit = MyInvocation.BoundParameters.ContainsKey(nameof(MemoryLimit)) ? MemoryLimit : null,
         ArenaStrategy = ArenaStrategy,
         LowMemory = LowMemory,
     };
+
+    private static bool IsEmbeddingError(Exception e) =>
+        e is TextualInversionException or SafetensorsFormatException or UnsupportedWeightsFormatException or IOException or UnauthorizedAccessException;
+
+    private static string? EmbeddingErrorId(Exception e) =>
+        e is SafetensorsFormatException or UnsupportedWeightsFormatException ? "InvalidEmbeddingFile" : null;
 
     private GpuSettings GpuSettings() => new()
     {
@@ -133,6 +146,21 @@ public sealed class NewSdPipelineCommand : PSCmdlet
             return;
         }
         string full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
+        // Embedding files are read and checked before the (slow) model load; their vector width once the model is there.
+        IReadOnlyList<(string Path, string? Token)> embeddings = [];
+        if (EmbeddingPath is { Length: > 0 })
+        {
+            try
+            {
+                embeddings = EmbeddingSources.Expand(EmbeddingPath.Select(p => SessionState.Path.GetUnresolvedProviderPathFromPSPath(p)));
+                foreach (var (file, token) in embeddings) TextualInversionEmbedding.Load(file, token);
+            }
+            catch (Exception e) when (IsEmbeddingError(e))
+            {
+                WriteError(ErrorRecords.From(e, null, EmbeddingErrorId(e)));
+                return;
+            }
+        }
         WriteVerbose($"Loading '{full}' on {ExecutionProvider}.");
         StableDiffusionPipeline engine;
         try
@@ -160,6 +188,20 @@ public sealed class NewSdPipelineCommand : PSCmdlet
             {
                 engine.Dispose(); // nothing half-loaded stays behind
                 WriteError(ErrorRecords.From(e, null, "InvalidVae"));
+                return;
+            }
+        }
+        if (embeddings.Count > 0)
+        {
+            try
+            {
+                foreach (var added in engine.AddEmbeddings(embeddings))
+                    WriteVerbose($"Embedding '{added.Token}' ({added.VectorCount} vector(s)) from '{added.Path}'.");
+            }
+            catch (Exception e) when (IsEmbeddingError(e) || e is ModelLoadException)
+            {
+                engine.Dispose(); // nothing half-loaded stays behind
+                WriteError(ErrorRecords.From(e, null, EmbeddingErrorId(e)));
                 return;
             }
         }
