@@ -1,9 +1,7 @@
 using System.Management.Automation;
-using StableDiffusion.Models;
 using StableDiffusion.PowerShell.Objects;
 using StableDiffusion.PowerShell.Support;
 using StableDiffusion.TextualInversion;
-using StableDiffusion.Weights;
 
 namespace StableDiffusion.PowerShell.Commands;
 
@@ -41,10 +39,9 @@ public sealed class AddSdEmbeddingCommand : PSCmdlet
         {
             added = this.Use(Pipeline, engine => engine.AddEmbedding(full, Token));
         }
-        catch (Exception e) when (e is TextualInversionException or SafetensorsFormatException or UnsupportedWeightsFormatException
-            or ModelLoadException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (EmbeddingErrors.Handles(e))
         {
-            ThrowTerminatingError(ErrorRecords.From(e, full, e is SafetensorsFormatException or UnsupportedWeightsFormatException ? "InvalidEmbeddingFile" : null));
+            ThrowTerminatingError(EmbeddingErrors.From(e, full));
         }
         WriteVerbose($"Embedding '{added.Token}' ({added.VectorCount} vector(s): {string.Join(" ", added.Tokens)}) from '{full}'.");
         WriteObject(Pipeline);

@@ -1,7 +1,6 @@
 using System.Management.Automation;
 using StableDiffusion.Models;
 using StableDiffusion.TextualInversion;
-using StableDiffusion.Weights;
 using StableDiffusion.Pipeline;
 using StableDiffusion.PowerShell.Objects;
 using StableDiffusion.PowerShell.Support;
@@ -116,12 +115,6 @@ public sealed class NewSdPipelineCommand : PSCmdlet
         LowMemory = LowMemory,
     };
 
-    private static bool IsEmbeddingError(Exception e) =>
-        e is TextualInversionException or SafetensorsFormatException or UnsupportedWeightsFormatException or IOException or UnauthorizedAccessException;
-
-    private static string? EmbeddingErrorId(Exception e) =>
-        e is SafetensorsFormatException or UnsupportedWeightsFormatException ? "InvalidEmbeddingFile" : null;
-
     private GpuSettings GpuSettings() => new()
     {
         ConvAlgoSearch = ConvAlgoSearch,
@@ -155,9 +148,9 @@ public sealed class NewSdPipelineCommand : PSCmdlet
                 embeddings = EmbeddingSources.Expand(EmbeddingPath.Select(p => SessionState.Path.GetUnresolvedProviderPathFromPSPath(p)));
                 foreach (var (file, token) in embeddings) TextualInversionEmbedding.Load(file, token);
             }
-            catch (Exception e) when (IsEmbeddingError(e))
+            catch (Exception e) when (EmbeddingErrors.Handles(e))
             {
-                WriteError(ErrorRecords.From(e, null, EmbeddingErrorId(e)));
+                WriteError(EmbeddingErrors.From(e, full));
                 return;
             }
         }
@@ -198,10 +191,10 @@ public sealed class NewSdPipelineCommand : PSCmdlet
                 foreach (var added in engine.AddEmbeddings(embeddings))
                     WriteVerbose($"Embedding '{added.Token}' ({added.VectorCount} vector(s)) from '{added.Path}'.");
             }
-            catch (Exception e) when (IsEmbeddingError(e) || e is ModelLoadException)
+            catch (Exception e) when (EmbeddingErrors.Handles(e))
             {
                 engine.Dispose(); // nothing half-loaded stays behind
-                WriteError(ErrorRecords.From(e, null, EmbeddingErrorId(e)));
+                WriteError(EmbeddingErrors.From(e, full));
                 return;
             }
         }

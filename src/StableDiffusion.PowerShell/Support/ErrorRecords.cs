@@ -18,7 +18,7 @@ internal static class ErrorRecords
                 TextualInversion.TextualInversionProblem.FileNotFound => ErrorCategory.ObjectNotFound,
                 TextualInversion.TextualInversionProblem.InvalidFile => ErrorCategory.InvalidData,
                 TextualInversion.TextualInversionProblem.TokenConflict => ErrorCategory.InvalidArgument,
-                _ => ErrorCategory.NotImplemented,
+                _ => ErrorCategory.InvalidOperation,
             }, embedding.Target ?? target);
         if (e is ModelLoadException load)
         {
