@@ -32,6 +32,8 @@ Describe 'A disposed pipeline' {
         @{ Cmdlet = 'Disable-SdVaeSlicing'; Call = { Disable-SdVaeSlicing -Pipeline $script:Dead } }
         @{ Cmdlet = 'Get-SdPromptToken'; Call = { Get-SdPromptToken -Pipeline $script:Dead -Prompt 'a photo of a cat' } }
         @{ Cmdlet = 'Get-SdScheduler'; Call = { Get-SdScheduler -Pipeline $script:Dead } }
+        @{ Cmdlet = 'Add-SdEmbedding'; Call = { Add-SdEmbedding -Pipeline $script:Dead -Path (Join-Path $TestDrive 'none.safetensors') } }
+        @{ Cmdlet = 'Get-SdEmbedding'; Call = { Get-SdEmbedding -Pipeline $script:Dead } }
     ) {
         $e = Get-ErrorOf $Call
         $e.FullyQualifiedErrorId | Should -BeLike "PipelineDisposed,*$($Cmdlet -replace '-', '')Command"
@@ -56,8 +58,8 @@ Describe 'A disposed pipeline' {
         $pipelineType = [StableDiffusion.PowerShell.Objects.SdPipeline]
         $taking = Get-Command -Module StableDiffusion -CommandType Cmdlet |
             Where-Object { $_.Parameters.Values.ParameterType -contains $pipelineType } | ForEach-Object Name | Sort-Object
-        $covered = 'Disable-SdAttentionSlicing', 'Disable-SdVaeSlicing', 'Enable-SdAttentionSlicing', 'Enable-SdVaeSlicing',
-            'Get-SdPromptToken', 'Get-SdScheduler', 'Invoke-SdGeneration', 'Set-SdScheduler', 'Set-SdVae'
+        $covered = 'Add-SdEmbedding', 'Disable-SdAttentionSlicing', 'Disable-SdVaeSlicing', 'Enable-SdAttentionSlicing', 'Enable-SdVaeSlicing',
+            'Get-SdEmbedding', 'Get-SdPromptToken', 'Get-SdScheduler', 'Invoke-SdGeneration', 'Set-SdScheduler', 'Set-SdVae'
         $taking | Should -Be $covered
     }
 
