@@ -17,7 +17,7 @@ public sealed partial class StableDiffusionPipeline
     {
         get
         {
-            lock (_runLock) return _embeddings.ToArray();
+            lock (_embeddings) return _embeddings.ToArray(); // not _runLock: listing need not wait for a generation
         }
     }
 
@@ -42,7 +42,7 @@ public sealed partial class StableDiffusionPipeline
     /// <exception cref="Weights.SafetensorsFormatException">A file is not a valid safetensors file.</exception>
     /// <exception cref="ModelLoadException">The text encoder cannot be read or rebuilt.</exception>
     /// <exception cref="PipelineDisposedException">The pipeline was disposed.</exception>
-    public IReadOnlyList<TextualInversionEmbedding> AddEmbeddings(IReadOnlyList<(string Path, string? Token)> files) => _gate.Run(CancellationToken.None, _token =>
+    public IReadOnlyList<TextualInversionEmbedding> AddEmbeddings(IReadOnlyList<(string Path, string? Token)> files) => _gate.Run(CancellationToken.None, cancellation =>
     {
         ArgumentNullException.ThrowIfNull(files);
         if (files.Count == 0) return Array.Empty<TextualInversionEmbedding>();
@@ -56,7 +56,11 @@ public sealed partial class StableDiffusionPipeline
 
             var all = Embeddings.Concat(loaded).ToArray();
             var encoder = CreateEmbeddedTextEncoder(all);
-            ThrowIfDisposed();
+            if (IsDisposed)
+            {
+                encoder.Dispose(); // disposed while the session loaded: the release frees the old encoder, not this one
+                ThrowIfDisposed();
+            }
             Tokenizer.AddTokens(loaded.SelectMany(e => e.Tokens).ToArray());
             lock (_embeddings) _embeddings.AddRange(loaded);
             var old = _textEncoder;

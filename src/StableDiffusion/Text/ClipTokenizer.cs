@@ -14,8 +14,9 @@ namespace StableDiffusion.Text;
 /// <see cref="ClipPreTokenizer"/>. As in transformers, the configured special-token strings (bos/eos/pad/unk) are first
 /// split out of the raw prompt and every other piece is cleaned and tokenized on its own.
 /// Not reproduced: ftfy's mojibake repair (<c>fix_encoding</c>), see <see cref="FtfyTextFixer"/>.
-/// Thread safety: an instance is immutable after <see cref="FromDirectory"/>; <see cref="Encode(string)"/> and
-/// <see cref="Normalize"/> may be called concurrently from any number of threads (BpeTokenizer's word cache is locked).
+/// Thread safety: <see cref="Encode(string)"/> and <see cref="Normalize"/> may be called concurrently from any number of
+/// threads (BpeTokenizer's word cache is locked); <see cref="AddTokens"/> (textual inversion) replaces the split table
+/// whole, so an Encode sees the tokens of before or after the call, never half of them.
 /// </remarks>
 public sealed class ClipTokenizer
 {
