@@ -79,6 +79,27 @@ public sealed class TextualInversionEmbeddingTests
         Assert.Equal(["<one>"], e.Tokens);
     }
 
+    [Fact]
+    public void A1111sStringToParamLayoutIsRead()
+    {
+        var path = SafetensorsBuilder.WriteTemp(SafetensorsBuilder.Build([SafetensorsBuilder.F32("string_to_param.*", [2, 2], 1f, 2f, 3f, 4f)]));
+        var e = TextualInversionEmbedding.Load(path);
+        Assert.Equal(("string_to_param", 2, 2), (e.Format, e.VectorCount, e.Dimension));
+        Assert.Equal([1f, 2f, 3f, 4f], e.Vectors);
+        Assert.Equal(Path.GetFileNameWithoutExtension(path), e.Token); // no token in this layout: the file's base name
+    }
+
+    [Fact]
+    public void AnSdxlFileKeepsBothEncodersVectors()
+    {
+        var path = SafetensorsBuilder.WriteTemp(SafetensorsBuilder.Build([
+            SafetensorsBuilder.F32("clip_g", [1, 3], 5f, 6f, 7f), SafetensorsBuilder.F32("clip_l", [1, 2], 1f, 2f)]));
+        var e = TextualInversionEmbedding.Load(path, "<xl>");
+        Assert.Equal(("sdxl", 1, 2, 3), (e.Format, e.VectorCount, e.Dimension, e.Dimension2));
+        Assert.Equal([1f, 2f], e.Vectors);
+        Assert.Equal([5f, 6f, 7f], e.Vectors2!);
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("two words")]
