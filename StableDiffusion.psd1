@@ -29,6 +29,8 @@
         'Get-SdLora'
         'Remove-SdLora'
         'Clear-SdLora'
+        'Add-SdEmbedding'
+        'Get-SdEmbedding'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -36,6 +36,8 @@ Describe 'A disposed pipeline' {
         @{ Cmdlet = 'Get-SdLora'; Call = { Get-SdLora -Pipeline $script:Dead } }
         @{ Cmdlet = 'Remove-SdLora'; Call = { Remove-SdLora -Pipeline $script:Dead -Name 'tiny_lora_a.kohya.fp16' } }
         @{ Cmdlet = 'Clear-SdLora'; Call = { Clear-SdLora -Pipeline $script:Dead } }
+        @{ Cmdlet = 'Add-SdEmbedding'; Call = { Add-SdEmbedding -Pipeline $script:Dead -Path (Join-Path $TestDrive 'none.safetensors') } }
+        @{ Cmdlet = 'Get-SdEmbedding'; Call = { Get-SdEmbedding -Pipeline $script:Dead } }
     ) {
         $e = Get-ErrorOf $Call
         $e.FullyQualifiedErrorId | Should -BeLike "PipelineDisposed,*$($Cmdlet -replace '-', '')Command"
@@ -60,8 +62,9 @@ Describe 'A disposed pipeline' {
         $pipelineType = [StableDiffusion.PowerShell.Objects.SdPipeline]
         $taking = Get-Command -Module StableDiffusion -CommandType Cmdlet |
             Where-Object { $_.Parameters.Values.ParameterType -contains $pipelineType } | ForEach-Object Name | Sort-Object
-        $covered = 'Add-SdLora', 'Clear-SdLora', 'Disable-SdAttentionSlicing', 'Disable-SdVaeSlicing', 'Enable-SdAttentionSlicing', 'Enable-SdVaeSlicing',
-            'Get-SdLora', 'Get-SdPromptToken', 'Get-SdScheduler', 'Invoke-SdGeneration', 'Remove-SdLora', 'Set-SdScheduler', 'Set-SdVae'
+        $covered = 'Add-SdEmbedding', 'Add-SdLora', 'Clear-SdLora', 'Disable-SdAttentionSlicing', 'Disable-SdVaeSlicing', 'Enable-SdAttentionSlicing',
+            'Enable-SdVaeSlicing', 'Get-SdEmbedding', 'Get-SdLora', 'Get-SdPromptToken', 'Get-SdScheduler', 'Invoke-SdGeneration', 'Remove-SdLora',
+            'Set-SdScheduler', 'Set-SdVae'
         $taking | Should -Be $covered
     }
 

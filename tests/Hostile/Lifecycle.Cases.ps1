@@ -25,6 +25,8 @@ $uses = [ordered]@{
     'Disable-SdVaeSlicing on a disposed pipeline' = { param($p, $ctx) Disable-SdVaeSlicing -Pipeline $p -ErrorAction Stop }
     'Get-SdPromptToken on a disposed pipeline' = { param($p, $ctx) Get-SdPromptToken -Pipeline $p -Prompt 'a photo of a cat' -ErrorAction Stop }
     'Get-SdScheduler on a disposed pipeline' = { param($p, $ctx) Get-SdScheduler -Pipeline $p -ErrorAction Stop }
+    'Add-SdEmbedding on a disposed pipeline with a missing file: disposed is said first' = { param($p, $ctx) Add-SdEmbedding -Pipeline $p -Path (Join-Path $ctx.Inputs 'none.safetensors') -ErrorAction Stop }
+    'Get-SdEmbedding on a disposed pipeline' = { param($p, $ctx) Get-SdEmbedding -Pipeline $p -ErrorAction Stop }
 }
 
 # What a case needs under $ctx.Inputs before it runs.

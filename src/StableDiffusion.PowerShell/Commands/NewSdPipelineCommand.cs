@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using StableDiffusion.Lora;
 using StableDiffusion.Models;
+using StableDiffusion.TextualInversion;
 using StableDiffusion.Pipeline;
 using StableDiffusion.PowerShell.Objects;
 using StableDiffusion.PowerShell.Support;
@@ -107,6 +108,10 @@ public sealed class NewSdPipelineCommand : PSCmdlet
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string[]? LoraPath { get; set; }
+    /// <summary>Textual-inversion embeddings to add at load: .safetensors files (their own token) or folders of them (tokens = file names).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? EmbeddingPath { get; set; }
 
     private MemoryOptions Memory => new()
     {
@@ -154,6 +159,21 @@ public sealed class NewSdPipelineCommand : PSCmdlet
             }
         }
         string full = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
+        // Embedding files are read and checked before the (slow) model load; their vector width once the model is there.
+        IReadOnlyList<(string Path, string? Token)> embeddings = [];
+        if (EmbeddingPath is { Length: > 0 })
+        {
+            try
+            {
+                embeddings = EmbeddingSources.Expand(EmbeddingPath.Select(p => SessionState.Path.GetUnresolvedProviderPathFromPSPath(p)));
+                foreach (var (file, token) in embeddings) TextualInversionEmbedding.Load(file, token);
+            }
+            catch (Exception e) when (EmbeddingErrors.Handles(e))
+            {
+                WriteError(EmbeddingErrors.From(e, full));
+                return;
+            }
+        }
         WriteVerbose($"Loading '{full}' on {ExecutionProvider}.");
         StableDiffusionPipeline engine;
         try
@@ -181,6 +201,20 @@ public sealed class NewSdPipelineCommand : PSCmdlet
             {
                 engine.Dispose(); // nothing half-loaded stays behind
                 WriteError(ErrorRecords.From(e, null, "InvalidVae"));
+                return;
+            }
+        }
+        if (embeddings.Count > 0)
+        {
+            try
+            {
+                foreach (var added in engine.AddEmbeddings(embeddings))
+                    WriteVerbose($"Embedding '{added.Token}' ({added.VectorCount} vector(s)) from '{added.Path}'.");
+            }
+            catch (Exception e) when (EmbeddingErrors.Handles(e))
+            {
+                engine.Dispose(); // nothing half-loaded stays behind
+                WriteError(EmbeddingErrors.From(e, full));
                 return;
             }
         }

@@ -11,6 +11,15 @@ internal static class ErrorRecords
         // A setting the library refused names its own error id and the value at fault.
         if (e is InvalidSettingException setting)
             return new ErrorRecord(e, setting.ErrorId, ErrorCategory.InvalidArgument, setting.Value ?? target);
+        // Textual inversion names its own error id; the category follows the kind of problem.
+        if (e is TextualInversion.TextualInversionException embedding)
+            return new ErrorRecord(e, embedding.ErrorId, embedding.Problem switch
+            {
+                TextualInversion.TextualInversionProblem.FileNotFound => ErrorCategory.ObjectNotFound,
+                TextualInversion.TextualInversionProblem.InvalidFile => ErrorCategory.InvalidData,
+                TextualInversion.TextualInversionProblem.TokenConflict => ErrorCategory.InvalidArgument,
+                _ => ErrorCategory.InvalidOperation,
+            }, embedding.Target ?? target);
         if (e is ModelLoadException load)
         {
             var category = load.Error switch

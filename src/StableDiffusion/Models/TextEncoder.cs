@@ -121,6 +121,12 @@ public sealed class TextEncoder : OnnxComponent
         return (last, skipped);
     }
 
+    /// <summary>
+    /// The graph this session runs when it is not the file at <c>ModelPath</c> as it is (textual inversion's extended
+    /// token-embedding table): what clip skip rewrites. Null: the file.
+    /// </summary>
+    public Func<OnnxGraphFile>? GraphSource { get; init; }
+
     /// <summary>How many rewritten clip-skip sessions are loaded (one per clip-skip value used).</summary>
     internal int ClipSkipSessionCount
     {
@@ -139,7 +145,7 @@ public sealed class TextEncoder : OnnxComponent
             OnnxGraphFile graph;
             try
             {
-                graph = OnnxGraphFile.Load(ModelPath, loadExternalData: false);
+                graph = GraphSource?.Invoke() ?? OnnxGraphFile.Load(ModelPath, loadExternalData: false);
             }
             catch (Exception e) when (e is FileNotFoundException or FormatException)
             {

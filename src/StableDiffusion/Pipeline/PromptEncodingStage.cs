@@ -2,6 +2,7 @@ using Microsoft.ML.OnnxRuntime;
 using StableDiffusion.Graph;
 using StableDiffusion.Models;
 using StableDiffusion.Text;
+using StableDiffusion.TextualInversion;
 
 namespace StableDiffusion.Pipeline;
 
@@ -47,8 +48,9 @@ public sealed class PromptEncodingStage : IPromptEncodingStage
         for (int i = 0; i < b; i++)
         {
             int condRow = guided ? b + i : i;
-            _tokenizer.Encode(batch[i].Prompt).Ids.CopyTo(ids.AsSpan(condRow * seq, seq));
-            if (guided) _tokenizer.Encode(batch[i].NegativePrompt ?? "").Ids.CopyTo(ids.AsSpan(i * seq, seq));
+            // maybe_convert_prompt: a multi-vector textual-inversion token names all its vectors (a no-op without embeddings).
+            _tokenizer.Encode(TextualInversionPrompt.Convert(_tokenizer, batch[i].Prompt)).Ids.CopyTo(ids.AsSpan(condRow * seq, seq));
+            if (guided) _tokenizer.Encode(TextualInversionPrompt.Convert(_tokenizer, batch[i].NegativePrompt ?? "")).Ids.CopyTo(ids.AsSpan(i * seq, seq));
         }
         TokenizeTime = clock.Elapsed;
         float[] hidden;

@@ -103,6 +103,7 @@ public sealed partial class StableDiffusionPipeline
 
     private TextEncoder LoadTextEncoder()
     {
+        if (HasEmbeddings) return LoadEmbeddedTextEncoder(); // textual inversion: the extended table
         string path = Model.HasTextEncoder ? Model.TextEncoderPath : Model.TextEncoder2Path;
         return new(_sessions.Create(path, "text_encoder"), path);
     }

@@ -14,8 +14,9 @@ namespace StableDiffusion.Text;
 /// <see cref="ClipPreTokenizer"/>. As in transformers, the configured special-token strings (bos/eos/pad/unk) are first
 /// split out of the raw prompt and every other piece is cleaned and tokenized on its own.
 /// Not reproduced: ftfy's mojibake repair (<c>fix_encoding</c>), see <see cref="FtfyTextFixer"/>.
-/// Thread safety: an instance is immutable after <see cref="FromDirectory"/>; <see cref="Encode(string)"/> and
-/// <see cref="Normalize"/> may be called concurrently from any number of threads (BpeTokenizer's word cache is locked).
+/// Thread safety: <see cref="Encode(string)"/> and <see cref="Normalize"/> may be called concurrently from any number of
+/// threads (BpeTokenizer's word cache is locked); <see cref="AddTokens"/> (textual inversion) replaces the split table
+/// whole, so an Encode sees the tokens of before or after the call, never half of them.
 /// </remarks>
 public sealed class ClipTokenizer
 {
@@ -26,8 +27,10 @@ public sealed class ClipTokenizer
     private const string DefaultEos = "<|endoftext|>";
 
     private readonly BpeTokenizer _bpe;
-    private readonly string[] _specialTokens; // split out of the raw prompt before cleaning, longest first
-    private readonly Dictionary<string, int> _specialIds;
+    // The strings split out of the raw prompt before cleaning: the special tokens, then the added tokens (textual
+    // inversion). Replaced whole when tokens are added, so a concurrent Encode sees one consistent table.
+    private volatile SplitTable _split;
+    private readonly object _addLock = new();
     private readonly string[] _idToToken;
     private readonly Dictionary<string, int> _vocab;
 
@@ -39,8 +42,7 @@ public sealed class ClipTokenizer
         BosId = bosId;
         EosId = eosId;
         PadId = padId;
-        _specialIds = specialIds;
-        _specialTokens = specialIds.Keys.OrderByDescending(k => k.Length).ThenBy(k => k, StringComparer.Ordinal).ToArray();
+        _split = new SplitTable(specialIds, []);
         _vocab = vocab;
         _idToToken = new string[vocab.Values.Max() + 1];
         foreach (var (token, id) in vocab) _idToToken[id] = token;
@@ -148,7 +150,7 @@ public sealed class ClipTokenizer
         // diffusers: batch_decode(untruncated_ids[:, model_max_length - 1 : -1]), i.e. every token after the first
         // MaxLength - 2, decoded with transformers' clean_up_tokenization.
         string? removed = truncated
-            ? CleanUpTokenization(ByteLevelAlphabet.TokensToString(ids.Skip(keep).Select(id => _idToToken[id])))
+            ? CleanUpTokenization(ByteLevelAlphabet.TokensToString(ids.Skip(keep).Select(TokenText)))
             : null;
         return new PromptTokens(padded, tokens.ToArray(), count, truncated, removed);
     }
@@ -169,17 +171,61 @@ public sealed class ClipTokenizer
     public bool TryGetTokenId(string token, out int id)
     {
         ArgumentNullException.ThrowIfNull(token);
-        return _vocab.TryGetValue(token, out id);
+        return _vocab.TryGetValue(token, out id) || _split.TryGetAddedId(token, out id);
+    }
+
+    /// <summary>Entries of vocab.json (49408 in CLIP): the first added token's id.</summary>
+    public int BaseVocabularySize => _idToToken.Length;
+
+    /// <summary>transformers' <c>len(tokenizer)</c>: the vocabulary plus the added tokens.</summary>
+    public int VocabularySize => _idToToken.Length + _split.Added.Count;
+
+    /// <summary>The added tokens (textual inversion) in id order, from <see cref="BaseVocabularySize"/> up.</summary>
+    public IReadOnlyList<string> AddedTokens => _split.Added;
+
+    /// <summary>
+    /// transformers' <c>add_tokens</c>: appends <paramref name="tokens"/> after the vocabulary (and the tokens added before)
+    /// and returns their ids. Like the slow tokenizer, <see cref="Encode(string)"/> then splits them out of the raw text,
+    /// case-sensitively and longest first, before cleaning and BPE.
+    /// </summary>
+    /// <exception cref="ArgumentException">A token is empty, repeated, already in the vocabulary or already added.</exception>
+    public int[] AddTokens(IReadOnlyList<string> tokens)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        lock (_addLock)
+        {
+            var current = _split;
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (string token in tokens)
+            {
+                if (string.IsNullOrEmpty(token)) throw new ArgumentException("An added token cannot be empty.", nameof(tokens));
+                if (!seen.Add(token) || _vocab.ContainsKey(token) || current.Ids.ContainsKey(token))
+                    throw new ArgumentException($"The token '{token}' is already in the tokenizer.", nameof(tokens));
+            }
+            int first = VocabularySize;
+            _split = current.With(tokens, first);
+            return Enumerable.Range(first, tokens.Count).ToArray();
+        }
+    }
+
+    /// <summary>The added tokens <paramref name="text"/> holds, in order (as the prompt is split before BPE).</summary>
+    public IReadOnlyList<string> AddedTokensIn(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var split = _split;
+        if (split.Added.Count == 0) return [];
+        return SplitSpecialTokens(text, split).Where(p => p.IsSpecial && split.IsAdded(p.Piece)).Select(p => p.Piece).ToArray();
     }
 
     /// <summary>Special-token split, then byte-level BPE of every other piece; <paramref name="tokens"/> may be null.</summary>
     private void Tokenize(string text, List<int> ids, List<string>? tokens)
     {
-        foreach (var (piece, isSpecial) in SplitSpecialTokens(text))
+        var split = _split;
+        foreach (var (piece, isSpecial) in SplitSpecialTokens(text, split))
         {
             if (isSpecial)
             {
-                ids.Add(_specialIds[piece]);
+                ids.Add(split.Ids[piece]);
                 tokens?.Add(piece);
                 continue;
             }
@@ -200,14 +246,15 @@ public sealed class ClipTokenizer
     }
 
     /// <summary>transformers' Trie.split over the special-token strings: exact, case-sensitive, leftmost-longest.</summary>
-    private IEnumerable<(string Piece, bool IsSpecial)> SplitSpecialTokens(string text)
+    private static IEnumerable<(string Piece, bool IsSpecial)> SplitSpecialTokens(string text, SplitTable split)
     {
+        string[] candidates = split.LongestFirst;
         int start = 0, i = 0;
         while (i < text.Length)
         {
             string? hit = null;
-            if (text[i] == '<' || _specialTokens.Any(s => s[0] == text[i]))
-                hit = _specialTokens.FirstOrDefault(s => string.CompareOrdinal(text, i, s, 0, s.Length) == 0);
+            if (split.FirstChars.Contains(text[i]))
+                hit = candidates.FirstOrDefault(s => string.CompareOrdinal(text, i, s, 0, s.Length) == 0);
             if (hit is null)
             {
                 i++;
@@ -221,6 +268,41 @@ public sealed class ClipTokenizer
         }
 
         if (start < text.Length) yield return (text[start..], false);
+    }
+
+    /// <summary>An id's token text (an added token as written).</summary>
+    private string TokenText(int id) => id < _idToToken.Length ? _idToToken[id] : _split.Added[id - _idToToken.Length];
+
+    /// <summary>The split-out strings: special tokens (fixed) and added tokens (ids after the vocabulary, in order).</summary>
+    private sealed class SplitTable
+    {
+        public SplitTable(IReadOnlyDictionary<string, int> ids, IReadOnlyList<string> added)
+        {
+            Ids = new Dictionary<string, int>(ids, StringComparer.Ordinal);
+            Added = added;
+            LongestFirst = Ids.Keys.OrderByDescending(k => k.Length).ThenBy(k => k, StringComparer.Ordinal).ToArray();
+            FirstChars = LongestFirst.Select(k => k[0]).ToHashSet();
+        }
+
+        public Dictionary<string, int> Ids { get; }
+        public IReadOnlyList<string> Added { get; }
+        public string[] LongestFirst { get; }
+        public HashSet<char> FirstChars { get; }
+
+        public bool IsAdded(string piece) => Added.Contains(piece);
+
+        public bool TryGetAddedId(string token, out int id)
+        {
+            id = 0;
+            return IsAdded(token) && Ids.TryGetValue(token, out id);
+        }
+
+        public SplitTable With(IReadOnlyList<string> tokens, int firstId)
+        {
+            var ids = new Dictionary<string, int>(Ids, StringComparer.Ordinal);
+            for (int i = 0; i < tokens.Count; i++) ids[tokens[i]] = firstId + i;
+            return new SplitTable(ids, [.. Added, .. tokens]);
+        }
     }
 
     /// <summary>transformers 4.25.1 <c>PreTrainedTokenizerBase.clean_up_tokenization</c> (decode's default).</summary>
