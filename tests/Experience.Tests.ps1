@@ -209,7 +209,16 @@ Describe 'Set-SdVae' {
 }
 
 Describe 'Help' {
-    It '<_> has a synopsis, a description, at least two examples and every parameter described' -ForEach (Get-Command -Module StableDiffusion).Name {
+    # The command list is read at discovery, so the module must be imported then (BeforeAll runs later): without it
+    # the list was empty and these tests ran for no command at all.
+    BeforeDiscovery {
+        Import-Module (Join-Path $PSScriptRoot 'TestHelpers.psm1') -Force
+        Import-Module (Get-SdTestModulePath) -Force
+        $helpCommands = @((Get-Command -Module StableDiffusion -CommandType Cmdlet).Name)
+        if ($helpCommands.Count -lt 20) { throw "Only $($helpCommands.Count) StableDiffusion cmdlets were found for the help tests." }
+    }
+
+    It '<_> has a synopsis, a description, at least two examples and every parameter described' -ForEach $helpCommands {
         $help = Get-Help $_ -Full
         $help.Synopsis | Should -Not -BeNullOrEmpty
         $help.Synopsis | Should -Not -Match "^\s*$_\s"     # not the auto-generated syntax line

@@ -116,6 +116,7 @@ Describe 'The hostile-input case list' {
     It 'counts the cases (issue 13 asks for 60 or more in all)' -ForEach $script:CaseList {
         Write-Host "Hostile-input cases: $($Cases.Count) in all ($(($Files | ForEach-Object { "$($_.File) $($_.Count)" }) -join ', '))."
         $Cases.Count | Should -Be (($Files | ForEach-Object { $_.Count }) | Measure-Object -Sum).Sum
+        $Cases.Count | Should -BeGreaterOrEqual 60 -Because 'issue 13 asks for a hostile-input suite of 60 cases or more'
     }
 }
 
