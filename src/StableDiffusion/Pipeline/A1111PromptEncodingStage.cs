@@ -99,14 +99,28 @@ public sealed class A1111PromptEncodingStage : IPromptEncodingStage
             : _textEncoder().EncodeClipSkip(ids, rows, A1111Chunker.ChunkTokens, _clipSkip, _createSession!, cancellation).Skipped;
     }
 
+    /// <summary>
+    /// Refuses, before any model work, a request whose prompt or negative prompt A1111 rejects or the pipeline cannot run:
+    /// the same parsing the stage does, without the tokenizer.
+    /// </summary>
+    /// <exception cref="PromptSyntaxException">A weight that is no number, an infinite step.</exception>
+    /// <exception cref="InvalidSettingException">AND composition in the prompt.</exception>
+    public static void Check(ImageRequest request, int steps, EmphasisMode emphasis)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        foreach (string text in new[] { SinglePrompt(request.Prompt), request.NegativePrompt ?? "" })
+            foreach (var entry in A1111PromptSchedules.Get(text, steps))
+                if (emphasis != EmphasisMode.None) A1111AttentionParser.Parse(entry.Text); // "None" reads brackets literally
+    }
+
     /// <summary>The prompt as the single sub-prompt it must be: AND composition needs a combination the pipeline does not run yet.</summary>
     private static string SinglePrompt(string prompt)
     {
         var composed = A1111Composition.Split(prompt);
         if (composed.Subprompts.Count != 1 || composed.Parts[0][0].Weight != 1.0)
-            throw new ArgumentException(
+            throw new InvalidSettingException("Prompt", "A1111CompositionUnsupported", prompt,
                 $"The prompt '{prompt}' uses A1111's AND composition (or a ':weight' suffix on the whole prompt), which the pipeline does not run yet. " +
-                "Remove the AND parts (or the weight), or write the weight as emphasis: (text:1.2).", nameof(prompt));
+                "Remove the AND parts (or the weight), or write the weight as emphasis: (text:1.2).");
         return composed.Subprompts[0];
     }
 }
