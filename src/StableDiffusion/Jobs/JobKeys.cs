@@ -44,6 +44,9 @@ public static class JobKeys
     public const string NegativeCropTopLeft = "NegativeCropTopLeft";
     public const string NegativeTargetSize = "NegativeTargetSize";
     public const string AestheticScore = "AestheticScore";
+    public const string PromptSyntax = "PromptSyntax";
+    public const string Emphasis = "Emphasis";
+    public const string PadCondUncond = "PadCondUncond";
     public const string NegativeAestheticScore = "NegativeAestheticScore";
 
     /// <summary>The SDXL settings a prompt or Defaults may carry (keys of both levels).</summary>
@@ -57,7 +60,7 @@ public static class JobKeys
 
     /// <summary>Keys of a prompt table (and the columns of a prompt CSV file).</summary>
     public static IReadOnlyList<string> PromptLevel { get; } =
-        [Prompt, NegativePrompt, Seeds, ImagesPerPrompt, Steps, GuidanceScale, GuidanceRescale, Eta, Width, Height, Scheduler, InitImage, Mask, Strength, MaskCropPadding, .. Sdxl];
+        [Prompt, NegativePrompt, Seeds, ImagesPerPrompt, Steps, GuidanceScale, GuidanceRescale, Eta, Width, Height, Scheduler, InitImage, Mask, Strength, MaskCropPadding, PromptSyntax, Emphasis, PadCondUncond, .. Sdxl];
 
     /// <summary>Keys of the Defaults table: a prompt's keys except the prompt itself and the scheduler (set at the top).</summary>
     public static IReadOnlyList<string> DefaultsLevel { get; } =
