@@ -2,6 +2,7 @@ using System.Management.Automation;
 using Microsoft.PowerShell.Commands;
 using StableDiffusion.Imaging;
 using StableDiffusion.Pipeline;
+using StableDiffusion.Prompts;
 using StableDiffusion.PowerShell.Objects;
 using StableDiffusion.PowerShell.Support;
 
@@ -123,6 +124,20 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
     [AllowNull]
     [OptionalNumber(integer: true)]
     public int? ClipSkip { get; set; }
+
+    /// <summary>How the prompts are read: Plain (diffusers, literal, 77 tokens) or A1111 (weights, editing, 75-token chunks); default: the pipeline's.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull]
+    public PromptSyntax? PromptSyntax { get; set; }
+
+    /// <summary>A1111 prompts: A1111's emphasis mode (Original, NoNorm, Ignore, None); default Original.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull]
+    public EmphasisMode? Emphasis { get; set; }
+
+    /// <summary>A1111 prompts: pad the shorter of prompt and negative prompt with encodings of "" (A1111's "Pad prompt/negative prompt").</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public SwitchParameter PadCondUncond { get; set; }
 
     /// <summary>SDXL micro-conditioning original_size as (height, width): @(1024, 1024) or '1024,1024'; default: the image size.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
@@ -288,10 +303,19 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
                 DenoisingEnd = EffectiveDenoisingEnd(),
                 InitLatents = InitLatents,
                 Output = OutputType ?? GenerationOutput.Image,
+                PromptSyntax = PromptSyntax ?? Pipeline.Engine.Options.PromptSyntax,
+                A1111 = new A1111Options { Emphasis = Emphasis ?? EmphasisMode.Original, PadCondUncond = PadCondUncond },
             };
             settings.Validate();
             Pipeline.Engine.CreateScheduler(settings.Scheduler).SetTimesteps(settings.Steps); // names, options and the step count checked now
             requests = Expand();
+            if (settings.PromptSyntax == StableDiffusion.Pipeline.PromptSyntax.A1111)
+                foreach (var request in requests) A1111PromptEncodingStage.Check(request, settings.Steps, settings.A1111.Emphasis);
+        }
+        catch (PromptSyntaxException e)
+        {
+            WriteError(ErrorRecords.Argument($"{e.Message} Fix the prompt, or read it literally with -PromptSyntax Plain.", "InvalidA1111Prompt", e.Prompt));
+            return;
         }
         catch (FormatException e)
         {
@@ -443,7 +467,9 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
     /// <summary>One batch through the library's batcher: a failed batch is retried image by image, so only a failing image reports.</summary>
     private void Render(IReadOnlyList<PendingImage> batch)
     {
-        foreach (var pending in batch) WarnIfTruncated(pending.Request);
+        // A1111 prompts are chunked, never truncated.
+        foreach (var pending in batch)
+            if (pending.Settings.PromptSyntax == StableDiffusion.Pipeline.PromptSyntax.Plain) WarnIfTruncated(pending.Request);
         try
         {
             if (batch[0].Settings.Output == GenerationOutput.Latent)

@@ -22,6 +22,10 @@ public sealed class NewSdPipelineCommand : PSCmdlet
     [ValidateNotNullOrEmpty]
     public string Path { get; set; } = "";
 
+    /// <summary>The prompt syntax of generations that name none (Invoke-SdGeneration -PromptSyntax): Plain (default) or A1111.</summary>
+    [Parameter]
+    public PromptSyntax PromptSyntax { get; set; } = PromptSyntax.Plain;
+
     /// <summary>Auto (CUDA when it loads, else CPU), Cpu or Cuda.</summary>
     [Parameter]
     public ExecutionProvider ExecutionProvider { get; set; } = ExecutionProvider.Auto;
@@ -183,7 +187,7 @@ public sealed class NewSdPipelineCommand : PSCmdlet
                     UNetIOBinding = NoIOBinding ? false : null,
                     CudaGraph = CudaGraph, UNetSessionCacheSize = ShapeCacheSize,
                     IntraOpThreads = MyInvocation.BoundParameters.ContainsKey(nameof(ThreadCount)) ? ThreadCount : null,
-                    ThreadSpinning = NoThreadSpinning ? false : null });
+                    ThreadSpinning = NoThreadSpinning ? false : null, PromptSyntax = PromptSyntax });
         }
         catch (Exception e) when (e is ModelLoadException or ArgumentException or IOException or UnauthorizedAccessException
             or OutOfMemoryException or InvalidOperationException)

@@ -23,6 +23,15 @@ public abstract class SdGenerationRecord
     /// <summary>diffusers' clip_skip (A1111's "Clip skip" minus 1).</summary>
     public int? ClipSkip => Parameters.Conditioning.ClipSkip;
 
+    /// <summary>How the prompts were read (an A1111 infotext: A1111), so that regenerating keeps the author's weights.</summary>
+    public PromptSyntax PromptSyntax => Parameters.PromptSyntax;
+
+    /// <summary>The A1111 emphasis mode the prompts were encoded with.</summary>
+    public Prompts.EmphasisMode Emphasis => Parameters.A1111.Emphasis;
+
+    /// <summary>Whether A1111's "Pad prompt/negative prompt" was on.</summary>
+    public bool PadCondUncond => Parameters.A1111.PadCondUncond;
+
     public HeightWidth? OriginalSize => Parameters.Conditioning.OriginalSize;
     public TopLeft? CropTopLeft => Parameters.Conditioning.CropTopLeft;
     public HeightWidth? TargetSize => Parameters.Conditioning.TargetSize;

@@ -23,6 +23,9 @@ public sealed class SdPipeline : IDisposable
     /// <summary>The guidance scale Invoke-SdGeneration uses when none is given: diffusers' default for the family (SDXL 5, SD 7.5).</summary>
     public float DefaultGuidanceScale => Engine.DefaultGuidanceScale;
 
+    /// <summary>The prompt syntax of generations that name none; piping the pipeline into Invoke-SdGeneration binds it.</summary>
+    public PromptSyntax PromptSyntax => Engine.Options.PromptSyntax;
+
     /// <summary>Model folder path.</summary>
     public string Path => Engine.Model.Path;
 

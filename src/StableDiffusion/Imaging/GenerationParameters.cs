@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using StableDiffusion.Pipeline;
+using StableDiffusion.Prompts;
 
 namespace StableDiffusion.Imaging;
 
@@ -52,6 +53,12 @@ public sealed partial record GenerationParameters
     /// scores, as given (each null: diffusers' default).
     /// </summary>
     public SdxlConditioning Conditioning { get; init; } = SdxlConditioning.None;
+
+    /// <summary>How the prompts were read. An A1111 infotext without our "Prompt syntax" field is A1111 syntax: that is what its author wrote.</summary>
+    public PromptSyntax PromptSyntax { get; init; }
+
+    /// <summary>The A1111 emphasis mode and padding option the prompts were encoded with (meaningful for A1111 syntax only).</summary>
+    public A1111Options A1111 { get; init; } = A1111Options.Default;
 
     /// <summary>diffusers' <c>denoising_start</c> / <c>denoising_end</c>, or null.</summary>
     public double? DenoisingStart { get; init; }
@@ -129,6 +136,10 @@ public sealed partial record GenerationParameters
         if (Prompt2 is not null) fields.Add($"Prompt 2: {JsonSerializer.Serialize(Prompt2)}");
         if (NegativePrompt2 is not null) fields.Add($"Negative prompt 2: {JsonSerializer.Serialize(NegativePrompt2)}");
         if (Conditioning.ClipSkip is { } skip) fields.Add($"Clip skip: {(skip + 1).ToString(CultureInfo.InvariantCulture)}");
+        // Always written: a text form without it is read as an A1111 infotext. The A1111 options under A1111's own names.
+        fields.Add($"Prompt syntax: {PromptSyntax}");
+        if (PromptSyntax == PromptSyntax.A1111 && A1111.Emphasis != EmphasisMode.Original) fields.Add($"Emphasis: {EmphasisName(A1111.Emphasis)}");
+        if (PromptSyntax == PromptSyntax.A1111 && A1111.PadCondUncond) fields.Add("Pad conds: True");
         foreach (var (key, _, value) in SdxlPairs())
             if (value is not null) fields.Add($"{key}: {JsonSerializer.Serialize(value.ToString())}");
         foreach (var (key, _, value) in SdxlNumbers())
@@ -144,6 +155,13 @@ public sealed partial record GenerationParameters
         if (Prompt2 is not null) o["prompt_2"] = Prompt2;
         if (NegativePrompt2 is not null) o["negative_prompt_2"] = NegativePrompt2;
         if (Conditioning.ClipSkip is { } skip) o["clip_skip"] = skip;
+        if (PromptSyntax == PromptSyntax.A1111)
+        {
+            // Only for A1111 prompts, so that a plain image's JSON and render identity stay as they were.
+            o["prompt_syntax"] = PromptSyntax.ToString();
+            o["emphasis"] = A1111.Emphasis.ToString();
+            o["pad_cond_uncond"] = A1111.PadCondUncond;
+        }
         foreach (var (_, key, value) in SdxlPairs())
             if (value is { } pair) o[key] = new JsonArray(pair.A, pair.B);
         foreach (var (_, key, value) in SdxlNumbers())
@@ -264,7 +282,15 @@ public sealed partial record GenerationParameters
             null => null,
             JsonArray a => a.Select(x => (object?)x!.GetValue<int>()).ToArray(),
             var n => n,
-        }, a1111ClipSkip: false);
+        }, a1111ClipSkip: false) with
+        {
+            PromptSyntax = o["prompt_syntax"]?.GetValue<string>() is { } syntax ? ParseSyntax(syntax) : PromptSyntax.Plain,
+            A1111 = new A1111Options
+            {
+                Emphasis = o["emphasis"]?.GetValue<string>() is { } emphasis ? ParseEmphasis(emphasis) : EmphasisMode.Original,
+                PadCondUncond = o["pad_cond_uncond"]?.GetValue<bool>() ?? false,
+            },
+        };
     }
 
     /// <summary>A recorded seed: a whole number of 0 to 2^63 − 1 (a larger one would not regenerate the image), else FormatException.</summary>
@@ -337,8 +363,26 @@ public sealed partial record GenerationParameters
             InitImage = fields.TryGetValue("Init image", out var init) ? SourceImageRecord.Parse(init, "Init image") : null,
             Mask = fields.TryGetValue("Mask", out var mask) ? SourceImageRecord.Parse(mask, "Mask") : null,
             MaskCropPadding = Int(fields, "Mask crop padding"),
+            // Our text form records the syntax; any other infotext is A1111's, whose prompts are in its syntax.
+            PromptSyntax = fields.TryGetValue("Prompt syntax", out var syntax) ? ParseSyntax(syntax) : PromptSyntax.A1111,
+            A1111 = new A1111Options
+            {
+                Emphasis = fields.TryGetValue("Emphasis", out var emphasis) ? ParseEmphasis(emphasis) : EmphasisMode.Original,
+                PadCondUncond = fields.TryGetValue("Pad conds", out var pad) && pad.Equals("True", StringComparison.OrdinalIgnoreCase),
+            },
         }.WithSdxl((key, _) => fields.GetValueOrDefault(key), a1111ClipSkip: true);
     }
+
+    private static PromptSyntax ParseSyntax(string text) =>
+        Enum.TryParse(text, ignoreCase: true, out PromptSyntax syntax) && Enum.IsDefined(syntax) ? syntax
+            : throw new FormatException($"The recorded prompt syntax '{text}' is not Plain or A1111.");
+
+    /// <summary>A1111's emphasis names ("Original", "No norm", "Ignore", "None") or ours (NoNorm).</summary>
+    private static EmphasisMode ParseEmphasis(string text) =>
+        Enum.TryParse(text.Replace(" ", "", StringComparison.Ordinal), ignoreCase: true, out EmphasisMode mode) && Enum.IsDefined(mode) ? mode
+            : throw new FormatException($"The recorded emphasis '{text}' is not Original, No norm, Ignore or None.");
+
+    private static string EmphasisName(EmphasisMode mode) => mode == EmphasisMode.NoNorm ? "No norm" : mode.ToString();
 
     private static int? Int(Dictionary<string, string> f, string key) =>
         f.TryGetValue(key, out var v) ? int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i) ? i : throw new FormatException($"'{key}: {v}' is not an integer.") : null;

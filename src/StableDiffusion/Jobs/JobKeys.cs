@@ -44,7 +44,13 @@ public static class JobKeys
     public const string NegativeCropTopLeft = "NegativeCropTopLeft";
     public const string NegativeTargetSize = "NegativeTargetSize";
     public const string AestheticScore = "AestheticScore";
+    public const string PromptSyntax = "PromptSyntax";
+    public const string Emphasis = "Emphasis";
+    public const string PadCondUncond = "PadCondUncond";
     public const string NegativeAestheticScore = "NegativeAestheticScore";
+
+    /// <summary>The prompt syntax settings a prompt or Defaults may carry (keys of both levels).</summary>
+    private static readonly string[] A1111 = [PromptSyntax, Emphasis, PadCondUncond];
 
     /// <summary>The SDXL settings a prompt or Defaults may carry (keys of both levels).</summary>
     private static readonly string[] Sdxl =
@@ -57,11 +63,11 @@ public static class JobKeys
 
     /// <summary>Keys of a prompt table (and the columns of a prompt CSV file).</summary>
     public static IReadOnlyList<string> PromptLevel { get; } =
-        [Prompt, NegativePrompt, Seeds, ImagesPerPrompt, Steps, GuidanceScale, GuidanceRescale, Eta, Width, Height, Scheduler, InitImage, Mask, Strength, MaskCropPadding, .. Sdxl];
+        [Prompt, NegativePrompt, Seeds, ImagesPerPrompt, Steps, GuidanceScale, GuidanceRescale, Eta, Width, Height, Scheduler, InitImage, Mask, Strength, MaskCropPadding, .. A1111, .. Sdxl];
 
     /// <summary>Keys of the Defaults table: a prompt's keys except the prompt itself and the scheduler (set at the top).</summary>
     public static IReadOnlyList<string> DefaultsLevel { get; } =
-        [NegativePrompt, Seeds, ImagesPerPrompt, Steps, GuidanceScale, GuidanceRescale, Eta, Width, Height, InitImage, Mask, Strength, MaskCropPadding, .. Sdxl];
+        [NegativePrompt, Seeds, ImagesPerPrompt, Steps, GuidanceScale, GuidanceRescale, Eta, Width, Height, InitImage, Mask, Strength, MaskCropPadding, .. A1111, .. Sdxl];
 
     /// <summary>Other spellings accepted for a key (the cmdlets' parameter names and common short forms).</summary>
     public static IReadOnlyDictionary<string, string> Aliases { get; } = new Dictionary<string, string>(StringComparer.Ordinal)

@@ -191,6 +191,8 @@ public static partial class JobValidator
                 Strength = s.Strength,
                 MaskCropPadding = s.MaskCropPadding,
                 Conditioning = s.Conditioning,
+                PromptSyntax = s.PromptSyntax ?? PromptSyntax.Plain,
+                A1111 = s.A1111,
             }.WithFamilyStrength(model.Family);
             // The ranges Invoke-SdGeneration checks (guidance, η, the step count this scheduler supports…), checked alike here.
             try
@@ -199,8 +201,10 @@ public static partial class JobValidator
                 var choice = s.Scheduler ?? jobScheduler;
                 if (stepsChecked.Add((choice, settings.Steps))) // once per scheduler and step count, not per prompt of a long file
                     SchedulerRegistry.Create(choice.Name, schedulerConfig, choice.Options).SetTimesteps(settings.Steps);
+                if (settings.PromptSyntax == PromptSyntax.A1111) // the pipeline's own prompt check, before any model work
+                    A1111PromptEncodingStage.Check(new ImageRequest(entry.Prompt, s.NegativePrompt, 0), settings.Steps, settings.A1111.Emphasis);
             }
-            catch (ArgumentException e)
+            catch (Exception e) when (e is ArgumentException or Prompts.PromptSyntaxException)
             {
                 if (entry.InPromptFile) problems.AddElsewhere(entry.Location, JobProblems.Clean(e));
                 else problems.Add(entry.Location, JobProblems.Clean(e));
@@ -334,6 +338,9 @@ public static partial class JobValidator
                 AestheticScore = t.Number(JobKeys.AestheticScore, _ => null),
                 NegativeAestheticScore = t.Number(JobKeys.NegativeAestheticScore, _ => null),
             },
+            PromptSyntax = t.Choice(JobKeys.PromptSyntax, Enum.GetNames<PromptSyntax>()) is { } syntax ? Enum.Parse<PromptSyntax>(syntax) : null,
+            Emphasis = t.Choice(JobKeys.Emphasis, Enum.GetNames<Prompts.EmphasisMode>()) is { } emphasis ? Enum.Parse<Prompts.EmphasisMode>(emphasis) : null,
+            PadCondUncond = t.Bool(JobKeys.PadCondUncond),
         };
     }
 

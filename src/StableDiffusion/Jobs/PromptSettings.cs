@@ -41,6 +41,22 @@ public sealed record PromptSettings
     /// <summary>Clip skip, SDXL micro-conditioning and the refiner's aesthetic scores (each null: not given here).</summary>
     public SdxlConditioning Conditioning { get; init; } = SdxlConditioning.None;
 
+    /// <summary>Plain or A1111 (Invoke-SdGeneration -PromptSyntax); null: Plain.</summary>
+    public PromptSyntax? PromptSyntax { get; init; }
+
+    /// <summary>A1111 prompts: the emphasis mode; null: Original.</summary>
+    public Prompts.EmphasisMode? Emphasis { get; init; }
+
+    /// <summary>A1111 prompts: pad the shorter of prompt and negative prompt with "" encodings; null: off.</summary>
+    public bool? PadCondUncond { get; init; }
+
+    /// <summary>The A1111 options these settings give.</summary>
+    public A1111Options A1111 => new()
+    {
+        Emphasis = Emphasis ?? Prompts.EmphasisMode.Original,
+        PadCondUncond = PadCondUncond ?? false,
+    };
+
     /// <summary>Whether an InitImage or Mask was given but could not be read (already reported): no combination checks then.</summary>
     internal bool ImageFailed { get; init; }
 
@@ -66,6 +82,9 @@ public sealed record PromptSettings
         Prompt2 = over.Prompt2 ?? Prompt2,
         NegativePrompt2 = over.NegativePrompt2 ?? NegativePrompt2,
         Conditioning = Conditioning.Overlay(over.Conditioning),
+        PromptSyntax = over.PromptSyntax ?? PromptSyntax,
+        Emphasis = over.Emphasis ?? Emphasis,
+        PadCondUncond = over.PadCondUncond ?? PadCondUncond,
     };
 }
 

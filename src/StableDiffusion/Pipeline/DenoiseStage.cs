@@ -53,50 +53,71 @@ public sealed class DenoiseStage(UNet unet, int? unetBatchSize)
         int count = DenoisingRange.Iterations(scheduler, begin, settings.DenoisingEnd);
         var timesteps = begin == 0 && count == all.Count ? all : all.Skip(begin).Take(count).ToArray();
         TimeSpan unetTime = TimeSpan.Zero;
-        using var runs = UNetRuns.Start(unet, prompt.HiddenStates, unetShape, prompt.SequenceLength, unetBatchSize, extras);
-        for (int iteration = 0; iteration < timesteps.Count; iteration++)
+        // Plain prompts: one conditioning for the loop. A1111 schedules: each distinct conditioning is bound once, on first use.
+        var bound = new Dictionary<PromptEmbeddings, ConditionedUNet>(ReferenceEqualityComparer.Instance);
+        try
         {
-            cancellation.ThrowIfCancellationRequested();
-            var stepStart = clock.Elapsed;
-            double t = timesteps[iteration];
-            latents.CopyTo(scaled, 0);
-            if (guided) latents.CopyTo(scaled, shape.Length);
-            scheduler.ScaleModelInput(scaled, t);
-            if (extra > 0)
-                for (int r = 0; r < rows; r++)
-                    scaled.AsSpan(r * shape.ImageLength, shape.ImageLength).CopyTo(modelInput.AsSpan(r * unetShape.ImageLength));
-            var unetStart = clock.Elapsed;
-            try
+            var runs = Bind(bound, prompt, unetShape, extras);
+            for (int iteration = 0; iteration < timesteps.Count; iteration++)
             {
-                runs.Predict(modelInput, t, modelOutput, cancellation);
+                cancellation.ThrowIfCancellationRequested();
+                if (prompt.Schedule is { } schedule) runs = Bind(bound, schedule.At(iteration), unetShape, extras);
+                var stepStart = clock.Elapsed;
+                double t = timesteps[iteration];
+                latents.CopyTo(scaled, 0);
+                if (guided) latents.CopyTo(scaled, shape.Length);
+                scheduler.ScaleModelInput(scaled, t);
+                if (extra > 0)
+                    for (int r = 0; r < rows; r++)
+                        scaled.AsSpan(r * shape.ImageLength, shape.ImageLength).CopyTo(modelInput.AsSpan(r * unetShape.ImageLength));
+                var unetStart = clock.Elapsed;
+                try
+                {
+                    runs.Predict(modelInput, t, modelOutput, cancellation);
+                }
+                catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException e) when (!cancellation.IsCancellationRequested)
+                {
+                    throw new InvalidOperationException(
+                        $"The UNet failed on a {settings.Width}×{settings.Height} batch of {shape.Batch}: {e.Message.Trim()} " +
+                        "If the size is the cause, try multiples of 64; if memory is, a smaller batch.", e);
+                }
+                unetTime += clock.Elapsed - unetStart;
+                if (guided)
+                {
+                    var cond = modelOutput.AsSpan(shape.Length, shape.Length);
+                    Guidance.Combine(modelOutput.AsSpan(0, shape.Length), cond, settings.GuidanceScale, guidedNoise);
+                    if (settings.GuidanceRescale > 0) Guidance.Rescale(guidedNoise, cond, shape.Batch, settings.GuidanceRescale);
+                }
+                scheduler.Step(guidedNoise, t, latents, shape, generators, settings.Eta);
+                prepared.Blend?.Apply(iteration, timesteps, scheduler, latents);
+                observer?.OnStep(new StepInfo
+                {
+                    Iteration = iteration,
+                    Iterations = timesteps.Count,
+                    Timestep = t,
+                    Elapsed = clock.Elapsed - stepStart,
+                    UNetInput = modelInput,
+                    UNetOutput = modelOutput,
+                    GuidedNoise = guidedNoise.AsSpan(0, shape.Length),
+                    Latents = latents,
+                });
             }
-            catch (Microsoft.ML.OnnxRuntime.OnnxRuntimeException e) when (!cancellation.IsCancellationRequested)
-            {
-                throw new InvalidOperationException(
-                    $"The UNet failed on a {settings.Width}×{settings.Height} batch of {shape.Batch}: {e.Message.Trim()} " +
-                    "If the size is the cause, try multiples of 64; if memory is, a smaller batch.", e);
-            }
-            unetTime += clock.Elapsed - unetStart;
-            if (guided)
-            {
-                var cond = modelOutput.AsSpan(shape.Length, shape.Length);
-                Guidance.Combine(modelOutput.AsSpan(0, shape.Length), cond, settings.GuidanceScale, guidedNoise);
-                if (settings.GuidanceRescale > 0) Guidance.Rescale(guidedNoise, cond, shape.Batch, settings.GuidanceRescale);
-            }
-            scheduler.Step(guidedNoise, t, latents, shape, generators, settings.Eta);
-            prepared.Blend?.Apply(iteration, timesteps, scheduler, latents);
-            observer?.OnStep(new StepInfo
-            {
-                Iteration = iteration,
-                Iterations = timesteps.Count,
-                Timestep = t,
-                Elapsed = clock.Elapsed - stepStart,
-                UNetInput = modelInput,
-                UNetOutput = modelOutput,
-                GuidedNoise = guidedNoise.AsSpan(0, shape.Length),
-                Latents = latents,
-            });
+        }
+        finally
+        {
+            foreach (var run in bound.Values) run.Dispose();
         }
         Timings = (unetTime, clock.Elapsed - unetTime, timesteps.Count);
+    }
+
+    private ConditionedUNet Bind(Dictionary<PromptEmbeddings, ConditionedUNet> bound, PromptEmbeddings conditioning,
+        LatentShape unetShape, IReadOnlyList<NamedTensor>? extras)
+    {
+        if (!bound.TryGetValue(conditioning, out var run))
+        {
+            run = ConditionedUNet.Start(unet, conditioning, unetShape, unetBatchSize, extras);
+            bound[conditioning] = run;
+        }
+        return run;
     }
 }

@@ -65,6 +65,12 @@ public sealed record GenerationSettings
     /// </summary>
     public SdxlConditioning Conditioning { get; init; } = SdxlConditioning.None;
 
+    /// <summary>How the prompts are read: literal text (diffusers, the default) or AUTOMATIC1111's syntax.</summary>
+    public PromptSyntax PromptSyntax { get; init; } = PromptSyntax.Plain;
+
+    /// <summary>Emphasis mode and cond/uncond padding of <see cref="PromptSyntax.A1111"/> prompts (ignored for Plain).</summary>
+    public A1111Options A1111 { get; init; } = A1111Options.Default;
+
     /// <summary>diffusers' <c>clip_skip</c>: layers skipped from the end of the text encoder(s); null = none.</summary>
     public int? ClipSkip => Conditioning.ClipSkip;
 
@@ -99,6 +105,8 @@ public sealed record GenerationSettings
         CheckSize(nameof(Height), Height);
         CheckImageTask();
         CheckDenoisingRange();
+        if (!Enum.IsDefined(PromptSyntax))
+            throw new ArgumentOutOfRangeException(nameof(PromptSyntax), PromptSyntax, $"PromptSyntax must be Plain or A1111; it is {(int)PromptSyntax}.");
         if (ClipSkip is < 0)
             throw new ArgumentOutOfRangeException(nameof(ClipSkip), ClipSkip, $"ClipSkip must be 0 or more layers; it is {ClipSkip}.");
     }

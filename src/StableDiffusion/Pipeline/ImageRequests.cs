@@ -75,6 +75,8 @@ public static class ImageRequests
         Prompt2 = Different(request.Prompt2, request.Prompt),
         NegativePrompt2 = Different(request.NegativePrompt2, request.NegativePrompt),
         Conditioning = settings.Conditioning,
+        PromptSyntax = settings.PromptSyntax,
+        A1111 = settings.A1111,
         DenoisingStart = settings.DenoisingStart,
         DenoisingEnd = settings.DenoisingEnd,
     };

@@ -58,6 +58,9 @@ public sealed record PipelineOptions
     /// <summary>Threads of each session's intra-op pool (null: ONNX Runtime's default, one per physical core).</summary>
     public int? IntraOpThreads { get; init; }
 
+    /// <summary>How generations that name no prompt syntax read their prompts (New-SdPipeline -PromptSyntax); default Plain.</summary>
+    public PromptSyntax PromptSyntax { get; init; } = PromptSyntax.Plain;
+
     /// <summary>Whether idle intra-op threads spin waiting for work (null: ONNX Runtime's default, on).</summary>
     public bool? ThreadSpinning { get; init; }
 

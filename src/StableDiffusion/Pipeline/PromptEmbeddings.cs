@@ -2,20 +2,36 @@ namespace StableDiffusion.Pipeline;
 
 /// <summary>
 /// What the prompt stage hands the denoiser: text embeddings [Rows, SequenceLength, HiddenSize], rows ordered
-/// [uncond…, cond…] when guiding (as diffusers concatenates them), else [cond…].
+/// [uncond…, cond…] when guiding (as diffusers concatenates them), else [cond…]. With A1111 prompts the negative rows may
+/// be of another length (<see cref="UncondSequenceLength"/>), and the conditioning may change between steps (<see cref="Schedule"/>).
 /// </summary>
 public sealed record PromptEmbeddings(float[] HiddenStates, int Images, int SequenceLength, int HiddenSize, bool Guided)
 {
     /// <summary>UNet rows: 2 per image with classifier-free guidance.</summary>
     public int Rows => Guided ? 2 * Images : Images;
 
-    private int Half => Images * SequenceLength * HiddenSize;
+    private readonly int? _uncondSequenceLength;
+
+    /// <summary>Tokens per negative row: <see cref="SequenceLength"/> unless A1111 prompt and negative prompt differ in chunks.</summary>
+    public int UncondSequenceLength
+    {
+        get => _uncondSequenceLength ?? SequenceLength;
+        init => _uncondSequenceLength = value;
+    }
+
+    /// <summary>Whether the negative and prompt rows have different lengths (then they cannot share one UNet call).</summary>
+    public bool HasUnevenHalves => Guided && UncondSequenceLength != SequenceLength;
+
+    private int UncondLength => Guided ? Images * UncondSequenceLength * HiddenSize : 0;
 
     /// <summary>The negative-prompt embeddings (empty without guidance).</summary>
-    public ReadOnlySpan<float> Uncond => Guided ? HiddenStates.AsSpan(0, Half) : default;
+    public ReadOnlySpan<float> Uncond => Guided ? HiddenStates.AsSpan(0, UncondLength) : default;
 
     /// <summary>The prompt embeddings.</summary>
-    public ReadOnlySpan<float> Cond => HiddenStates.AsSpan(Guided ? Half : 0, Half);
+    public ReadOnlySpan<float> Cond => HiddenStates.AsSpan(UncondLength, Images * SequenceLength * HiddenSize);
+
+    /// <summary>The conditioning of every denoising iteration when it changes during the loop (A1111 prompt editing), else null.</summary>
+    public ConditioningSchedule? Schedule { get; init; }
 
     /// <summary>
     /// SDXL's pooled text embeddings (text_encoder_2's <c>text_embeds</c>) [Rows, <see cref="PooledSize"/>], in the

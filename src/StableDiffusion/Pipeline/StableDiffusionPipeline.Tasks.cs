@@ -28,6 +28,9 @@ public sealed partial class StableDiffusionPipeline
     /// <summary>Stage 1 for this family: CLIP (SD 1.x/2.x) or SDXL's two encoders with pooled embeddings.</summary>
     private IPromptEncodingStage PromptStage(GenerationSettings settings)
     {
+        if (settings.PromptSyntax == PromptSyntax.A1111)
+            return new A1111PromptEncodingStage(Tokenizer, () => TextEncoder, settings.Steps, settings.A1111, settings.ClipSkip ?? 0,
+                graph => _sessions.Create(graph, "text_encoder", null, cudaGraph: false));
         if (Model.Family != ModelFamily.StableDiffusionXL)
             return new PromptEncodingStage(Tokenizer, () => TextEncoder, settings.ClipSkip ?? 0,
                 graph => _sessions.Create(graph, "text_encoder", null, cudaGraph: false));
@@ -87,6 +90,10 @@ public sealed partial class StableDiffusionPipeline
     /// <exception cref="InvalidSettingException">An SDXL-only value was given to another family.</exception>
     private void CheckFamilyInputs(IReadOnlyList<ImageRequest> batch, GenerationSettings settings)
     {
+        if (Model.Family == ModelFamily.StableDiffusionXL && settings.PromptSyntax == PromptSyntax.A1111)
+            throw new InvalidSettingException("PromptSyntax", "PromptSyntaxUnsupported", settings.PromptSyntax,
+                $"PromptSyntax A1111 runs on SD 1.x/2.x models; '{Model.Name}' is SDXL, whose two text encoders it does not cover yet. " +
+                "Use -PromptSyntax Plain with this model.");
         if (Model.Family == ModelFamily.StableDiffusionXL) return;
         var c = settings.Conditioning;
         (string Name, object? Value)? given =
