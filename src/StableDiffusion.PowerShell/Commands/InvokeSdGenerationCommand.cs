@@ -310,7 +310,11 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
             Pipeline.Engine.CreateScheduler(settings.Scheduler).SetTimesteps(settings.Steps); // names, options and the step count checked now
             requests = Expand();
             if (settings.PromptSyntax == StableDiffusion.Pipeline.PromptSyntax.A1111)
-                foreach (var request in requests) A1111PromptEncodingStage.Check(request, settings.Steps, settings.A1111.Emphasis);
+                foreach (var request in requests)
+                {
+                    A1111PromptEncodingStage.Check(request, settings.Steps, settings.A1111.Emphasis);
+                    Pipeline.Engine.ResolvePromptLoras(request.Prompt); // <lora:name> tags found in -LoraPath before any work
+                }
         }
         catch (PromptSyntaxException e)
         {

@@ -75,7 +75,9 @@ public sealed class A1111PromptEncodingStage : IPromptEncodingStage
             return result;
         }
 
-        var cond = batch.Select(r => Conditioning(SinglePrompt(r.Prompt))).ToArray();
+        // Extra-network tags are taken out before encoding (their LoRAs were applied by the pipeline); A1111 parses
+        // them from the prompts only, so a tag in the negative prompt is encoded as text.
+        var cond = batch.Select(r => Conditioning(SinglePrompt(A1111ExtraNetworks.Parse(r.Prompt).Text))).ToArray();
         // The negative prompt is never split at AND (A1111's get_learned_conditioning).
         var uncond = guided ? batch.Select(r => Conditioning(r.NegativePrompt ?? "")).ToArray() : null;
         // A1111 pads with cond_stage_model_empty_prompt: "" encoded on its own.
@@ -103,14 +105,30 @@ public sealed class A1111PromptEncodingStage : IPromptEncodingStage
     /// Refuses, before any model work, a request whose prompt or negative prompt A1111 rejects or the pipeline cannot run:
     /// the same parsing the stage does, without the tokenizer.
     /// </summary>
-    /// <exception cref="PromptSyntaxException">A weight that is no number, an infinite step.</exception>
+    /// <exception cref="PromptSyntaxException">A weight that is no number, an infinite step, a bad extra-network tag.</exception>
     /// <exception cref="InvalidSettingException">AND composition in the prompt.</exception>
     public static void Check(ImageRequest request, int steps, EmphasisMode emphasis)
     {
         ArgumentNullException.ThrowIfNull(request);
-        foreach (string text in new[] { SinglePrompt(request.Prompt), request.NegativePrompt ?? "" })
+        var tagged = A1111ExtraNetworks.Parse(request.Prompt);
+        LoraTags(tagged, request.Prompt);
+        foreach (string text in new[] { SinglePrompt(tagged.Text), request.NegativePrompt ?? "" })
             foreach (var entry in A1111PromptSchedules.Get(text, steps))
                 if (emphasis != EmphasisMode.None) A1111AttentionParser.Parse(entry.Text); // "None" reads brackets literally
+    }
+
+    /// <summary>
+    /// The <c>&lt;lora:...&gt;</c> tags of a prompt, each read and checked; any other extra-network type (hypernet, ...)
+    /// is refused rather than silently dropped, since the pipeline runs only LoRAs.
+    /// </summary>
+    /// <exception cref="PromptSyntaxException">A tag of another type, or a LoRA tag without name or with a bad multiplier.</exception>
+    public static IReadOnlyList<LoraPromptTag> LoraTags(ExtraNetworkPrompt tagged, string prompt)
+    {
+        ArgumentNullException.ThrowIfNull(tagged);
+        if (tagged.Networks.Keys.FirstOrDefault(k => k != "lora") is { } other)
+            throw new PromptSyntaxException(prompt, "<" + other + ":",
+                $"The prompt has an extra-network tag <{other}:...>, but only <lora:name:weight> tags are supported; remove the tag.");
+        return tagged.Loras.Select(t => LoraPromptTag.From(t, prompt)).ToList();
     }
 
     /// <summary>The prompt as the single sub-prompt it must be: AND composition needs a combination the pipeline does not run yet.</summary>

@@ -1,6 +1,7 @@
 using StableDiffusion.Graph;
 using StableDiffusion.Lora;
 using StableDiffusion.Models;
+using StableDiffusion.Prompts;
 
 namespace StableDiffusion.Pipeline;
 
@@ -72,6 +73,54 @@ public sealed partial class StableDiffusionPipeline
         {
             lock (_runLock) ApplyLoras(loras.ToList());
         });
+    }
+
+    /// <summary>
+    /// The LoRA files the <c>&lt;lora:name:te:unet&gt;</c> tags of an A1111 prompt name, each resolved in
+    /// <see cref="LoraLibrary"/>: checked before any work, so a bad tag or unknown name never starts a generation.
+    /// </summary>
+    /// <exception cref="Prompts.PromptSyntaxException">A bad tag (see <see cref="A1111PromptEncodingStage.LoraTags"/>).</exception>
+    /// <exception cref="InvalidSettingException">A name no -LoraPath folder has (the message lists them), twice in the prompt, or already applied.</exception>
+    public IReadOnlyList<(LoraPromptTag Tag, string Path)> ResolvePromptLoras(string prompt)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        var tags = A1111PromptEncodingStage.LoraTags(A1111ExtraNetworks.Parse(prompt), prompt);
+        var resolved = new List<(LoraPromptTag, string)>(tags.Count);
+        foreach (var tag in tags)
+        {
+            string? path;
+            try { path = LoraLibrary.TryResolve(tag.Name); }
+            catch (ArgumentException e) { throw new InvalidSettingException("Prompt", "PromptLoraNameInvalid", tag.Name, e.Message); }
+            if (path is null)
+                throw new InvalidSettingException("Prompt", "PromptLoraNotFound", tag.Name, LoraLibrary.Folders.Count == 0
+                    ? $"The prompt asks for <lora:{tag.Name}>, but the pipeline has no LoRA folder; give New-SdPipeline -LoraPath the folder(s) holding '{tag.Name}.safetensors'."
+                    : $"The prompt asks for <lora:{tag.Name}>, but no '{tag.Name}.safetensors' is in {string.Join(", ", LoraLibrary.Folders.Select(f => $"'{f}'"))}; check the name or add its folder to -LoraPath.");
+            if (resolved.Any(r => string.Equals(r.Item1.Name, tag.Name, StringComparison.OrdinalIgnoreCase)))
+                throw new InvalidSettingException("Prompt", "PromptLoraDuplicate", tag.Name,
+                    $"The prompt names <lora:{tag.Name}> twice; give it once with the sum of the weights.");
+            if (FindLora(tag.Name) is not null)
+                throw new InvalidSettingException("Prompt", "PromptLoraAlreadyApplied", tag.Name,
+                    $"The LoRA '{tag.Name}' is already applied to the pipeline (Add-SdLora); remove the <lora:{tag.Name}> tag or the applied LoRA (Remove-SdLora).");
+            resolved.Add((tag, path));
+        }
+        return resolved;
+    }
+
+    /// <summary>
+    /// Under the run lock: adds the LoRAs of the batch's A1111 tags to the set for this generation. As A1111's
+    /// parse_prompts, only the first prompt of the batch activates its tags (every prompt loses them). Returns the
+    /// action that restores the set as it was, or null when nothing was applied; a failure here leaves the set unchanged
+    /// (<see cref="ApplyLoras"/> swaps all components or none).
+    /// </summary>
+    private Action? ApplyPromptLoras(IReadOnlyList<ImageRequest> batch, GenerationSettings settings)
+    {
+        if (settings.PromptSyntax != PromptSyntax.A1111) return null;
+        var wanted = ResolvePromptLoras(batch[0].Prompt);
+        if (wanted.Count == 0) return null;
+        var previous = _loras;
+        var added = wanted.Select(w => LoraEntry.Load(w.Path, (float)w.Tag.UNetWeight, (float)w.Tag.TextEncoderWeight));
+        ApplyLoras([.. previous, .. added]);
+        return () => ApplyLoras(previous);
     }
 
     private LoraEntry? FindLora(string name) => _loras.FirstOrDefault(l => string.Equals(l.Name, name, StringComparison.OrdinalIgnoreCase));

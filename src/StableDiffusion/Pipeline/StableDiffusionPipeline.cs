@@ -307,7 +307,7 @@ public sealed partial class StableDiffusionPipeline : IDisposable
         lock (_runLock)
         {
             cancellation.ThrowIfCancellationRequested(); // disposed while this run waited for its turn
-            var run = Denoise(batch, settings, observer, cancellation);
+            var run = DenoiseWithPromptLoras(batch, settings, observer, cancellation);
 
             // 4. Decode.
             var decodeStage = new DecodeStage(DecodeLatents, VaeDecoder.Precision, new Float32VaeFallback(_sessions, VaeDecoder.ModelPath).Decode);
@@ -352,7 +352,7 @@ public sealed partial class StableDiffusionPipeline : IDisposable
         lock (_runLock)
         {
             cancellation.ThrowIfCancellationRequested(); // disposed while this run waited for its turn
-            var run = Denoise(batch, settings, observer, cancellation);
+            var run = DenoiseWithPromptLoras(batch, settings, observer, cancellation);
             var shape = run.Shape;
             var results = new LatentResult[batch.Count];
             for (int i = 0; i < batch.Count; i++)
@@ -383,6 +383,8 @@ public sealed partial class StableDiffusionPipeline : IDisposable
         settings = Resolve(settings);
         settings.Validate(); // again: a resolved default (SDXL's strength 0.3) must leave a denoising step too
         CheckFamilyInputs(batch, settings);
+        if (settings.PromptSyntax == PromptSyntax.A1111)
+            foreach (var request in batch) ResolvePromptLoras(request.Prompt); // a bad tag anywhere is refused before any work
         CheckTask(settings);
         CheckMemory(batch.Count, settings);
         return settings;
@@ -391,6 +393,24 @@ public sealed partial class StableDiffusionPipeline : IDisposable
     /// <summary>A batch after the denoising loop: its latents (in place) and how it got there.</summary>
     private sealed record DenoisedBatch(PreparedLatents Latents, LatentShape Shape, IScheduler Scheduler,
         IReadOnlyDictionary<string, object?> SchedulerOptions, GenerationTimings Timings, Stopwatch Clock);
+
+    /// <summary>
+    /// <see cref="Denoise"/> with the LoRAs of the batch's A1111 <c>&lt;lora:...&gt;</c> tags added to the set, which is
+    /// restored afterwards, whether the run succeeds or fails (the VAE that decodes next has no LoRA).
+    /// </summary>
+    private DenoisedBatch DenoiseWithPromptLoras(IReadOnlyList<ImageRequest> batch, GenerationSettings settings,
+        GenerationObserver? observer, CancellationToken cancellation)
+    {
+        var restoreLoras = ApplyPromptLoras(batch, settings);
+        try
+        {
+            return Denoise(batch, settings, observer, cancellation);
+        }
+        finally
+        {
+            restoreLoras?.Invoke();
+        }
+    }
 
     /// <summary>Stages 1–3: encode the prompts, prepare the latents, denoise.</summary>
     private DenoisedBatch Denoise(IReadOnlyList<ImageRequest> batch, GenerationSettings settings,
