@@ -11,7 +11,8 @@
     Name = 'ExtraNetworks: a <lora:name> tag naming no file in -LoraPath'; ErrorId = 'PromptLoraNotFound*'; Category = 'InvalidArgument'
     Script = { param($ctx)
         $p = New-SdPipeline -Path $ctx.Model -LoraPath (Join-Path $ctx.Fixtures 'tiny-sd-lora') -ErrorAction Stop
-        Invoke-SdGeneration -Pipeline $p -Prompt 'a fox <lora:tiny_lora_c:0.5>' -PromptSyntax A1111 -Steps 2 -Width 64 -Height 64 -ErrorAction Stop }
+        try { Invoke-SdGeneration -Pipeline $p -Prompt 'a fox <lora:tiny_lora_c:0.5>' -PromptSyntax A1111 -Steps 2 -Width 64 -Height 64 -ErrorAction Stop }
+        finally { $p.Dispose() } }
     Target = { param($target, $ctx) $target -eq 'tiny_lora_c' }
 }
 @{
@@ -46,7 +47,17 @@
     Script = { param($ctx) Invoke-SdGeneration -Pipeline $ctx.Pipeline -Prompt 'a fox <hypernet:x:1>' -PromptSyntax A1111 -Steps 2 -Width 64 -Height 64 -ErrorAction Stop }
 }
 @{
-    Name = 'ExtraNetworks: a LoRA name with a folder in it <lora:..\x>'; ErrorId = 'PromptLoraNameInvalid*'; Category = 'InvalidArgument'
+    Name = 'ExtraNetworks: a LoRA name with a folder in it <lora:../x>'; ErrorId = 'PromptLoraNameInvalid*'; Category = 'InvalidArgument'
     Script = { param($ctx) Invoke-SdGeneration -Pipeline $ctx.Pipeline -Prompt 'a fox <lora:../x:1>' -PromptSyntax A1111 -Steps 2 -Width 64 -Height 64 -ErrorAction Stop }
     Target = { param($target, $ctx) $target -eq '../x' }
+}
+@{
+    Name = 'ExtraNetworks: a multi-vector embedding (-EmbeddingPath, named by file) in an A1111 prompt'; ErrorId = 'A1111MultiVectorEmbeddingUnsupported*'; Category = 'InvalidArgument'
+    Setup = { param($ctx) New-Item -ItemType Directory (Join-Path $ctx.Inputs 'emb') | Out-Null
+        Copy-Item (Join-Path $ctx.Fixtures 'tiny-sd-lora' 'tiny-style.a1111.safetensors') (Join-Path $ctx.Inputs 'emb' 'tinystyle.safetensors') }
+    Script = { param($ctx)
+        $p = New-SdPipeline -Path $ctx.Model -EmbeddingPath (Join-Path $ctx.Inputs 'emb') -ErrorAction Stop
+        try { Invoke-SdGeneration -Pipeline $p -Prompt 'a tinystyle fox' -PromptSyntax A1111 -Steps 2 -Width 64 -Height 64 -ErrorAction Stop }
+        finally { $p.Dispose() } }
+    Target = { param($target, $ctx) $target -eq 'tinystyle' }
 }

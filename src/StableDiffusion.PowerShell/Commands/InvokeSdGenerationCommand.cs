@@ -313,7 +313,7 @@ public sealed class InvokeSdGenerationCommand : PSCmdlet
                 foreach (var request in requests)
                 {
                     A1111PromptEncodingStage.Check(request, settings.Steps, settings.A1111.Emphasis);
-                    Pipeline.Engine.ResolvePromptLoras(request.Prompt); // <lora:name> tags found in -LoraPath before any work
+                    Pipeline.Engine.CheckA1111Networks(request); // <lora:name> tags found in -LoraPath, embeddings placeable, before any work
                 }
         }
         catch (PromptSyntaxException e)

@@ -21,6 +21,23 @@ public sealed partial class StableDiffusionPipeline
         }
     }
 
+    /// <summary>
+    /// Refuses an A1111 prompt text that names an embedding of several vectors: A1111 gives such an embedding one token
+    /// position per vector, kept within one 75-token chunk, which the A1111 chunker does not do yet (it would encode the
+    /// first vector only). A one-vector embedding takes one position, its added token, as in A1111.
+    /// </summary>
+    /// <exception cref="InvalidSettingException">The text names a multi-vector embedding.</exception>
+    public void CheckA1111Embeddings(string setting, string? text)
+    {
+        if (string.IsNullOrEmpty(text) || !HasEmbeddings) return;
+        var multi = Embeddings.Where(e => e.VectorCount > 1).ToDictionary(e => e.Token, StringComparer.Ordinal);
+        foreach (string token in Tokenizer.AddedTokensIn(text))
+            if (multi.TryGetValue(token, out var embedding))
+                throw new InvalidSettingException(setting, "A1111MultiVectorEmbeddingUnsupported", token,
+                    $"The {setting} names the embedding '{token}', which has {embedding.VectorCount} vectors; A1111 prompts (-PromptSyntax A1111) " +
+                    "support one-vector embeddings only so far. Use -PromptSyntax Plain for this prompt, or a one-vector embedding.");
+    }
+
     private bool HasEmbeddings
     {
         get

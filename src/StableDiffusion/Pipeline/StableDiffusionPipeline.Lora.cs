@@ -107,6 +107,18 @@ public sealed partial class StableDiffusionPipeline
     }
 
     /// <summary>
+    /// The extra-network checks of one A1111 request before any work: its LoRA tags resolve (<see cref="ResolvePromptLoras"/>)
+    /// and neither text names an embedding the A1111 path cannot place (<see cref="CheckA1111Embeddings"/>).
+    /// </summary>
+    public void CheckA1111Networks(ImageRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ResolvePromptLoras(request.Prompt);
+        CheckA1111Embeddings("Prompt", A1111ExtraNetworks.Parse(request.Prompt).Text);
+        CheckA1111Embeddings("NegativePrompt", request.NegativePrompt);
+    }
+
+    /// <summary>
     /// Under the run lock: adds the LoRAs of the batch's A1111 tags to the set for this generation. As A1111's
     /// parse_prompts, only the first prompt of the batch activates its tags (every prompt loses them). Returns the
     /// action that restores the set as it was, or null when nothing was applied; a failure here leaves the set unchanged

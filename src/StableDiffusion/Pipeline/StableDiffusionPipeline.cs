@@ -384,7 +384,7 @@ public sealed partial class StableDiffusionPipeline : IDisposable
         settings.Validate(); // again: a resolved default (SDXL's strength 0.3) must leave a denoising step too
         CheckFamilyInputs(batch, settings);
         if (settings.PromptSyntax == PromptSyntax.A1111)
-            foreach (var request in batch) ResolvePromptLoras(request.Prompt); // a bad tag anywhere is refused before any work
+            foreach (var request in batch) CheckA1111Networks(request); // a bad tag anywhere is refused before any work
         CheckTask(settings);
         CheckMemory(batch.Count, settings);
         return settings;

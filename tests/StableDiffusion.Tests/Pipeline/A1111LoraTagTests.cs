@@ -148,3 +148,24 @@ public sealed class A1111LoraTagTests
             throw new InvalidOperationException("stop");
     }
 }
+
+/// <summary>Textual inversion under A1111 syntax: a multi-vector embedding (A1111 gives it a position per vector) is refused by name.</summary>
+public sealed class A1111EmbeddingRefusalTests
+{
+    [Theory]
+    [InlineData("a tinystyle fox", null, "Prompt")]
+    [InlineData("a fox", "tinystyle, blurry", "NegativePrompt")]
+    public void AMultiVectorEmbeddingIsRefusedBeforeAnyWork(string prompt, string? negative, string setting)
+    {
+        using var pipeline = StableDiffusionPipeline.Load(Fixtures.TinySd, new PipelineOptions { ExecutionProvider = ExecutionProvider.Cpu });
+        pipeline.AddEmbedding(Path.Combine(Fixtures.Root, "tiny-sd-lora", "tiny-style.a1111.safetensors"), "tinystyle"); // 2 vectors
+        var c = PipelineCase.Load("lora-diffusers-0.35").Single(x => x.Id == "no_lora");
+        var observer = new RecordingObserver();
+        var e = Assert.Throws<InvalidSettingException>(() => pipeline.Generate([c.Requests[0] with { Prompt = prompt, NegativePrompt = negative }],
+            c.Settings with { PromptSyntax = PromptSyntax.A1111 }, observer));
+        Assert.Equal("A1111MultiVectorEmbeddingUnsupported", e.ErrorId);
+        Assert.Equal("tinystyle", e.Value);
+        Assert.Equal(setting, e.ParamName);
+        Assert.Empty(observer.Cond);
+    }
+}
