@@ -121,10 +121,11 @@ Describe 'Dispose from another runspace while Invoke-SdGeneration runs' {
     }
 
     It 'lets a runspace that only waited for its turn fail cleanly too' {
+        # 900 steps: long enough that neither run can finish before the Dispose 1.5 s in (200 steps once did, on a quiet machine).
         $sd = New-SdPipeline -Path $script:Model -ExecutionProvider Cpu
         $runs = foreach ($i in 1..2) {
             $ps = [PowerShell]::Create()
-            $null = $ps.AddScript("param(`$p) Import-Module '$(Get-SdTestModulePath)'; Invoke-SdGeneration -Pipeline `$p -Prompt run$i -Seed $i -Steps 200 -Width 64 -Height 64").AddArgument($sd)
+            $null = $ps.AddScript("param(`$p) Import-Module '$(Get-SdTestModulePath)'; Invoke-SdGeneration -Pipeline `$p -Prompt run$i -Seed $i -Steps 900 -Width 64 -Height 64").AddArgument($sd)
             [pscustomobject]@{ PowerShell = $ps; Async = $ps.BeginInvoke() }
         }
         try {
