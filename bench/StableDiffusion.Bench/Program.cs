@@ -11,6 +11,8 @@ using StableDiffusion.Pipeline;
 //                     ../shared/fixtures/tiny-sd-inpaint unless --model is given)
 //   --lora <file>      LoRA cost (LoraBench): read, fuse + session rebuild, text-encoder-only rebuild, clear, and the
 //                     generation time with it fused (ORT_ENABLE_EXTENDED for Conv overrides) vs without; --runs 5
+//   --a1111 true       A1111 prompt encoding (A1111PromptBench): a ~300-token A1111 prompt vs a 77-token Plain one, on the
+//                     fixture and ~/.cache/sd-refenv/sd15-random when present (--model: that one only); --runs 21
 //   --schedulers true  per-step cost of every scheduler on a 2×4×64×64 latent instead
 //   -ModelPath <folder> -ExecutionProvider Cuda -Precision Float16 -Steps 20 -BatchSize 1,2,4,8 -Scheduler <name> -Runs 3
 //                     seconds per image, it/s, UNet and overhead ms per step, peak memory per batch size (ThroughputBench)
@@ -44,6 +46,11 @@ if (options.Get("soak", "") is { Length: > 0 } soak)
         int.Parse(soak), int.Parse(options.Get("cycles", "100")), int.Parse(options.Get("size", "64")), int.Parse(options.Get("steps", "2")),
         bool.Parse(options.Get("trim", "false")), options.Get("cycle", "generate").ToLowerInvariant(),
         options.Get("gc", "forced").Equals("aggressive", StringComparison.OrdinalIgnoreCase));
+    return;
+}
+if (options.Get("a1111", "false").Equals("true", StringComparison.OrdinalIgnoreCase))
+{
+    A1111PromptBench.Run(options);
     return;
 }
 if (options.Get("lora", "") != "")

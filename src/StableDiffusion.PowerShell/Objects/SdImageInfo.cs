@@ -61,6 +61,9 @@ public sealed class SdImageInfo : SdGenerationRecord
     /// <summary>The inpainting crop padding, or null.</summary>
     public int? MaskCropPadding => Parameters.MaskCropPadding;
 
+    /// <summary>The LoRAs recorded (a render job's Loras: "name:weight (short sha256), …"), or null.</summary>
+    public string? Loras => Parameters.Loras;
+
     public string? Model => Parameters.Model;
     public string? Precision => Parameters.Precision;
     public int Index => Parameters.Index;

@@ -64,6 +64,9 @@ public sealed partial record GenerationParameters
     public double? DenoisingStart { get; init; }
     public double? DenoisingEnd { get; init; }
 
+    /// <summary>The LoRAs the image was rendered with, <c>name:weight (short sha256), …</c> (a render job's Loras), or null.</summary>
+    public string? Loras { get; init; }
+
     /// <summary>The PNG text chunk key other tools read.</summary>
     public const string TextKey = "parameters";
 
@@ -94,6 +97,7 @@ public sealed partial record GenerationParameters
         if (InitImage is not null) fields.Add($"Init image: {Quote(InitImage.ToString())}");
         if (Mask is not null) fields.Add($"Mask: {Quote(Mask.ToString())}");
         if (MaskCropPadding is { } padding) fields.Add($"Mask crop padding: {padding.ToString(CultureInfo.InvariantCulture)}");
+        if (Loras is not null) fields.Add($"Loras: {Quote(Loras)}");
         AddSdxlFields(fields);
         sb.Append('\n').Append(string.Join(", ", fields));
         return sb.ToString();
@@ -126,6 +130,7 @@ public sealed partial record GenerationParameters
             ["strength"] = Strength,
             ["mask_crop_padding"] = MaskCropPadding,
         };
+        if (Loras is not null) o["loras"] = Loras;
         AddSdxlJson(o);
         return o.ToJsonString();
     }
@@ -275,6 +280,7 @@ public sealed partial record GenerationParameters
             Precision = o["precision"]?.GetValue<string>(),
             InitImage = SourceImageRecord.FromJson(o["init_image"], "init_image"),
             Mask = SourceImageRecord.FromJson(o["mask"], "mask"),
+            Loras = o["loras"]?.GetValue<string>(),
             Strength = o["strength"]?.GetValue<double>(),
             MaskCropPadding = o["mask_crop_padding"]?.GetValue<int>(),
         }.WithSdxl((_, key) => o[key] switch
@@ -362,6 +368,7 @@ public sealed partial record GenerationParameters
             Strength = fields.Keys.Any(k => k.StartsWith("Hires ", StringComparison.OrdinalIgnoreCase)) ? null : Double(fields, "Denoising strength"),
             InitImage = fields.TryGetValue("Init image", out var init) ? SourceImageRecord.Parse(init, "Init image") : null,
             Mask = fields.TryGetValue("Mask", out var mask) ? SourceImageRecord.Parse(mask, "Mask") : null,
+            Loras = fields.TryGetValue("Loras", out var loras) ? loras : null,
             MaskCropPadding = Int(fields, "Mask crop padding"),
             // Our text form records the syntax; any other infotext is A1111's, whose prompts are in its syntax.
             PromptSyntax = fields.TryGetValue("Prompt syntax", out var syntax) ? ParseSyntax(syntax) : PromptSyntax.A1111,

@@ -19,6 +19,9 @@ public static class JobKeys
     public const string OutputDirectory = "OutputDirectory";
     public const string NameTemplate = "NameTemplate";
     public const string BatchSize = "BatchSize";
+    public const string Loras = "Loras";
+    public const string LoraPath = "LoraPath";
+    public const string EmbeddingPath = "EmbeddingPath";
 
     public const string Prompt = "Prompt";
     public const string NegativePrompt = "NegativePrompt";
@@ -59,7 +62,7 @@ public static class JobKeys
 
     /// <summary>Top-level keys.</summary>
     public static IReadOnlyList<string> TopLevel { get; } =
-        [Model, Vae, Provider, DeviceId, Precision, AttentionSlicing, VaeSlicing, Scheduler, Defaults, Prompts, PromptFile, OutputDirectory, NameTemplate, BatchSize];
+        [Model, Vae, Provider, DeviceId, Precision, AttentionSlicing, VaeSlicing, Scheduler, Defaults, Prompts, PromptFile, OutputDirectory, NameTemplate, BatchSize, Loras, LoraPath, EmbeddingPath];
 
     /// <summary>Keys of a prompt table (and the columns of a prompt CSV file).</summary>
     public static IReadOnlyList<string> PromptLevel { get; } =

@@ -61,6 +61,10 @@ public static partial class JobValidator
         bool vaeSlicing = top.Bool(JobKeys.VaeSlicing) ?? false;
         var scheduler = ReadScheduler(top, schedulerConfig);
         int batchSize = top.Int(JobKeys.BatchSize, 1, GenerationLimits.MaxBatchSize) ?? 1;
+        var loras = JobAdapterReader.ReadLoras(top, model);
+        var loraFolders = JobAdapterReader.ReadLoraFolders(top);
+        var embeddings = JobAdapterReader.ReadEmbeddings(top);
+        var adapters = new RenderAdapters(loras, embeddings);
 
         var images = new SourceImageCache(); // each input file read once, whichever prompts name it
         var defaults = new PromptSettings();
@@ -126,7 +130,7 @@ public static partial class JobValidator
         {
             // No problem means the model, its scheduler configuration, the template and the folder were all read.
             var jobScheduler = scheduler ?? new SchedulerChoice(schedulerConfig!.ClassName ?? "PNDMScheduler");
-            items = Expand(entries, defaults, model!, vae, schedulerConfig!, jobScheduler, precision, template!, output!, problems);
+            items = Expand(entries, defaults, model!, vae, schedulerConfig!, jobScheduler, precision, template!, output!, adapters, problems);
         }
 
         if (problems.Count > 0)
@@ -151,11 +155,14 @@ public static partial class JobValidator
             NameTemplate = templateText,
             BatchSize = batchSize,
             Items = items,
+            Loras = loras,
+            LoraFolders = loraFolders,
+            Embeddings = embeddings,
         };
     }
 
     private static List<RenderItem> Expand(List<PromptEntry> entries, PromptSettings defaults, ModelFolder model, VaeFolder? vae,
-        SchedulerConfig schedulerConfig, SchedulerChoice jobScheduler, ModelPrecision precision, FileNameTemplate template, string output, JobProblems problems)
+        SchedulerConfig schedulerConfig, SchedulerChoice jobScheduler, ModelPrecision precision, FileNameTemplate template, string output, RenderAdapters adapters, JobProblems problems)
     {
         var items = new List<RenderItem>();
         var schedulers = new Dictionary<SchedulerChoice, (string Name, IReadOnlyDictionary<string, object?> Options)>(ReferenceEqualityComparer.Instance);
@@ -217,7 +224,7 @@ public static partial class JobValidator
                 foreach (var request in ImageRequests.ForPrompt(entry.Prompt, s.NegativePrompt, s.Prompt2, s.NegativePrompt2, s.Seeds, perPrompt, items.Count))
                 {
                     var expected = ImageRequests.Parameters(request, settings, settings.Width ?? width, settings.Height ?? height,
-                        schedulerName, schedulerOptions, model.Name, vae?.Name, pinned);
+                        schedulerName, schedulerOptions, model.Name, vae?.Name, pinned) with { Loras = adapters.LorasText };
                     items.Add(new RenderItem
                     {
                         Index = request.Index,
@@ -225,7 +232,7 @@ public static partial class JobValidator
                         Request = request,
                         Settings = settings,
                         Expected = expected,
-                        Identity = RenderIdentity.Compute(expected),
+                        Identity = RenderIdentity.Compute(expected, adapters),
                         Path = template.Resolve(output, expected, DateTime.MinValue),
                     });
                 }

@@ -104,6 +104,7 @@ public static class OutputVerifier
         if (actual.Mask?.Sha256 != expected.Mask?.Sha256) return $"mask {Describe(actual.Mask)}, not {Describe(expected.Mask)}";
         if (actual.Strength != expected.Strength) return $"strength {actual.Strength?.ToString() ?? "(none)"}, not {expected.Strength?.ToString() ?? "(none)"}";
         if (actual.MaskCropPadding != expected.MaskCropPadding) return $"mask crop padding {actual.MaskCropPadding?.ToString() ?? "(none)"}, not {expected.MaskCropPadding?.ToString() ?? "(none)"}";
+        if (actual.Loras != expected.Loras) return $"LoRAs {actual.Loras ?? "(none)"}, not {expected.Loras ?? "(none)"}";
         string sa = Sdxl(actual), se = Sdxl(expected);
         if (sa != se) return $"SDXL settings {sa}, not {se}";
         if (expected.Precision is not null && actual.Precision != expected.Precision) return $"precision {actual.Precision}, not {expected.Precision}";

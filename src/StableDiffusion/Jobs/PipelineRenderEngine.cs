@@ -1,4 +1,6 @@
 using StableDiffusion.Graph;
+using StableDiffusion.Lora;
+using StableDiffusion.TextualInversion;
 using StableDiffusion.Models;
 using StableDiffusion.Pipeline;
 
@@ -48,12 +50,33 @@ public sealed class PipelineRenderEngine : IRenderEngine
                     engine._notes.Add($"AttentionSlicing '{slicing}': {result.Describe()}");
             }
             pipeline.VaeSlicing = job.VaeSlicing;
+            ApplyAdapters(pipeline, job);
             return engine;
         }
         catch
         {
             pipeline.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// The job's LoRA folders, embeddings and LoRAs, before the first image: the checks that need the model (keys that
+    /// map to nothing, a shape mismatch, an embedding of another width or a token already in the vocabulary) fail here.
+    /// </summary>
+    /// <exception cref="ModelLoadException">A LoRA or embedding does not fit the model.</exception>
+    private static void ApplyAdapters(StableDiffusionPipeline pipeline, RenderJob job)
+    {
+        try
+        {
+            if (job.LoraFolders.Count > 0) pipeline.LoraLibrary = new LoraLibrary(job.LoraFolders);
+            if (job.Embeddings.Count > 0) pipeline.AddEmbeddings(job.Embeddings.Select(e => (e.Path, e.Token)).ToList());
+            if (job.Loras.Count > 0) pipeline.SetLoras(job.Loras.Select(l => l.Entry).ToList());
+        }
+        catch (Exception e) when (e is LoraMappingException or LoraFormatException or TextualInversionException or DirectoryNotFoundException)
+        {
+            throw new ModelLoadException(ModelLoadError.InvalidFile, job.Source,
+                $"The job's LoRAs or embeddings do not fit the model '{job.ModelName}': {e.Message}", e);
         }
     }
 

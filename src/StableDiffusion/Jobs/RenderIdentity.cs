@@ -11,7 +11,7 @@ namespace StableDiffusion.Jobs;
 /// scheduler class and options, prompt, negative prompt, seed, steps, guidance, guidance rescale, η and size, and for
 /// image-to-image and inpainting the SHA-256 of the init image's and the mask's pixels, the strength and the mask crop
 /// padding (keys present only then, so text-to-image identities are those of version 1), and the SDXL settings that are set
-/// (prompt_2, negative_prompt_2, clip_skip, size conditioning, aesthetic scores) — in a canonical JSON form.
+/// (prompt_2, negative_prompt_2, clip_skip, size conditioning, aesthetic scores), and the job's LoRAs (file SHA-256 and weights) and embeddings (file SHA-256 and token) when it has any — in a canonical JSON form.
 /// Input images count by their pixels, not their file names: a changed file renders again, a renamed one does not. Not the file name nor the index: the same image keeps its identity when the job is
 /// reordered, and any change to what it depends on gives a new one.
 /// </summary>
@@ -21,11 +21,11 @@ public static class RenderIdentity
     public const int Version = 1;
 
     /// <summary>The identity: 32 lower-case hex digits (128 bits of SHA-256).</summary>
-    public static string Compute(GenerationParameters p) =>
-        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(Canonical(p))), 0, 16).ToLowerInvariant();
+    public static string Compute(GenerationParameters p, RenderAdapters? adapters = null) =>
+        Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(Canonical(p, adapters))), 0, 16).ToLowerInvariant();
 
     /// <summary>The canonical text that is hashed: fixed key order, sorted scheduler options, "" for no negative prompt.</summary>
-    public static string Canonical(GenerationParameters p)
+    public static string Canonical(GenerationParameters p, RenderAdapters? adapters = null)
     {
         var o = new JsonObject
         {
@@ -50,6 +50,12 @@ public static class RenderIdentity
         if (p.Strength is { } strength) o["strength"] = strength;
         if (p.MaskCropPadding is { } padding) o["mask_crop_padding"] = padding;
         p.AddSdxlJson(o); // SDXL keys only when set: SD 1.x/2.x identities stay those of version 1
+        // LoRAs and embeddings by file content and weights, only when the job has them (identities without stay those of version 1).
+        if (adapters is { Loras.Count: > 0 })
+            o["loras"] = new JsonArray(adapters.Loras.Select(l => (JsonNode)new JsonObject
+                { ["sha256"] = l.Sha256, ["weight"] = l.Entry.Weight, ["text_encoder_weight"] = l.Entry.TextEncoderWeight }).ToArray());
+        if (adapters is { Embeddings.Count: > 0 })
+            o["embeddings"] = new JsonArray(adapters.Embeddings.Select(e => (JsonNode)new JsonObject { ["sha256"] = e.Sha256, ["token"] = e.Token }).ToArray());
         return o.ToJsonString();
     }
 

@@ -32,6 +32,15 @@ public sealed class RenderJob
     public required string NameTemplate { get; init; }
     public int BatchSize { get; init; } = 1;
 
+    /// <summary>The LoRAs fused into the job's pipeline (Loras), in order.</summary>
+    public IReadOnlyList<JobLora> Loras { get; init; } = [];
+
+    /// <summary>The folders A1111 &lt;lora:name&gt; tags are looked up in (LoraPath).</summary>
+    public IReadOnlyList<string> LoraFolders { get; init; } = [];
+
+    /// <summary>The textual-inversion files the job's pipeline loads (EmbeddingPath, folders expanded).</summary>
+    public IReadOnlyList<JobEmbedding> Embeddings { get; init; } = [];
+
     public required IReadOnlyList<RenderItem> Items { get; init; }
 
     /// <summary>The JSON-lines log beside the outputs.</summary>

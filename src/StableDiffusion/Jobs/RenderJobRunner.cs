@@ -181,7 +181,7 @@ public sealed partial class RenderJobRunner
 
         private void Save(RenderItem item, GenerationResult result, OutputCheck before, int attempt, TimeSpan elapsed)
         {
-            var parameters = result.ToParameters() with { Index = item.Index };
+            var parameters = result.ToParameters() with { Index = item.Index, Loras = item.Expected.Loras }; // the job fused them into its pipeline
             if (OutputVerifier.Difference(parameters, item.Expected) is { } difference)
                 Emit("warning", $"{item.FileName}: the image records other parameters than the job predicted ({difference}); a rerun will not trust it", item);
             var text = parameters.ToPngText();
