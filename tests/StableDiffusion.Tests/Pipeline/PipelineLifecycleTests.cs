@@ -106,13 +106,15 @@ public sealed class PipelineLifecycleTests
 
         var other = Load();
         using var started = new ManualResetEventSlim();
-        var run = Task.Run(() => other.Generate(One, Small with { Steps = 50 }, new StepHook(() => started.Set())));
+        // 900 steps and threads of their own for the disposers: a busy thread pool once let 50 steps finish before any
+        // disposer started.
+        var run = Task.Run(() => other.Generate(One, Small with { Steps = 900 }, new StepHook(() => started.Set())));
         Assert.True(started.Wait(Patience));
-        var disposers = Enumerable.Range(0, 4).Select(_ => Task.Run(() =>
+        var disposers = Enumerable.Range(0, 4).Select(_ => Task.Factory.StartNew(() =>
         {
             other.Dispose();
             return other.SessionsReleased; // each call returns only once the sessions are freed
-        })).ToArray();
+        }, TaskCreationOptions.LongRunning)).ToArray();
         Assert.True(Task.WaitAll(disposers, Patience));
         Assert.All(disposers, d => Assert.True(d.Result));
         var e = Assert.Throws<AggregateException>(() => run.Wait(Patience));
