@@ -225,62 +225,6 @@ public sealed class UNet : OnnxComponent
         }
     }
 
-    /// <summary>
-    /// Predicts the noise for <paramref name="sample"/> at <paramref name="timestep"/> into <paramref name="output"/>
-    /// on the load-time session (the plain path: new tensors every call). <paramref name="hiddenStates"/> holds one
-    /// embedding sequence per batch item.
-    /// </summary>
-    public void Predict(float[] sample, LatentShape shape, double timestep, float[] hiddenStates, int sequenceLength,
-        Span<float> output, CancellationToken cancellation = default) =>
-        Predict(sample, shape, timestep, hiddenStates, [], sequenceLength, output, cancellation);
-
-    /// <summary><see cref="Predict(float[], LatentShape, double, float[], int, Span{float}, CancellationToken)"/> with the graph's further inputs.</summary>
-    public void Predict(float[] sample, LatentShape shape, double timestep, float[] hiddenStates, IReadOnlyList<NamedTensor> extras,
-        int sequenceLength, Span<float> output, CancellationToken cancellation = default)
-    {
-        int hiddenSize = hiddenStates.Length / (shape.Batch * sequenceLength);
-        var values = new List<OrtValue>(3 + extras.Count);
-        try
-        {
-            values.Add(FloatTensor(_sample.Meta, sample, [shape.Batch, shape.Channels, shape.Height, shape.Width]));
-            values.Add(TimestepTensor(timestep, shape.Batch));
-            values.Add(FloatTensor(_hidden.Meta, hiddenStates, [shape.Batch, sequenceLength, hiddenSize]));
-            var names = new List<string> { _sample.Name, _timestep.Name, _hidden.Name };
-            foreach (var extra in extras)
-            {
-                names.Add(extra.Name);
-                values.Add(FloatTensor(_extras.First(e => e.Item1 == extra.Name).Item3, extra.Data, extra.Shape));
-            }
-            using var outputs = Run(names, values, [_output.Name], cancellation);
-            CopyOutput(outputs[0], output);
-        }
-        finally
-        {
-            foreach (var v in values) v.Dispose();
-        }
-    }
-
-    private OrtValue TimestepTensor(double t, int batch)
-    {
-        long[] shape = _io.TimestepShape(batch);
-        int n = shape.Length == 0 ? 1 : (int)shape[0];
-        return _timestep.Meta.ElementDataType switch
-        {
-            TensorElementType.Float => OrtValue.CreateTensorValueFromMemory(Filled((float)t, n), shape),
-            TensorElementType.Double => OrtValue.CreateTensorValueFromMemory(Filled(t, n), shape),
-            TensorElementType.Float16 => OrtValue.CreateTensorValueFromMemory(Filled((Float16)(float)t, n), shape),
-            TensorElementType.Int64 => OrtValue.CreateTensorValueFromMemory(Filled((long)t, n), shape),
-            _ => OrtValue.CreateTensorValueFromMemory(Filled((int)t, n), shape),
-        };
-    }
-
-    private static T[] Filled<T>(T value, int n)
-    {
-        var array = new T[n];
-        Array.Fill(array, value);
-        return array;
-    }
-
     protected override void Dispose(bool disposing)
     {
         if (disposing) _cache?.Dispose();
