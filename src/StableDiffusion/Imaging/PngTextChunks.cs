@@ -47,8 +47,9 @@ internal static class PngTextChunks
     {
         ValidateKeyword(keyword, paramName);
         ArgumentNullException.ThrowIfNull(text, paramName);
-        if (text.Contains('\0'))
-            throw new ArgumentException($"The text for '{keyword}' contains a NUL character, which PNG text cannot hold.", paramName);
+        // The one rule of what PNG text can hold, which prompts are checked against before any model work.
+        if (SavableText.Problem(text) is { } problem)
+            throw new ArgumentException($"The text for '{keyword}' {problem}.", paramName);
 
         byte[] textBytes;
         try
